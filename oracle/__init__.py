@@ -1,0 +1,1 @@
+"""The reference oracle: JAX (float64) and optax. Never imports `engine`."""

@@ -1,0 +1,1 @@
+"""What people see: the `vgrad` command line and its reports."""

@@ -1,0 +1,58 @@
+"""The `vgrad` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from reports.moons import plot_decision_boundary, train
+
+    run = train(steps=args.steps, seed=args.seed)
+    picture = plot_decision_boundary(run, Path(args.out))
+    if picture:
+        print(f"decision boundary written to {picture}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from reports.bench import main as bench_main
+
+    return bench_main(repeats=args.repeats)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vgrad",
+        description="A verified educational autograd library and the suite that verifies it.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    demo = commands.add_parser("demo", help="train micrograd's moons MLP with engine")
+    demo.add_argument("--steps", type=int, default=100, help="SGD steps (default 100)")
+    demo.add_argument("--seed", type=int, default=1337, help="data and weight seed")
+    demo.add_argument("--out", default="moons.png", help="decision-boundary picture")
+    demo.set_defaults(run=_demo)
+
+    bench = commands.add_parser("bench", help="time engine against micrograd (and numpy)")
+    bench.add_argument("--repeats", type=int, default=7, help="timed rounds (default 7)")
+    bench.set_defaults(run=_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `vgrad` console script; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: 0 for --help, 2 for bad arguments
+        return int(exit_.code or 0)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
