@@ -25,19 +25,23 @@ operation ever returns a complex number or raises for a number.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 
 _Number = int | float
 _inf = math.inf
 _nan = math.nan
+_creation_counter = itertools.count()
+_creation_number = operator.attrgetter("_id")
 
 
 class Value:
     """A scalar that records how it was computed, so gradients can flow back to it."""
 
-    __slots__ = ("_backward", "_op", "_prev", "_aux", "data", "grad")
+    __slots__ = ("__weakref__", "_aux", "_backward", "_id", "_op", "_prev", "data", "grad")
 
     def __init__(self, data: _Number, _children: tuple[Value, ...] = (), _op: str = "") -> None:
         if not isinstance(data, (int, float)) and not isinstance(data, numbers.Real):
@@ -48,6 +52,7 @@ class Value:
         self._op = _op
         self._backward: Callable[[Value], None] | None = None
         self._aux = 0.0  # an op's constant (the exponent of `x ** p`)
+        self._id = next(_creation_counter)  # inputs always have smaller numbers
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
@@ -55,15 +60,17 @@ class Value:
     # -- arithmetic -------------------------------------------------------------------
 
     def __add__(self, other: Value | _Number) -> Value:
-        other = _lift(other)
-        if other is NotImplemented:
-            return NotImplemented
+        if not isinstance(other, Value):
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
         return _node(self.data + other.data, (self, other), "+", _add_backward)
 
     def __mul__(self, other: Value | _Number) -> Value:
-        other = _lift(other)
-        if other is NotImplemented:
-            return NotImplemented
+        if not isinstance(other, Value):
+            other = _lift(other)
+            if other is NotImplemented:
+                return NotImplemented
         return _node(self.data * other.data, (self, other), "*", _mul_backward)
 
     def __truediv__(self, other: Value | _Number) -> Value:
@@ -90,29 +97,22 @@ class Value:
             return NotImplemented
         return _node(self.data - other.data, (self, other), "-", _sub_backward)
 
-    def __radd__(self, other: _Number) -> Value:
-        return self + other
+    # number (op) Value: Python asks the right operand after the left one declined.
 
-    def __rmul__(self, other: _Number) -> Value:
-        return self * other
+    def __radd__(self, other: _Number) -> Value:
+        return _lift_reflected(other, "+", self) + self
 
     def __rsub__(self, other: _Number) -> Value:
-        other = _lift(other)
-        if other is NotImplemented:
-            return NotImplemented
-        return other - self
+        return _lift_reflected(other, "-", self) - self
+
+    def __rmul__(self, other: _Number) -> Value:
+        return _lift_reflected(other, "*", self) * self
 
     def __rtruediv__(self, other: _Number) -> Value:
-        other = _lift(other)
-        if other is NotImplemented:
-            return NotImplemented
-        return other / self
+        return _lift_reflected(other, "/", self) / self
 
     def __rpow__(self, other: _Number) -> Value:
-        other = _lift(other)
-        if other is NotImplemented:
-            return NotImplemented
-        return other**self
+        return _lift_reflected(other, "**", self) ** self
 
     # -- elementary functions ---------------------------------------------------------
 
@@ -148,6 +148,26 @@ class Value:
                 node._backward(node)
 
 
+def weighted_sum(
+    weights: Sequence[Value | _Number], inputs: Sequence[Value | _Number], bias: Value | _Number
+) -> Value:
+    """``bias + weights[0] * inputs[0] + weights[1] * inputs[1] + ...`` as one node.
+
+    The same number as the chain of `+` and `*` a neuron would build (summed in the same
+    order), with one node instead of 2n: the neuron's hot path.
+    """
+    if len(weights) != len(inputs):
+        raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
+    children = tuple(_lift_or_raise(v) for v in (bias, *weights, *inputs))
+    n = len(weights)
+    products = map(
+        operator.mul, [w.data for w in children[1 : n + 1]], [x.data for x in children[n + 1 :]]
+    )
+    out = _node(sum(products, children[0].data), children, "wsum", _weighted_sum_backward)
+    out._aux = n
+    return out
+
+
 def _node(data: float, children: tuple[Value, ...], op: str, backward: Callable) -> Value:
     """Make an interior node without re-checking `data` (it came from arithmetic)."""
     out = Value.__new__(Value)
@@ -157,6 +177,7 @@ def _node(data: float, children: tuple[Value, ...], op: str, backward: Callable)
     out._op = op
     out._backward = backward
     out._aux = 0.0
+    out._id = next(_creation_counter)
     return out
 
 
@@ -164,29 +185,41 @@ def _lift(x: object) -> Value:
     """Wrap a Python number as a leaf; anything else is not ours to handle."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, (int, float)) or isinstance(x, numbers.Real):
+    if isinstance(x, (int, float, numbers.Real)):
         return Value(x)
     return NotImplemented
 
 
+def _lift_or_raise(x: object) -> Value:
+    value = _lift(x)
+    if value is NotImplemented:
+        raise TypeError(f"expected a Value or a number, got {type(x).__name__}: {x!r}")
+    return value
+
+
+def _lift_reflected(x: object, op: str, right: Value) -> Value:
+    """The left operand of a reflected operator, or the TypeError no one else will raise."""
+    value = _lift(x)
+    if value is NotImplemented:
+        names = f"'{type(x).__name__}' and '{type(right).__name__}'"
+        raise TypeError(f"unsupported operand type(s) for {op}: {names}")
+    return value
+
+
 def _topological_order(root: Value) -> list[Value]:
-    """Every node `root` depends on, inputs before outputs (iterative depth-first search)."""
-    order: list[Value] = []
-    visited: set[int] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    """Every node `root` depends on, inputs before outputs.
+
+    A node is always created after its inputs, so creation order is a topological
+    order: collect what `root` reaches, then sort by creation number.
+    """
+    reached = {root}
+    stack = [root]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for child in node._prev:
-            if id(child) not in visited:
-                stack.append((child, False))
-    return order
+        for child in stack.pop()._prev:
+            if child not in reached:
+                reached.add(child)
+                stack.append(child)
+    return sorted(reached, key=_creation_number)
 
 
 # -- backward rules: out = f(a, b); each adds d(out)/d(input) * out.grad ---------------
@@ -241,6 +274,17 @@ def _vpow_backward(out: Value) -> None:
         a.grad += b.data * _pow(a.data, b.data - 1.0) * out.grad
     if out.data != 0.0:
         b.grad += out.data * _log(a.data) * out.grad
+
+
+def _weighted_sum_backward(out: Value) -> None:
+    """out = b + sum_i w_i * x_i:  d/db = 1,  d/dw_i = x_i,  d/dx_i = w_i."""
+    n = out._aux
+    bias, weights, inputs = out._prev[0], out._prev[1 : n + 1], out._prev[n + 1 :]
+    g = out.grad
+    bias.grad += g
+    for w, x in zip(weights, inputs, strict=True):
+        w.grad += x.data * g
+        x.grad += w.data * g
 
 
 def _relu_backward(out: Value) -> None:

@@ -103,7 +103,9 @@ def plot_decision_boundary(run: MoonsRun, path: Path) -> Path | None:
     x_min, x_max = run.X[:, 0].min() - 1, run.X[:, 0].max() + 1
     y_min, y_max = run.X[:, 1].min() - 1, run.X[:, 1].max() + 1
     xx, yy = np.meshgrid(np.arange(x_min, x_max, h), np.arange(y_min, y_max, h))
-    scores = [run.model([float(a), float(b)]).data for a, b in zip(xx.ravel(), yy.ravel())]
+    scores = [
+        run.model([float(a), float(b)]).data for a, b in zip(xx.ravel(), yy.ravel(), strict=True)
+    ]
     zz = (np.array(scores) > 0).reshape(xx.shape)
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.contourf(xx, yy, zz, cmap=plt.cm.Spectral, alpha=0.8)

@@ -11,7 +11,7 @@ import random
 from collections.abc import Sequence
 
 from engine.nn.module import Module
-from engine.value import Value
+from engine.value import Value, weighted_sum
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
@@ -34,9 +34,7 @@ class Neuron(Module):
             x = [x]  # the bare output of a one-neuron layer
         if len(x) != len(self.w):
             raise ValueError(f"{self!r} takes {len(self.w)} inputs, got {len(x)}")
-        act = self.b
-        for wi, xi in zip(self.w, x, strict=True):
-            act = act + wi * xi
+        act = weighted_sum(self.w, x, self.b)  # self.b + w[0] * x[0] + w[1] * x[1] + ...
         if self.activation == "linear":
             return act
         return getattr(act, self.activation)()
@@ -60,7 +58,7 @@ class Layer(Module):
 
 
 class MLP(Module):
-    """Layers of sizes `nouts` after `nin` inputs: hidden ones use `activation`, the last is linear."""
+    """Layers sized `nouts` after `nin` inputs; hidden ones use `activation`, the last is linear."""
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu") -> None:
         sizes = [nin, *nouts]
