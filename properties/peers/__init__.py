@@ -1,0 +1,1 @@
+"""Adapters that present other engines as vgrad targets (`--target micrograd|torch`)."""

@@ -1,0 +1,240 @@
+"""PyTorch (float64, CPU) behind the target protocol: `Value`, `Tensor` and `optim`.
+
+Each wrapper holds a `torch.Tensor` in `.t`. Leaves require gradients; `backward()`
+keeps the graph (`retain_graph=True`) so a second pass accumulates, as the protocol
+asks. `.data` and `.grad` are read as Python floats (`Value`) or NumPy arrays
+(`Tensor`), and assigning `.grad` (``0``/``None`` to reset) writes the torch leaf.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["Tensor", "Value", "optim"]
+
+DTYPE = torch.float64
+
+
+class _Wrapper:
+    __slots__ = ("t",)
+
+    def __init__(self, data: Any) -> None:
+        if isinstance(data, torch.Tensor):
+            self.t = data
+        else:
+            self.t = torch.tensor(self._check(data), dtype=DTYPE, requires_grad=True)
+
+    @staticmethod
+    def _check(data: Any) -> Any:
+        return data
+
+    def _wrap(self, t: torch.Tensor) -> Any:
+        return type(self)(t)
+
+    def _other(self, other: Any) -> torch.Tensor:
+        if isinstance(other, _Wrapper):
+            return other.t
+        if isinstance(other, (int, float, np.ndarray, np.number)):
+            return torch.as_tensor(np.asarray(other, dtype=np.float64))
+        raise TypeError(f"unsupported operand type: {type(other).__name__}")
+
+    def __add__(self, o: Any) -> Any:
+        return self._wrap(self.t + self._other(o))
+
+    def __radd__(self, o: Any) -> Any:
+        return self._wrap(self._other(o) + self.t)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._wrap(self.t - self._other(o))
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._wrap(self._other(o) - self.t)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._wrap(self.t * self._other(o))
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._wrap(self._other(o) * self.t)
+
+    def __truediv__(self, o: Any) -> Any:
+        return self._wrap(self.t / self._other(o))
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return self._wrap(self._other(o) / self.t)
+
+    def __pow__(self, o: Any) -> Any:
+        exponent = o.t if isinstance(o, _Wrapper) else float(o)
+        return self._wrap(self.t**exponent)
+
+    def __rpow__(self, o: Any) -> Any:
+        return self._wrap(self._other(o) ** self.t)
+
+    def __neg__(self) -> Any:
+        return self._wrap(-self.t)
+
+    def relu(self) -> Any:
+        return self._wrap(torch.relu(self.t))
+
+    def tanh(self) -> Any:
+        return self._wrap(torch.tanh(self.t))
+
+    def exp(self) -> Any:
+        return self._wrap(torch.exp(self.t))
+
+    def log(self) -> Any:
+        return self._wrap(torch.log(self.t))
+
+    def sigmoid(self) -> Any:
+        return self._wrap(torch.sigmoid(self.t))
+
+    def backward(self, grad: Any = None) -> None:
+        upstream = None if grad is None else torch.as_tensor(np.asarray(grad, dtype=np.float64))
+        self.t.backward(upstream, retain_graph=True)
+
+
+class Value(_Wrapper):
+    """A torch scalar; `.data` and `.grad` are floats."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _check(data: Any) -> float:
+        if not isinstance(data, (int, float)):
+            raise TypeError(f"Value needs a number, got {type(data).__name__}")
+        return float(data)
+
+    @property
+    def data(self) -> float:
+        return float(self.t.detach())
+
+    @data.setter
+    def data(self, value: float) -> None:
+        with torch.no_grad():
+            self.t.fill_(float(value))
+
+    @property
+    def grad(self) -> float:
+        return 0.0 if self.t.grad is None else float(self.t.grad)
+
+    @grad.setter
+    def grad(self, value: float | None) -> None:
+        self.t.grad = None if not value else torch.tensor(float(value), dtype=DTYPE)
+
+
+class Tensor(_Wrapper):
+    """A torch tensor; `.data` and `.grad` are float64 NumPy arrays."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _check(data: Any) -> np.ndarray:
+        return np.asarray(data, dtype=np.float64)
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.t.detach().numpy().copy()
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        with torch.no_grad():
+            self.t.copy_(torch.as_tensor(np.asarray(value, dtype=np.float64)))
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        return None if self.t.grad is None else self.t.grad.numpy().copy()
+
+    @grad.setter
+    def grad(self, value: np.ndarray | None) -> None:
+        self.t.grad = None if value is None else torch.as_tensor(np.asarray(value, np.float64))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.t.shape)
+
+    def __matmul__(self, o: Any) -> Tensor:
+        return Tensor(self.t @ self._other(o))
+
+    def __rmatmul__(self, o: Any) -> Tensor:
+        return Tensor(self._other(o) @ self.t)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return Tensor(self.t[_torch_index(index)])
+
+    def _dims(self, axis: int | tuple[int, ...] | None) -> tuple[int, ...]:
+        if axis is None:
+            return tuple(range(self.t.dim()))
+        return axis if isinstance(axis, tuple) else (axis,)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor(torch.sum(self.t, dim=self._dims(axis), keepdim=keepdims))
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor(torch.mean(self.t, dim=self._dims(axis), keepdim=keepdims))
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        # amax splits the gradient evenly among tied maxima, as JAX does
+        return Tensor(torch.amax(self.t, dim=self._dims(axis), keepdim=keepdims))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+        return Tensor(self.t.reshape(shape))
+
+    def transpose(self, *axes: Any) -> Tensor:
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], tuple) else axes
+        return Tensor(self.t.permute(axes or tuple(reversed(range(self.t.dim())))))
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return Tensor(torch.softmax(self.t, dim=axis))
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return Tensor(torch.log_softmax(self.t, dim=axis))
+
+
+def _torch_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_torch_index(i) for i in index)
+    if isinstance(index, (np.ndarray, list)):
+        return torch.as_tensor(np.asarray(index))
+    return index
+
+
+class _Optimizer:
+    """A `torch.optim` optimizer over the wrappers' torch leaves."""
+
+    torch_class: type
+
+    def __init__(self, params: Any, **kwargs: Any) -> None:
+        self.params = list(params)
+        self.inner = self.torch_class([p.t for p in self.params], **kwargs)
+
+    def step(self) -> None:
+        self.inner.step()
+
+    def zero_grad(self) -> None:
+        self.inner.zero_grad(set_to_none=True)
+
+
+class optim:
+    """`SGD`, `Adam`, `AdamW`, `RMSprop`, `Adagrad` from `torch.optim`."""
+
+    class SGD(_Optimizer):
+        torch_class = torch.optim.SGD
+
+    class Adam(_Optimizer):
+        torch_class = torch.optim.Adam
+
+    class AdamW(_Optimizer):
+        torch_class = torch.optim.AdamW
+
+    class RMSprop(_Optimizer):
+        torch_class = torch.optim.RMSprop
+
+    class Adagrad(_Optimizer):
+        torch_class = torch.optim.Adagrad
