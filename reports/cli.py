@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from properties.settings import PROFILES
+
 
 def _demo(args: argparse.Namespace) -> int:
     from reports.moons import plot_decision_boundary, train
@@ -24,6 +26,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(repeats=args.repeats)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from reports.check import main as check_main
+
+    return check_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vgrad",
@@ -31,6 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+
+    check = commands.add_parser("check", help="run the property suite against a target")
+    check.add_argument(
+        "--target",
+        default="engine",
+        help="module name, .py file, package folder, or micrograd/torch (default engine)",
+    )
+    check.add_argument(
+        "--profile", choices=PROFILES, default="default", help="how hard to search (default)"
+    )
+    check.add_argument("--seed", type=int, help="Hypothesis seed, for a reproducible run")
+    check.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    check.add_argument("-k", dest="select", metavar="EXPR", help="only properties matching")
+    check.add_argument("-n", dest="workers", type=int, default=0, help="parallel workers")
+    check.set_defaults(run=_check)
 
     demo = commands.add_parser("demo", help="train micrograd's moons MLP with engine")
     demo.add_argument("--steps", type=int, default=100, help="SGD steps (default 100)")

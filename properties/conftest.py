@@ -1,0 +1,32 @@
+"""pytest wiring of the suite: the `--target` option, the target fixture, the profiles."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import settings
+
+from properties.settings import register_profiles
+from properties.targets import Target, TargetLoadError, load_target
+
+register_profiles()
+settings.load_profile(os.environ.get("VGRAD_PROFILE", "default"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--target",
+        default="engine",
+        help="the engine to verify: a module, a .py file, a package folder, or micrograd/torch",
+    )
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    """The engine under test, loaded once per session."""
+    spec = request.config.getoption("--target")
+    try:
+        return load_target(spec)
+    except TargetLoadError as error:
+        pytest.exit(f"vgrad: {error}", returncode=2)

@@ -1,0 +1,40 @@
+"""Hypothesis profiles of the suite: `quick`, `default`, `thorough`, and `mutmut`.
+
+The example database lives in the user's cache directory, never in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+PROFILES = ("quick", "default", "thorough", "mutmut")
+
+
+def cache_dir() -> Path:
+    """Where vgrad keeps its caches (``$XDG_CACHE_HOME/vgrad``, or ``~/.cache/vgrad``)."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "vgrad"
+
+
+def register_profiles() -> None:
+    """Register every profile with Hypothesis (idempotent)."""
+    database = DirectoryBasedExampleDatabase(cache_dir() / "hypothesis")
+    common = dict(database=database, deadline=None, print_blob=True)
+    settings.register_profile(
+        "quick", max_examples=25, suppress_health_check=[HealthCheck.too_slow], **common
+    )
+    settings.register_profile("default", max_examples=100, **common)
+    settings.register_profile("thorough", max_examples=2000, **common)
+    settings.register_profile(
+        "mutmut",
+        max_examples=50,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    )

@@ -1,0 +1,166 @@
+"""Explicit cases at kinks, poles and huge inputs, pinning the conventions of the spec.
+
+* relu'(0) = 0; d/dx x**p = p * x**(p-1), so x**1 has slope 1 and x**2 slope 0 at 0.
+* Ties in `max`: any split of the upstream gradient among the tied maxima, non-negative
+  and summing to the upstream gradient.
+* Where the truth is undefined or infinite: nan/inf or an exception, never a finite
+  number (and never a complex one).
+* Where the truth is finite, however large the input: exactly that, no exception.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from properties.targets import Target
+
+UPSTREAM = -1.75  # a non-unit upstream gradient
+
+
+def scalar_case(target: Target, x: float, f: Callable) -> tuple[float, float]:
+    """Value and gradient of `UPSTREAM * f(x)` on the target."""
+    leaf = target.Value(x)
+    out = f(leaf) * UPSTREAM
+    out.backward()
+    return out.data / UPSTREAM, leaf.grad / UPSTREAM
+
+
+def needs(target: Target, *capabilities: str) -> None:
+    missing = target.missing(*capabilities)
+    if missing:
+        pytest.skip(f"target lacks {', '.join(missing)}")
+
+
+KINKS = {
+    "relu at 0": ("Value.relu", 0.0, lambda v: v.relu(), 0.0, 0.0),
+    "relu just above 0": ("Value.relu", 1e-300, lambda v: v.relu(), 1e-300, 1.0),
+    "x**1 at 0": ("Value", 0.0, lambda v: v**1, 0.0, 1.0),
+    "x**2 at 0": ("Value", 0.0, lambda v: v**2, 0.0, 0.0),
+    "x**3 at 0": ("Value", 0.0, lambda v: v**3, 0.0, 0.0),
+    "tanh(400)": ("Value.tanh", 400.0, lambda v: v.tanh(), 1.0, 0.0),
+    "tanh(-400)": ("Value.tanh", -400.0, lambda v: v.tanh(), -1.0, 0.0),
+    "sigmoid(800)": ("Value.sigmoid", 800.0, lambda v: v.sigmoid(), 1.0, 0.0),
+    "sigmoid(-800)": ("Value.sigmoid", -800.0, lambda v: v.sigmoid(), 0.0, 0.0),
+    "exp(-800)": ("Value.exp", -800.0, lambda v: v.exp(), 0.0, 0.0),
+    "log(1e-300)": ("Value.log", 1e-300, lambda v: v.log(), math.log(1e-300), 1e300),
+}
+
+
+@pytest.mark.parametrize("case", KINKS)
+def test_scalar_finite_truths(target: Target, case: str) -> None:
+    capability, x, f, value, grad = KINKS[case]
+    needs(target, capability)
+    got_value, got_grad = scalar_case(target, x, f)
+    assert math.isclose(got_value, value, rel_tol=1e-12, abs_tol=1e-300), (
+        f"{case}: value {got_value!r}, expected {value!r}"
+    )
+    assert math.isclose(got_grad, grad, rel_tol=1e-12, abs_tol=1e-300), (
+        f"{case}: gradient {got_grad!r}, expected {grad!r}"
+    )
+
+
+UNDEFINED = {
+    "log(0)": ("Value.log", 0.0, lambda v: v.log()),
+    "log(-1)": ("Value.log", -1.0, lambda v: v.log()),
+    "(-4)**0.5": ("Value", -4.0, lambda v: v**0.5),
+    "1/x at 0": ("Value", 0.0, lambda v: 1.0 / v),
+    "x**-1 at 0": ("Value", 0.0, lambda v: v**-1),
+    "sqrt slope at 0": ("Value", 0.0, lambda v: v**0.5),
+}
+
+
+@pytest.mark.parametrize("case", UNDEFINED)
+def test_scalar_undefined_points_are_never_finite(target: Target, case: str) -> None:
+    """nan/inf or an exception; a finite number or a complex one is a failure."""
+    capability, x, f = UNDEFINED[case]
+    needs(target, capability)
+    try:
+        value, grad = scalar_case(target, x, f)
+    except Exception:  # a clear exception is allowed at an undefined point
+        return
+    for what, number in (("value", value), ("gradient", grad)):
+        assert not isinstance(number, complex), f"{case}: complex {what} {number!r}"
+    assert not (math.isfinite(value) and math.isfinite(grad)), (
+        f"{case}: finite value {value!r} and gradient {grad!r} where the truth is undefined"
+    )
+
+
+def tensor_case(target: Target, data, f: Callable, upstream) -> tuple[np.ndarray, np.ndarray]:
+    """Value of f(x) and the gradient of sum(upstream * f(x)) on the target."""
+    leaf = target.Tensor(np.asarray(data, dtype=np.float64))
+    out = f(leaf)
+    (out * upstream).sum().backward()
+    return np.asarray(out.data), np.asarray(leaf.grad)
+
+
+@pytest.mark.parametrize(
+    ("data", "axis"),
+    [([1.0, 3.0, 3.0, 2.0], None), ([[2.0, 2.0], [1.0, 5.0], [4.0, 4.0]], 1), ([7.0] * 5, 0)],
+    ids=["two tied of four", "ties along rows", "all tied"],
+)
+def test_max_ties_split_the_gradient(target: Target, data, axis) -> None:
+    needs(target, "Tensor.max", "Tensor.sum")
+    x = np.asarray(data)
+    upstream = np.linspace(0.5, 2.0, x.max(axis=axis).size).reshape(x.max(axis=axis).shape)
+    _, grad = tensor_case(target, x, lambda t: t.max(axis=axis), upstream)
+    is_max = x == x.max(axis=axis, keepdims=True)
+    case = f"max(axis={axis}) of {x.tolist()} with upstream {upstream.tolist()}"
+    assert np.all(grad[~is_max] == 0), f"{case}: gradient {grad.tolist()} reaches non-maxima"
+    assert np.all(grad >= 0), f"{case}: negative part in {grad.tolist()}"
+    sums = np.where(is_max, grad, 0).sum(axis=axis)
+    assert np.allclose(sums, upstream, rtol=1e-12), f"{case}: parts sum to {sums.tolist()}"
+
+
+def test_tensor_relu_at_zero(target: Target) -> None:
+    needs(target, "Tensor.relu", "Tensor.sum")
+    x = np.array([-1.0, 0.0, 2.0])
+    _, grad = tensor_case(target, x, lambda t: t.relu(), np.array([1.5, 2.5, -3.0]))
+    assert grad.tolist() == [0.0, 0.0, -3.0], f"relu gradient at {x.tolist()}: {grad.tolist()}"
+
+
+HUGE_LOGITS = np.array([[1000.0, -1000.0, 0.0], [-800.0, -800.0, -801.0]])
+
+
+def stable_log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("method", ["softmax", "log_softmax"])
+def test_softmax_of_huge_logits_is_finite_and_right(target: Target, method: str) -> None:
+    needs(target, f"Tensor.{method}", "Tensor.sum")
+    upstream = np.array([[0.3, -1.2, 2.0], [1.0, 0.5, -0.25]])
+    value, grad = tensor_case(target, HUGE_LOGITS, lambda t: getattr(t, method)(), upstream)
+    log_p = stable_log_softmax(HUGE_LOGITS)
+    p = np.exp(log_p)
+    if method == "softmax":
+        expected, expected_grad = p, p * (upstream - (upstream * p).sum(-1, keepdims=True))
+    else:
+        expected, expected_grad = log_p, upstream - p * upstream.sum(-1, keepdims=True)
+    case = f"{method} of {HUGE_LOGITS.tolist()}"
+    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad)), f"{case}: non-finite"
+    assert np.allclose(value, expected, rtol=1e-12, atol=1e-300), f"{case}: {value.tolist()}"
+    assert np.allclose(grad, expected_grad, rtol=1e-10, atol=1e-12), f"{case}: {grad.tolist()}"
+
+
+@pytest.mark.parametrize("method", ["tanh", "sigmoid", "exp"])
+def test_tensor_huge_inputs_stay_finite(target: Target, method: str) -> None:
+    needs(target, f"Tensor.{method}", "Tensor.sum")
+    x = np.array([-900.0, -30.0, 0.0, 30.0, 900.0])
+    if method == "exp":
+        x = -np.abs(x)  # exp of +900 is truly beyond float64
+    upstream = np.array([1.0, -2.0, 0.5, 3.0, -1.0])
+    value, grad = tensor_case(target, x, lambda t: getattr(t, method)(), upstream)
+    reference = {"tanh": np.tanh, "exp": np.exp}.get(method)
+    if reference is None:
+        e = np.exp(-np.abs(x))
+        expected = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    else:
+        expected = reference(x)
+    case = f"{method} of {x.tolist()}"
+    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad)), f"{case}: non-finite"
+    assert np.allclose(value, expected, rtol=1e-12, atol=1e-300), f"{case}: {value.tolist()}"

@@ -1,0 +1,214 @@
+"""`vgrad check`: run the property suite against a target and report on it.
+
+The properties are pytest tests under `properties/`; this runs them in-process with a
+small plugin that records each outcome, shows progress, and then prints one row per
+property (passed, failed, skipped with the reason) and each failure's counterexample.
+Exit codes: 0 when every applicable property held, 1 when any failed, 2 when the target
+could not be loaded or the arguments were wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import properties
+from properties.targets import TargetLoadError, load_target
+
+PROPERTIES_DIR = Path(properties.__file__).parent
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class CaseResult:
+    """One collected test case (a property under one parametrization)."""
+
+    nodeid: str
+    outcome: str  # passed | failed | skipped
+    seconds: float = 0.0
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass
+class CheckReport:
+    """Everything `vgrad check` found, as printed and as written to JSON."""
+
+    target: str
+    profile: str
+    seed: int | None
+    capabilities: list[str]
+    cases: list[CaseResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(c.outcome == outcome for c in self.cases)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAILED if self.count("failed") or self.errors else EXIT_OK
+
+
+def property_name(nodeid: str) -> str:
+    """``properties/test_x.py::test_y[case]`` -> ``x: y``."""
+    path, _, rest = nodeid.partition("::")
+    module = Path(path).stem.removeprefix("test_")
+    return f"{module}: {rest.split('[')[0].removeprefix('test_')}"
+
+
+LACKS = "target lacks "
+
+
+class _Recorder:
+    """A pytest plugin collecting outcomes and driving a progress bar."""
+
+    def __init__(self, report: CheckReport, progress: Progress | None) -> None:
+        self.report = report
+        self.progress = progress
+        self.task = progress.add_task("properties", total=None) if progress else None
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.progress:
+            self.progress.update(self.task, total=len(session.items))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.report.errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            if report.when == "teardown" and report.outcome == "passed":
+                return
+            self.report.cases.append(_case(report))
+            if self.progress:
+                self.progress.advance(self.task)
+
+
+def _case(report: pytest.TestReport) -> CaseResult:
+    case = CaseResult(report.nodeid, report.outcome, round(report.duration, 4))
+    if report.skipped:
+        longrepr = report.longrepr
+        case.reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        case.reason = re.sub(r"^Skipped: ", "", case.reason)
+    elif report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        case.message = crash.message if crash else report.longreprtext
+    return case
+
+
+def run_check(
+    target: str,
+    profile: str = "default",
+    seed: int | None = None,
+    select: str | None = None,
+    workers: int = 0,
+    console: Console | None = None,
+) -> CheckReport:
+    """Run the suite against `target` (raises TargetLoadError when it cannot load)."""
+    loaded = load_target(target)
+    report = CheckReport(target, profile, seed, sorted(loaded.capabilities))
+    args = [str(PROPERTIES_DIR), f"--target={target}", "-p", "no:cacheprovider", "-o", "addopts="]
+    args += ["-p", "no:terminal", f"--rootdir={PROPERTIES_DIR.parent}"]
+    if seed is not None:
+        args.append(f"--hypothesis-seed={seed}")
+    if select:
+        args += ["-k", select]
+    if workers:
+        args += ["-n", str(workers)]
+    os.environ["VGRAD_PROFILE"] = profile
+    progress = _progress(console) if console else None
+    recorder = _Recorder(report, progress)
+    if progress:
+        with progress:
+            status = pytest.main(args, plugins=[recorder])
+    else:
+        status = pytest.main(args, plugins=[recorder])
+    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not report.errors:
+        report.errors.append(f"pytest stopped with {status!r}")
+    return report
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]checking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def summarize(report: CheckReport) -> list[dict[str, Any]]:
+    """One row per property: counts of each outcome and the distinct skip reasons."""
+    rows: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"passed": 0, "failed": 0, "skipped": 0, "lacks": [], "reasons": []}
+    )
+    for case in report.cases:
+        row = rows[property_name(case.nodeid)]
+        row[case.outcome] += 1
+        if case.reason.startswith(LACKS):
+            missing = case.reason.removeprefix(LACKS).split(", ")
+            row["lacks"] += [m for m in missing if m not in row["lacks"]]
+        elif case.reason and case.reason not in row["reasons"]:
+            row["reasons"].append(case.reason)
+    for row in rows.values():
+        if row["lacks"]:
+            row["reasons"].insert(0, LACKS + ", ".join(row["lacks"]))
+    return [{"property": name, **row} for name, row in rows.items()]
+
+
+def print_report(report: CheckReport, console: Console) -> None:
+    """The table of properties, then every failure with its counterexample."""
+    table = Table(title=f"vgrad check --target {report.target} ({report.profile})")
+    for column in ("property", "passed", "failed", "skipped", "why skipped"):
+        table.add_column(column, overflow="fold")
+    for row in summarize(report):
+        style = "red" if row["failed"] else ("yellow" if not row["passed"] else "green")
+        table.add_row(
+            row["property"],
+            str(row["passed"]),
+            str(row["failed"]),
+            str(row["skipped"]),
+            "; ".join(row["reasons"]),
+            style=style,
+        )
+    console.print(table)
+    for case in report.cases:
+        if case.outcome == "failed":
+            console.rule(f"[red]FAILED {case.nodeid}")
+            console.print(case.message, markup=False, highlight=False)
+    for error in report.errors:
+        console.rule("[red]ERROR")
+        console.print(error, markup=False, highlight=False)
+    console.print(
+        f"{report.count('passed')} passed, {report.count('failed')} failed, "
+        f"{report.count('skipped')} skipped",
+        markup=False,
+    )
+
+
+def main(args: Any) -> int:
+    """`vgrad check` with parsed arguments; returns the exit code."""
+    console = Console(stderr=False)
+    try:
+        report = run_check(
+            args.target, args.profile, args.seed, args.select, args.workers, console=console
+        )
+    except TargetLoadError as error:
+        console.print(f"vgrad check: {error}", markup=False)
+        return EXIT_USAGE
+    print_report(report, console)
+    if args.json:
+        Path(args.json).write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return report.exit_code
