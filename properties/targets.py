@@ -29,21 +29,16 @@ PEER_ALIASES = {
     "torch": "properties.peers.torch_peer",
 }
 
+ARITHMETIC = (
+    *("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__"),
+    *("__truediv__", "__rtruediv__", "__pow__", "__neg__"),
+)
 VALUE_METHODS = ("relu", "tanh", "exp", "log", "sigmoid")
-TENSOR_METHODS = [
-    "sum",
-    "mean",
-    "max",
-    "reshape",
-    "transpose",
-    "exp",
-    "log",
-    "tanh",
-    "relu",
-    "sigmoid",
-    "softmax",
-    "log_softmax",
-]
+TENSOR_METHODS = (
+    *VALUE_METHODS,
+    *("sum", "mean", "max", "reshape", "transpose", "softmax", "log_softmax"),
+    *("T", "__getitem__", "__matmul__"),
+)
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
 REFUSALS = (TypeError, AssertionError, NotImplementedError)
 
@@ -134,30 +129,37 @@ def _namespace(module: ModuleType, name: str) -> Any:
 
 
 def detect_capabilities(target: Target) -> set[str]:
-    """Every capability name the target offers (names match `properties.ops`)."""
+    """Every capability the target offers, named as `oracle.ir.Graph.capability` names them."""
     found: set[str] = set()
+    for cls, methods in ((target.Value, VALUE_METHODS), (target.Tensor, TENSOR_METHODS)):
+        if cls is not None:
+            name = "Value" if cls is target.Value else "Tensor"
+            found.add(name)
+            found.update(f"{name}.{m}" for m in (*ARITHMETIC, *methods) if hasattr(cls, m))
     if target.Value is not None:
         v = target.Value
-        found.add("Value")
-        found.update(f"Value.{m}" for m in VALUE_METHODS if callable(getattr(v, m, None)))
-        if _accepted(lambda: v(2.0) ** v(3.0)):
-            found.add("Value.pow_value")
-        if _accepted(lambda: 2.0 ** v(3.0)):
-            found.add("Value.rpow")
+        probes = {
+            "Value.__pow__(Value)": lambda: v(2.0) ** v(3.0),
+            "Value.__rpow__": lambda: 2.0 ** v(3.0),
+        }
+        found.update(name for name, probe in probes.items() if _accepted(probe))
     if target.Tensor is not None:
-        found.add("Tensor")
         t = target.Tensor
-        found.update(f"Tensor.{m}" for m in TENSOR_METHODS if callable(getattr(t, m, None)))
-        if hasattr(t, "T"):
-            found.add("Tensor.T")
-        if hasattr(t, "__getitem__"):
-            found.add("Tensor.index")
-        if hasattr(t, "__matmul__"):
-            found.add("Tensor.matmul")
-            if _accepted(lambda: t(np.ones(3)) @ t(np.ones((3, 2)))):
-                found.add("Tensor.matmul_1d")
-            if _accepted(lambda: t(np.ones((2, 2, 3))) @ t(np.ones((3, 2)))):
-                found.add("Tensor.matmul_batched")
+        probes = {
+            "Tensor.__pow__(Tensor)": lambda: t(np.ones(2)) ** t(np.ones(2)),
+            "Tensor.__rpow__": lambda: 2.0 ** t(np.ones(2)),
+            "Tensor.__matmul__(nd)": lambda: (
+                t(np.ones(3)) @ t(np.ones((3, 2))),
+                t(np.ones((2, 2, 3))) @ t(np.ones((3, 2))),
+            ),
+        }
+        probes.update(
+            {
+                f"Tensor.{r}(axis=tuple)": lambda r=r: getattr(t(np.ones((2, 2))), r)(axis=(0, 1))
+                for r in ("sum", "mean", "max")
+            }
+        )
+        found.update(name for name, probe in probes.items() if _accepted(probe))
     if target.optim is not None:
         found.update(f"optim.{name}" for name in OPTIMIZERS if hasattr(target.optim, name))
     if target.nn is not None and hasattr(target.nn, "MLP"):

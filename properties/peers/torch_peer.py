@@ -20,6 +20,7 @@ DTYPE = torch.float64
 
 class _Wrapper:
     __slots__ = ("t",)
+    __array_ufunc__ = None  # `array + wrapper` defers to the wrapper's __radd__
 
     def __init__(self, data: Any) -> None:
         if isinstance(data, torch.Tensor):
