@@ -59,6 +59,17 @@ class Target:
     nn: Any = None
     capabilities: frozenset[str] = field(default_factory=frozenset)
 
+    @property
+    def import_name(self) -> str:
+        """How a snippet imports the target: its module name, or its file or folder path."""
+        if self.module.__name__.startswith("vgrad_target_"):
+            return str(
+                Path(self.module.__file__).parent
+                if self.module.__file__.endswith("__init__.py")
+                else self.module.__file__
+            )
+        return self.module.__name__
+
     def has(self, *capabilities: str) -> bool:
         return all(c in self.capabilities for c in capabilities)
 
@@ -83,10 +94,15 @@ def load_target(spec: str) -> Target:
     return target
 
 
+def is_path(spec: str) -> bool:
+    """A target named by a file or folder path rather than a module name."""
+    return spec.endswith(".py") or "/" in spec or "\\" in spec or spec in (".", "..")
+
+
 def _import(spec: str) -> ModuleType:
     path = Path(spec)
     try:
-        if spec.endswith(".py") or path.is_dir():
+        if is_path(spec):
             return _import_path(path)
         return importlib.import_module(spec)
     except TargetLoadError:
@@ -107,6 +123,8 @@ def _import_path(path: Path) -> ModuleType:
     else:
         raise TargetLoadError(f"no such file or folder: {path}")
     name = f"vgrad_target_{path.stem}"
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(location):
+        return sys.modules[name]
     module_spec = importlib.util.spec_from_file_location(
         name, location, submodule_search_locations=search
     )
