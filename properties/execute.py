@@ -101,7 +101,7 @@ def run(
     loss.backward()
     return TargetRun(
         outputs=[_data(o) for o in outs],
-        grads={name: _grad(graph, leaves[name]) for name in graph.input_names},
+        grads={name: leaf_grad(graph, leaves[name]) for name in graph.input_names},
     )
 
 
@@ -119,7 +119,8 @@ def _data(obj: Any) -> Any:
     return obj.data if isinstance(obj.data, (int, float, complex)) else np.asarray(obj.data)
 
 
-def _grad(graph: Graph, leaf_obj: Any) -> Any:
+def leaf_grad(graph: Graph, leaf_obj: Any) -> Any:
+    """A leaf's gradient as a float or an array (zeros where the target holds None)."""
     grad = leaf_obj.grad
     if graph.kind == SCALAR:
         return grad

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from oracle import interpreter
-from oracle.ir import SCALAR
+from oracle import evaluate, tolerance
 from oracle.snippet import to_python
 from properties.execute import TargetRun
 from properties.strategies import Case
@@ -32,12 +31,8 @@ class Expected:
 
 def expected(case: Case) -> Expected:
     """Values and the vector-Jacobian product of the case, from JAX in float64."""
-    if case.graph.kind != SCALAR:
-        raise NotImplementedError("tensor graphs: see expected_tensor")
-    program = interpreter.encode(case.graph)
-    values, grads = interpreter.vjp([program], [case.inputs], [case.upstream])
-    outputs = [float(values[0][o]) for o in case.graph.outputs]
-    return Expected(outputs, dict(zip(case.graph.input_names, map(float, grads[0]), strict=True)))
+    evaluation = evaluate.vjp(case.graph, case.inputs, case.upstream)
+    return Expected(list(evaluation.outputs), dict(evaluation.grads))
 
 
 def snippet(case: Case, target: Target) -> str:
@@ -92,8 +87,29 @@ def failure_report(case: Case, target: Target, run: TargetRun | None, problems: 
     return "\n".join(lines)
 
 
-def scalar_bounds(case: Case, want: Expected) -> tuple[list[float], dict[str, float]]:
-    """Allowed |actual - expected| per output and per input gradient (provisional)."""
-    values = [1e-9 * abs(v) + 1e-300 for v in want.outputs]
-    grads = {n: 1e-9 * abs(g) + 1e-300 for n, g in want.grads.items()}
+RTOL = 1e-12  # on top of the error analysis: what its model leaves out, never more
+FLUSH = 2.3e-308  # JAX on the CPU flushes subnormal results to zero
+
+
+def bounds(case: Case, want: Expected) -> tuple[list[Any], list[Any]]:
+    """Allowed |actual - expected| for each output and each input's gradient (input order),
+    from the oracle's running error analysis of this very case."""
+    analysis = tolerance.error_bounds(case.graph, case.inputs, case.upstream)
+    values = [
+        analysis.values[o] + RTOL * np.abs(v) + FLUSH
+        for o, v in zip(case.graph.outputs, want.outputs, strict=True)
+    ]
+    grads = [
+        analysis.grads[n] + RTOL * np.abs(want.grads[n]) + FLUSH for n in case.graph.input_names
+    ]
     return values, grads
+
+
+def value_bounds(case: Case, want: Expected) -> list[Any]:
+    """Allowed |actual - expected| for each output."""
+    return bounds(case, want)[0]
+
+
+def gradient_bounds(case: Case, want: Expected) -> list[Any]:
+    """Allowed |actual - expected| for each input's gradient, in input order."""
+    return bounds(case, want)[1]

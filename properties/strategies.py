@@ -23,7 +23,7 @@ from hypothesis.extra import numpy as hnp
 
 from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder
 
-BOUND = 1e100  # no node's value leaves [-BOUND, BOUND]
+BOUND = 1e100  # every node's value is 0 or between 1/BOUND and BOUND in size
 MARGIN = 1e6  # kinks and poles: |x| > MARGIN * (x's rounding error bound)
 ROUNDING = 4e-16  # rounding error bound added per operation, relative to the result
 
@@ -75,12 +75,16 @@ def magnitudes(low: float = -3.0, high: float = 3.0) -> st.SearchStrategy[float]
     )
 
 
-SCALAR_CONSTANTS = st.one_of(st.integers(-5, 5), st.floats(-10.0, 10.0).map(lambda c: c or 1.5))
+SCALAR_CONSTANTS = st.one_of(
+    st.integers(-5, 5), st.floats(-10.0, 10.0).filter(lambda c: abs(c) > 1e-6)
+)
 EXPONENTS = st.one_of(
     st.sampled_from([2, 3, -1, -2, 0, 1, 0.5, 1.5, -0.5]), st.floats(-3.0, 3.0, width=32)
 )
 POSITIVE_BASES = st.floats(0.1, 10.0)
-UPSTREAM = st.one_of(st.floats(-2.0, 2.0), st.sampled_from([0.0, 1.0, -1.0]))
+UPSTREAM = st.one_of(
+    st.floats(-2.0, 2.0).filter(lambda u: abs(u) > 1e-6), st.sampled_from([0.0, 1.0, -1.0])
+)
 
 
 @dataclass
@@ -167,8 +171,9 @@ def _safe(f: Callable[[], float]) -> float | None:
 
 def _result(r: float, err: float) -> _Tracked | None:
     r = float(r)
-    if not math.isfinite(r) or abs(r) > BOUND or not math.isfinite(err):
-        return None
+    tiny = r != 0 and abs(r) < 1 / BOUND
+    if not math.isfinite(r) or abs(r) > BOUND or tiny or not math.isfinite(err):
+        return None  # JAX on the CPU flushes subnormal numbers to zero: stay far from them
     return _Tracked(r, err + ROUNDING * abs(r))
 
 
@@ -385,9 +390,7 @@ def tensor_cases(
         b.op(op, *args, **attrs)
         tracked.append(new)
     outputs = _draw_outputs(draw, len(tracked), len(inputs))
-    upstream = tuple(
-        draw(_arrays_of(tracked[o].value.shape, st.floats(-2.0, 2.0))) for o in outputs
-    )
+    upstream = tuple(draw(_arrays_of(tracked[o].value.shape, UPSTREAM)) for o in outputs)
     return Case(b.build(outputs), inputs, upstream)
 
 
@@ -610,3 +613,44 @@ def _indices(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple:
             )
             items.append(np.array(values, dtype=np.int64))
     return tuple(items)
+
+
+# -- networks and data ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkCase:
+    """A micrograd-style MLP (ReLU hidden layers, linear output), its initial weights,
+    a small dataset and a loss: ``hinge`` (labels ±1) or ``mse``."""
+
+    nin: int
+    nouts: tuple[int, ...]
+    weights: tuple[np.ndarray, ...]  # per layer, shape (nout, nin + 1): weights then bias
+    X: np.ndarray
+    y: np.ndarray
+    loss: str
+
+    def flat_parameters(self) -> list[float]:
+        """The parameters in micrograd's order: layer by layer, neuron by neuron, w then b."""
+        return [float(v) for layer in self.weights for v in layer.ravel()]
+
+
+@st.composite
+def network_cases(draw: st.DrawFn, max_hidden_layers: int = 2, max_width: int = 5) -> NetworkCase:
+    """A random small MLP with random weights and a random dataset of up to 8 points."""
+    nin = draw(st.integers(1, 3))
+    hidden = draw(st.lists(st.integers(1, max_width), max_size=max_hidden_layers))
+    nouts = (*hidden, 1)
+    sizes = (nin, *nouts)
+    weights = tuple(
+        draw(_arrays_of((sizes[i + 1], sizes[i] + 1), st.floats(-1.0, 1.0)))
+        for i in range(len(nouts))
+    )
+    n_points = draw(st.integers(1, 8))
+    X = draw(_arrays_of((n_points, nin), st.floats(-2.0, 2.0)))
+    loss = draw(st.sampled_from(["hinge", "mse"]))
+    if loss == "hinge":
+        y = draw(_arrays_of((n_points,), st.sampled_from([-1.0, 1.0])))
+    else:
+        y = draw(_arrays_of((n_points,), st.floats(-2.0, 2.0)))
+    return NetworkCase(nin, nouts, weights, X, y, loss)
