@@ -38,3 +38,16 @@ def register_profiles() -> None:
         phases=[Phase.explicit, Phase.reuse, Phase.generate],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
     )
+
+
+def fewer_examples(fraction: float) -> settings:
+    """The loaded profile with `fraction` of its examples (at least 3), for slow properties.
+
+    Tensor cases compile a JAX function per graph structure (~0.1-0.2 s), so they run a
+    fifth of the scalar cases' examples under every profile.
+    """
+    current = settings()
+    return settings(current, max_examples=max(3, int(current.max_examples * fraction)))
+
+
+TENSOR_SHARE = 0.2

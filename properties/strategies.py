@@ -654,3 +654,28 @@ def network_cases(draw: st.DrawFn, max_hidden_layers: int = 2, max_width: int = 
     else:
         y = draw(_arrays_of((n_points,), st.floats(-2.0, 2.0)))
     return NetworkCase(nin, nouts, weights, X, y, loss)
+
+
+# -- deep chains ---------------------------------------------------------------------
+
+CHAIN_OPS = (("add", "right"), ("mul", "right"), ("sub", "left"), ("neg", None), ("sigmoid", None))
+
+
+@st.composite
+def deep_chain_cases(draw: st.DrawFn, capabilities: Collection[str], min_depth: int = 1500) -> Case:
+    """A chain thousands of nodes deep: a short random pattern of smooth ops repeated,
+    each repetition squashed back into [-1, 1] (by tanh, or by halving where the
+    target has no tanh), so values and gradients stay finite at any depth."""
+    menu = [e for e in CHAIN_OPS if SCALAR_CAPABILITY[e] in capabilities]
+    pattern = draw(st.lists(st.sampled_from(menu), min_size=1, max_size=4))
+    squash = ("tanh", None) if "Value.tanh" in capabilities else ("mul", "right")
+    constants = [draw(st.floats(-1.5, 1.5).filter(lambda c: abs(c) > 1e-3)) for _ in pattern]
+    repeats = -(-min_depth // (len(pattern) + 1))
+    b = GraphBuilder(SCALAR)
+    node = b.input("x0")
+    for _ in range(repeats):
+        for (op, side), c in zip(pattern, constants, strict=True):
+            node = b.op(op, node, const=c, side=side) if side else b.op(op, node)
+        node = b.op("tanh", node) if squash[1] is None else b.op("mul", node, const=0.5)
+    x0 = draw(st.floats(-2.0, 2.0).filter(lambda x: abs(x) > 1e-3))
+    return Case(b.build([node]), {"x0": x0}, (draw(UPSTREAM),))

@@ -29,6 +29,28 @@ def scalar_case(target: Target, x: float, f: Callable) -> tuple[float, float]:
     return out.data / UPSTREAM, leaf.grad / UPSTREAM
 
 
+REQUIRED = {
+    "Value": (
+        *("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__"),
+        *("__truediv__", "__rtruediv__", "__neg__", "__pow__", "backward"),
+    ),
+    "Tensor": (
+        *("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__"),
+        *("__truediv__", "__rtruediv__", "__neg__", "__pow__", "__matmul__", "backward"),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", REQUIRED)
+def test_required_operators_exist(target: Target, kind: str) -> None:
+    """The spec's operators are not optional: a target with `Value` must have all of them."""
+    cls = getattr(target, kind)
+    if cls is None:
+        pytest.skip(f"target lacks {kind}")
+    missing = [name for name in REQUIRED[kind] if not callable(getattr(cls, name, None))]
+    assert not missing, f"{kind} lacks operators the spec requires: {', '.join(missing)}"
+
+
 def needs(target: Target, *capabilities: str) -> None:
     missing = target.missing(*capabilities)
     if missing:
@@ -38,6 +60,7 @@ def needs(target: Target, *capabilities: str) -> None:
 KINKS = {
     "relu at 0": ("Value.relu", 0.0, lambda v: v.relu(), 0.0, 0.0),
     "relu just above 0": ("Value.relu", 1e-300, lambda v: v.relu(), 1e-300, 1.0),
+    "x**0 at 0": ("Value.__pow__", 0.0, lambda v: v**0, 1.0, 0.0),  # x**0 is the constant 1
     "x**1 at 0": ("Value.__pow__", 0.0, lambda v: v**1, 0.0, 1.0),
     "x**2 at 0": ("Value.__pow__", 0.0, lambda v: v**2, 0.0, 0.0),
     "x**3 at 0": ("Value.__pow__", 0.0, lambda v: v**3, 0.0, 0.0),

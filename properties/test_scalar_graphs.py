@@ -14,7 +14,15 @@ from properties.reference import (
     mismatches,
     value_bounds,
 )
-from properties.strategies import SCALAR_MENU, Case, scalar_cases, scalar_menu
+from properties.settings import fewer_examples
+from properties.strategies import (
+    SCALAR_CAPABILITY,
+    SCALAR_MENU,
+    Case,
+    deep_chain_cases,
+    scalar_cases,
+    scalar_menu,
+)
 from properties.targets import Target
 
 
@@ -61,7 +69,7 @@ def test_each_scalar_op_agrees_with_oracle(target: Target, op: str, side: str | 
     """One op at a time (with + and * around it), so a missing op is reported by name."""
     menu = menu_of(target)
     if (op, side) not in menu:
-        pytest.skip(f"target lacks {dict(scalar_menu_needs())[(op, side)]}")
+        pytest.skip(f"target lacks {SCALAR_CAPABILITY[(op, side)]}")
 
     @given(case=scalar_cases([(op, side), ("add", None), ("mul", None)], max_ops=6))
     def agrees(case: Case) -> None:
@@ -70,7 +78,13 @@ def test_each_scalar_op_agrees_with_oracle(target: Target, op: str, side: str | 
     agrees()
 
 
-def scalar_menu_needs() -> list:
-    from properties.strategies import SCALAR_CAPABILITY
+def test_deep_chains_agree_with_oracle(target: Target) -> None:
+    """Thousands of nodes deep: no recursion limit, and the same numbers as the oracle."""
+    menu_of(target)
 
-    return list(SCALAR_CAPABILITY.items())
+    @fewer_examples(0.05)
+    @given(case=deep_chain_cases(target.capabilities))
+    def agrees(case: Case) -> None:
+        check_case(target, case)
+
+    agrees()

@@ -1,0 +1,52 @@
+"""Random tensor graphs: the target's values and gradients agree with the oracle.
+
+Shapes broadcast against each other (0-d, size-1 axes, added leading axes), reductions
+run over every axis with and without keepdims, 3-D tensors are transposed by arbitrary
+permutations, integer-array indices repeat, and softmax sees logits of any size.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from properties.settings import TENSOR_SHARE, fewer_examples
+from properties.strategies import TENSOR_CAPABILITY, TENSOR_MENU, tensor_cases, tensor_menu
+from properties.targets import Target
+from properties.test_scalar_graphs import check_case
+
+BASICS = ("Tensor", "Tensor.__mul__", "Tensor.__add__", "Tensor.sum")
+
+
+def menu_of(target: Target) -> list:
+    missing = target.missing(*BASICS)
+    if missing:
+        pytest.skip(f"target lacks {', '.join(missing)}")
+    return tensor_menu(target.capabilities)
+
+
+def test_random_tensor_graphs_agree_with_oracle(target: Target) -> None:
+    menu = menu_of(target)
+
+    @fewer_examples(TENSOR_SHARE)
+    @given(data=st.data())
+    def agrees(data: st.DataObject) -> None:
+        check_case(target, data.draw(tensor_cases(menu), label="case"))
+
+    agrees()
+
+
+@pytest.mark.parametrize(("op", "variant"), TENSOR_MENU, ids=str)
+def test_each_tensor_op_agrees_with_oracle(target: Target, op: str, variant: str | None) -> None:
+    """One op at a time on fresh inputs, so a missing or broken op is reported by name."""
+    menu = menu_of(target)
+    if (op, variant) not in menu:
+        pytest.skip(f"target lacks {TENSOR_CAPABILITY[(op, variant)]}")
+
+    @fewer_examples(TENSOR_SHARE)
+    @given(case=tensor_cases([(op, variant)], max_ops=2))
+    def agrees(case) -> None:
+        check_case(target, case)
+
+    agrees()
