@@ -264,6 +264,7 @@ def _log_uniform(low: float, high: float) -> st.SearchStrategy[float]:
     return st.floats(math.log10(low), math.log10(high)).map(lambda e: 10.0**e)
 
 
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
 LEARNING_RATES = _log_uniform(1e-4, 1.0)
 EPSILONS = st.one_of(st.just(1e-8), _log_uniform(1e-12, 1e-1))
 DECAYS = st.one_of(st.just(0.0), _log_uniform(1e-5, 0.5))

@@ -1,0 +1,144 @@
+"""Optimizers: the target's trajectories agree with the optax references of torch's rules.
+
+Each step the target's own `zero_grad()` clears the parameters, the gradient of
+``sum_i <g_i, p_i>`` (exactly ``g_i``) is backpropagated, and `step()` moves them. The
+oracle runs the same configuration on the same gradients.
+
+Tolerance, from the rounding of the update: a step rounds ``p - delta`` (an error of a
+few ulps of ``|p|``) and computes ``delta`` in a dozen operations (a few ulps of
+``|delta|``, carried on by the moment buffers). After t steps two correct optimizers
+stay within ``8 u (t + 1) max|p| + 1e-10 sum|delta|``: a generous factor over rounding,
+yet a millionth of any rule's mistake that changes an update by one part in 1e4.
+Where the run itself amplifies rounding (a parameter decayed to nearly 0 by cancellation
+then divides an update through ``sqrt(v) + eps``), the reference is run again from
+starting points and gradients moved by a few ulps, and 16 times the spread it shows is
+added: the conditioning of this very run, measured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oracle import optim as reference
+from properties.settings import fewer_examples
+from properties.strategies import OPTIMIZERS, OptimizerConfig, magnitudes, optimizer_configs
+from properties.targets import Target
+
+U = 2.0**-53
+SHAPES = {"scalar": [(), (), ()], "tensor": [(3,), (2, 2)]}
+
+
+def parameters_of(target: Target, kind: str, values: list[np.ndarray]) -> list[Any]:
+    if kind == "scalar":
+        return [target.Value(float(v)) for v in values]
+    return [target.Tensor(np.array(v)) for v in values]
+
+
+def read(kind: str, params: list[Any]) -> list[np.ndarray]:
+    return [np.array(p.data, dtype=np.float64) for p in params]
+
+
+@st.composite
+def runs(draw: st.DrawFn, kind: str) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Initial parameters and each step's gradients (zeros included)."""
+    elements = st.one_of(magnitudes(-2.0, 2.0), st.just(0.0))
+    start = [draw(_array(shape, magnitudes(-2.0, 2.0))) for shape in SHAPES[kind]]
+    steps = draw(st.integers(1, 12))
+    grads = [[draw(_array(shape, elements)) for shape in SHAPES[kind]] for _ in range(steps)]
+    return start, grads
+
+
+def _array(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.SearchStrategy:
+    from hypothesis.extra import numpy as hnp
+
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def run_target(
+    target: Target, kind: str, config: OptimizerConfig, start: list, grads: list
+) -> list[list[np.ndarray]]:
+    params = parameters_of(target, kind, start)
+    optimizer = getattr(target.optim, config.name)(params, **config.kwargs)
+    history = [read(kind, params)]
+    for step_grads in grads:
+        optimizer.zero_grad()
+        loss = None
+        for p, g in zip(params, step_grads, strict=True):
+            term = p * float(g) if kind == "scalar" else (p * g).sum()
+            loss = term if loss is None else loss + term
+        loss.backward()
+        optimizer.step()
+        history.append(read(kind, params))
+    return history
+
+
+def reference_run(config: OptimizerConfig, start: list, grads: list) -> tuple[list, list]:
+    """The reference trajectory, and its spread under perturbations of a few ulps."""
+    oracle_config = reference.OptimizerConfig(config.name, config.kwargs)
+    want = reference.trajectory(oracle_config, start, grads)
+    spread = [[np.zeros(np.shape(p)) for p in step] for step in want]
+    for sign in (1.0, -1.0):
+        nudge = 1.0 + sign * 2.0**-50
+        moved = reference.trajectory(
+            oracle_config, [p * nudge for p in start], [[g * nudge for g in gs] for gs in grads]
+        )
+        for t, step in enumerate(moved):
+            for i, p in enumerate(step):
+                spread[t][i] = np.maximum(spread[t][i], np.abs(p - want[t][i]))
+    return want, spread
+
+
+def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
+    """Where the target's trajectory leaves the reference's by more than the bound."""
+    problems = []
+    moved = [np.zeros(np.shape(p)) for p in want[0]]
+    for t in range(1, len(want)):
+        for i, (g, w) in enumerate(zip(got[t], want[t], strict=True)):
+            moved[i] = moved[i] + np.abs(want[t][i] - want[t - 1][i])
+            size = max(np.max(np.abs(w)), np.max(np.abs(want[0][i])))
+            bound = 8 * U * (t + 1) * size + 1e-10 * moved[i] + 16 * spread[t][i] + 1e-300
+            error = np.abs(np.asarray(g) - w)
+            if not np.all(error <= bound):
+                problems.append(
+                    f"step {t}, parameter {i}: expected {w.tolist()}, got {np.asarray(g).tolist()}"
+                )
+                return problems
+    return problems
+
+
+@pytest.mark.parametrize("kind", ["scalar", "tensor"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name: str) -> None:
+    cls = "Value" if kind == "scalar" else "Tensor"
+    missing = target.missing(f"optim.{name}", cls)
+    if missing:
+        pytest.skip(f"target lacks {', '.join(missing)}")
+
+    @fewer_examples(0.5)
+    @given(config=optimizer_configs([name]), run=runs(kind))
+    def agrees(config: OptimizerConfig, run: tuple) -> None:
+        start, grads = run
+        want, spread = reference_run(config, start, grads)
+        got = run_target(target, kind, config, start, grads)
+        problems = trajectory_problems(got, want, spread)
+        case = f"{config} from {[s.tolist() for s in start]} with gradients {grads}"
+        assert not problems, f"{case}:\n" + "\n".join(problems)
+
+    agrees()
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_zero_grad_clears_every_parameter(target: Target, name: str) -> None:
+    if not target.has(f"optim.{name}", "Value"):
+        pytest.skip(f"target lacks {', '.join(target.missing(f'optim.{name}', 'Value'))}")
+    params = [target.Value(1.5), target.Value(-2.0)]
+    optimizer = getattr(target.optim, name)(params, lr=0.1)
+    (params[0] * params[1] * 3.0).backward()
+    optimizer.zero_grad()
+    grads = [p.grad for p in params]
+    assert all(g in (0, None) for g in grads), f"{name}.zero_grad() left gradients {grads}"
