@@ -1,6 +1,7 @@
-"""vgrad's engine: scalar `Value`, networks and optimizers. Pure Python + NumPy."""
+"""vgrad's engine: scalar `Value`, `Tensor`, networks and optimizers. Pure Python + NumPy."""
 
-from engine import nn
+from engine import nn, optim
+from engine.tensor import Tensor, no_grad
 from engine.value import Value
 
-__all__ = ["Value", "nn"]
+__all__ = ["Tensor", "Value", "nn", "no_grad", "optim"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
+from engine.tensor import Tensor
 from engine.value import Value
 
 # The classes whose instances count as trainable parameters when a module holds them.
-PARAMETER_TYPES: tuple[type, ...] = (Value,)
+PARAMETER_TYPES: tuple[type, ...] = (Value, Tensor)
 
 
 class Module:
@@ -32,6 +35,35 @@ class Module:
         """Forget accumulated gradients: 0 for a `Value`, None for a tensor."""
         for p in self.parameters():
             p.grad = 0.0 if isinstance(p, Value) else None
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's value by name, ready for ``np.savez(path, **sd)``."""
+        return {name: np.array(p.data, dtype=np.float64) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Set the parameters from `state_dict` (a dict, or what ``np.load`` returns).
+
+        Every value must have its parameter's shape.  With `strict`, the names must be
+        exactly this module's; otherwise names on one side only are left alone.
+        """
+        parameters = dict(self.named_parameters())
+        if strict:
+            missing = [name for name in parameters if name not in state_dict]
+            unexpected = [name for name in state_dict if name not in parameters]
+            if missing or unexpected:
+                raise ValueError(
+                    f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
+                )
+        values = {name: np.asarray(state_dict[name]) for name in parameters if name in state_dict}
+        for name, value in values.items():
+            if value.shape != np.shape(parameters[name].data):
+                raise ValueError(
+                    f"load_state_dict: {name!r} has shape {value.shape}, "
+                    f"the parameter {np.shape(parameters[name].data)}"
+                )
+        for name, value in values.items():
+            p = parameters[name]
+            p.data = float(value) if isinstance(p, Value) else np.array(value, dtype=np.float64)
 
 
 def _walk(item: object, name: str) -> Iterator[tuple[str, Any]]:

@@ -1,0 +1,41 @@
+"""JAX as the oracle uses it: float64 everywhere and a persistent compilation cache.
+
+Importing this module turns on ``jax_enable_x64`` and, unless a cache directory is
+already configured (``JAX_COMPILATION_CACHE_DIR``), caches compiled programs under
+``$XDG_CACHE_HOME/vgrad/jax`` (default ``~/.cache/vgrad/jax``) so later processes skip
+XLA compilation.  The cache is not size-limited (JAX's LRU eviction rescans the whole
+directory on every write and fails on entries written without it); deleting the
+directory at any time is safe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+
+def cache_dir() -> Path:
+    """The directory of the persistent compilation cache."""
+    configured = jax.config.jax_compilation_cache_dir
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "vgrad" / "jax"
+
+
+def _enable_cache() -> None:
+    path = cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a read-only home: run without the cache
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_enable_cache()

@@ -1,0 +1,261 @@
+"""Optimizer references: optax configured, or composed, to follow `torch.optim` exactly.
+
+A config names a `torch.optim` class and its keyword arguments (torch's names and
+defaults).  `make_optax` returns the optax transformation with torch's update rule;
+`trajectory` runs it from initial parameters on given gradients.  How each one maps:
+
+* ``SGD``: ``add_decayed_weights(wd)`` (L2 added to the gradient first, as torch does),
+  then ``optax.trace(momentum, nesterov)``, then ``scale_by_learning_rate(lr)``.
+  optax's trace starts from zeros, so its first buffer is the gradient, as torch's is;
+  the two agree exactly when ``dampening == 0``.  optax has no dampening, and torch does
+  not damp the first step (buf = g, then buf = m*buf + (1-d)*g), so for ``dampening != 0``
+  a small custom transformation (`torch_momentum`) takes the trace's place.
+* ``Adam``: ``add_decayed_weights(wd)``, ``scale_by_adam(b1, b2, eps)``, learning rate.
+  torch computes ``lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)`` and optax
+  ``lr * (m/bc1) / (sqrt(v/bc2) + eps)``: equal in real arithmetic, a few ulps apart.
+* ``AdamW``: ``optax.adamw``: the decay ``lr*wd*p`` is decoupled from the moments.  torch
+  multiplies ``p`` by ``1 - lr*wd`` before the Adam step; optax subtracts ``lr*wd*p``
+  within the update: equal in real arithmetic.
+* ``RMSprop``: ``add_decayed_weights(wd)``, ``scale_by_rms(alpha, eps, eps_in_sqrt=False)``
+  or, when centered, ``scale_by_stddev(alpha, eps, eps_in_sqrt=False)`` (torch adds eps
+  outside the square root; optax's default puts it inside), then ``trace(momentum)`` and
+  the learning rate.  ``optax.rmsprop`` scales by the learning rate *before* the momentum
+  trace; the order here is torch's (equal for a constant learning rate).
+* ``Adagrad``: ``add_decayed_weights(wd)``, a custom `torch_adagrad_scaling`, and the
+  learning rate ``lr / (1 + t*lr_decay)`` as an optax schedule.  optax's
+  ``scale_by_rss`` divides by ``sqrt(sum + eps)`` (eps inside the root, and 0 where the
+  sum is 0) and starts at 0.1; torch divides by ``sqrt(sum) + eps`` and starts at
+  ``initial_accumulator_value`` (default 0).
+
+Arguments outside the target spec and this list (amsgrad, maximize, foreach, ...) are
+rejected rather than ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from oracle import _jax  # noqa: F401  (float64)
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "SGD": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0,
+            "nesterov": False},
+    "Adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
+    "AdamW": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2},
+    "RMSprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0,
+                "centered": False},
+    "Adagrad": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0,
+                "initial_accumulator_value": 0.0, "eps": 1e-10},
+}
+
+Params = list[np.ndarray]
+Gradients = Sequence[Sequence[Any]] | Callable[[Params], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """A `torch.optim` class name and its keyword arguments, defaults filled in."""
+
+    name: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in DEFAULTS:
+            raise ValueError(f"unknown optimizer {self.name!r}; known: {sorted(DEFAULTS)}")
+        unknown = set(self.kwargs) - set(DEFAULTS[self.name])
+        if unknown:
+            raise ValueError(f"{self.name} does not take {sorted(unknown)}; "
+                             f"it takes {sorted(DEFAULTS[self.name])}")
+        kwargs = {**DEFAULTS[self.name], **self.kwargs}
+        if "betas" in kwargs:
+            kwargs["betas"] = tuple(kwargs["betas"])
+        object.__setattr__(self, "kwargs", kwargs)
+        _check(self.name, kwargs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OptimizerConfig:
+        """From ``{"name": "Adam", "lr": 0.1}`` or ``{"name": ..., "kwargs": {...}}``."""
+        rest = {k: v for k, v in data.items() if k != "name"}
+        return cls(data["name"], dict(rest.get("kwargs", rest)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., **kwargs}`` (betas as a list)."""
+        kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in self.kwargs.items()}
+        return {"name": self.name, **kwargs}
+
+
+def make_optax(config: OptimizerConfig | Mapping[str, Any]) -> optax.GradientTransformation:
+    """The optax transformation that applies torch's update rule for `config`."""
+    config = _as_config(config)
+    return _build(config.name, _structure(config), config.kwargs)
+
+
+def _structure(config: OptimizerConfig) -> tuple[bool, ...]:
+    """The choices that shape the transformation (the rest are numbers it computes with)."""
+    k = config.kwargs
+    if config.name == "SGD":
+        return (k["momentum"] != 0, k["dampening"] != 0, bool(k["nesterov"]))
+    if config.name == "RMSprop":
+        return (k["momentum"] != 0, bool(k["centered"]))
+    if config.name == "Adagrad":
+        return (k["lr_decay"] != 0,)
+    return ()
+
+
+def _build(name: str, structure: tuple[bool, ...], k: Mapping[str, Any]
+           ) -> optax.GradientTransformation:
+    """The transformation for `name`; `k`'s numbers may be JAX tracers."""
+    decay = optax.add_decayed_weights(k["weight_decay"])
+    rate = optax.scale_by_learning_rate(k["lr"])
+    if name == "SGD":
+        has_momentum, dampened, nesterov = structure
+        if not has_momentum:
+            momentum = optax.identity()
+        elif not dampened:
+            momentum = optax.trace(decay=k["momentum"], nesterov=nesterov)
+        else:
+            momentum = torch_momentum(k["momentum"], k["dampening"], nesterov)
+        return optax.chain(decay, momentum, rate)
+    if name == "Adam":
+        b1, b2 = k["betas"]
+        return optax.chain(decay, optax.scale_by_adam(b1, b2, k["eps"]), rate)
+    if name == "AdamW":
+        b1, b2 = k["betas"]
+        return optax.adamw(k["lr"], b1, b2, k["eps"], weight_decay=k["weight_decay"])
+    if name == "RMSprop":
+        has_momentum, centered = structure
+        scale = optax.scale_by_stddev if centered else optax.scale_by_rms
+        momentum = optax.trace(decay=k["momentum"]) if has_momentum else optax.identity()
+        return optax.chain(decay, scale(k["alpha"], k["eps"], eps_in_sqrt=False), momentum, rate)
+    (decays,) = structure
+    lr, lr_decay = k["lr"], k["lr_decay"]
+    if decays:
+        rate = optax.scale_by_learning_rate(lambda count: lr / (1 + count * lr_decay))
+    return optax.chain(decay, torch_adagrad_scaling(k["initial_accumulator_value"], k["eps"]),
+                       rate)
+
+
+def trajectory(
+    config: OptimizerConfig | Mapping[str, Any],
+    params: Sequence[Any],
+    grads: Gradients,
+    steps: int | None = None,
+) -> list[Params]:
+    """Parameters before and after each step: ``steps + 1`` lists of float64 arrays.
+
+    `grads` is a sequence holding each step's gradients (one per parameter), or a
+    function from the current parameters to their gradients (then `steps` is needed).
+    """
+    if callable(grads):
+        if steps is None:
+            raise ValueError("steps is needed when grads is a function")
+    elif steps is None:
+        steps = len(grads)
+    elif steps > len(grads):
+        raise ValueError(f"{steps} steps but gradients for {len(grads)}")
+    config = _as_config(config)
+    structure = _structure(config)
+    numbers = {key: jnp.asarray(v, jnp.float64) for key, v in config.kwargs.items()
+               if not isinstance(v, bool)}
+    current = [jnp.asarray(p, jnp.float64) for p in params]
+    state = _build(config.name, structure, config.kwargs).init(current)
+    history = [[np.asarray(p) for p in current]]
+    for t in range(steps):
+        step_grads = grads(history[-1]) if callable(grads) else grads[t]
+        g = [jnp.asarray(x, jnp.float64).reshape(p.shape)
+             for x, p in zip(step_grads, current, strict=True)]
+        current, state = _step(config.name, structure, numbers, g, state, current)
+        history.append([np.asarray(p) for p in current])
+    return history
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _step(name: str, structure: tuple[bool, ...], numbers: dict[str, jax.Array],
+          grads: list[jax.Array], state: Any, params: list[jax.Array]) -> tuple[list, Any]:
+    """One update, compiled once per optimizer structure and parameter shapes: the
+    hyperparameters are arguments, not constants."""
+    updates, state = _build(name, structure, numbers).update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+
+class TorchMomentumState(NamedTuple):
+    """torch's momentum buffer and whether it has been filled."""
+
+    started: jax.Array
+    buffer: optax.Updates
+
+
+def torch_momentum(
+    momentum: float, dampening: float, nesterov: bool
+) -> optax.GradientTransformation:
+    """torch.optim.SGD's momentum: buf = g on the first step, then m*buf + (1-d)*g."""
+
+    def init(params: optax.Params) -> TorchMomentumState:
+        return TorchMomentumState(jnp.zeros([], bool), optax.tree.zeros_like(params))
+
+    def update(updates: optax.Updates, state: TorchMomentumState,
+               params: optax.Params | None = None) -> tuple[optax.Updates, TorchMomentumState]:
+        del params
+        buffer = jax.tree.map(
+            lambda g, b: jnp.where(state.started, momentum * b + (1 - dampening) * g, g),
+            updates, state.buffer)
+        out = jax.tree.map(lambda g, b: g + momentum * b, updates, buffer) if nesterov else buffer
+        return out, TorchMomentumState(jnp.ones([], bool), buffer)
+
+    return optax.GradientTransformation(init, update)
+
+
+class TorchAdagradState(NamedTuple):
+    """The running sum of squared gradients."""
+
+    sum_of_squares: optax.Updates
+
+
+def torch_adagrad_scaling(
+    initial_accumulator_value: float, eps: float
+) -> optax.GradientTransformation:
+    """torch.optim.Adagrad's scaling: sum += g*g; g / (sqrt(sum) + eps)."""
+
+    def init(params: optax.Params) -> TorchAdagradState:
+        return TorchAdagradState(optax.tree.full_like(params, initial_accumulator_value))
+
+    def update(updates: optax.Updates, state: TorchAdagradState,
+               params: optax.Params | None = None) -> tuple[optax.Updates, TorchAdagradState]:
+        del params
+        total = jax.tree.map(lambda g, s: s + g * g, updates, state.sum_of_squares)
+        out = jax.tree.map(lambda g, s: g / (jnp.sqrt(s) + eps), updates, total)
+        return out, TorchAdagradState(total)
+
+    return optax.GradientTransformation(init, update)
+
+
+def _as_config(config: OptimizerConfig | Mapping[str, Any]) -> OptimizerConfig:
+    return config if isinstance(config, OptimizerConfig) else OptimizerConfig.from_dict(config)
+
+
+def _check(name: str, k: Mapping[str, Any]) -> None:
+    """torch's argument checks, so an invalid config fails here as it would in torch."""
+    if not k["lr"] >= 0:
+        raise ValueError(f"{name}: invalid learning rate {k['lr']}")
+    if not k["weight_decay"] >= 0:
+        raise ValueError(f"{name}: invalid weight_decay {k['weight_decay']}")
+    if "eps" in k and not k["eps"] >= 0:
+        raise ValueError(f"{name}: invalid eps {k['eps']}")
+    if "momentum" in k and not k["momentum"] >= 0:
+        raise ValueError(f"{name}: invalid momentum {k['momentum']}")
+    if "betas" in k and not all(0 <= b < 1 for b in k["betas"]):
+        raise ValueError(f"{name}: invalid betas {k['betas']}")
+    if name == "SGD" and k["nesterov"] and (k["momentum"] <= 0 or k["dampening"] != 0):
+        raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+    if name == "RMSprop" and not k["alpha"] >= 0:
+        raise ValueError(f"RMSprop: invalid alpha {k['alpha']}")
+    if name == "Adagrad" and not (k["lr_decay"] >= 0 and k["initial_accumulator_value"] >= 0):
+        raise ValueError("Adagrad: lr_decay and initial_accumulator_value must be >= 0")

@@ -1,0 +1,522 @@
+"""A small, independent, correct engine following shared/target-spec.md.
+
+It is the unmutated base of the planted-bug meta-tests (tests/planted/bugs.py patches
+its source). Written apart from `engine/` on purpose: a `Value` stores the local partial
+derivatives of its inputs, computed eagerly in the forward pass (in forms without
+cancellation, such as tanh' = 4e / (1 + e)**2 with e = exp(-2|x|)); a `Tensor` stores a
+pure function from its upstream gradient to one gradient per input; both are ordered by
+one iterative depth-first postorder. Scalar arithmetic is IEEE (nan/inf, never raises).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+def _ieee(f: Callable[..., Any], *xs: float) -> float:
+    """f of float64 arguments as a Python float, with nan/inf instead of warnings."""
+    with np.errstate(all="ignore"):
+        return float(f(*(np.float64(x) for x in xs)))
+
+
+def _topo(root: Any) -> list[Any]:
+    """Every node `root` depends on, each after all of its consumers (root first)."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node._prev)
+    return order[::-1]
+
+
+# ----------------------------------------------------------------------------- Value
+
+
+class Value:
+    """A scalar; `_prev[i]` is an input and `_partials[i]` is d(self)/d(input i)."""
+
+    def __init__(self, data: float, _prev: tuple = (), _partials: tuple = ()) -> None:
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = _prev
+        self._partials = _partials
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data}, grad={self.grad})"
+
+    def __add__(self, other: Value | float) -> Value:
+        o = _val(other)
+        return Value(self.data + o.data, (self, o), (1.0, 1.0))
+
+    def __radd__(self, other: float) -> Value:
+        return _val(other) + self
+
+    def __sub__(self, other: Value | float) -> Value:
+        o = _val(other)
+        return Value(self.data - o.data, (self, o), (1.0, -1.0))
+
+    def __rsub__(self, other: float) -> Value:
+        return _val(other) - self
+
+    def __mul__(self, other: Value | float) -> Value:
+        o = _val(other)
+        return Value(self.data * o.data, (self, o), (o.data, self.data))
+
+    def __rmul__(self, other: float) -> Value:
+        return _val(other) * self
+
+    def __truediv__(self, other: Value | float) -> Value:
+        o = _val(other)
+        a, b = self.data, o.data
+        q = _ieee(np.divide, a, b)
+        return Value(q, (self, o), (_ieee(np.divide, 1.0, b), -_ieee(np.divide, q, b)))
+
+    def __rtruediv__(self, other: float) -> Value:
+        return _val(other) / self
+
+    def __neg__(self) -> Value:
+        return Value(-self.data, (self,), (-1.0,))
+
+    def __pow__(self, other: Value | float) -> Value:
+        x = self.data
+        if isinstance(other, Value):
+            y = other.data
+            out = _ieee(np.power, x, y)
+            dy = 0.0 if x == 0 else out * _ieee(np.log, x)
+            return Value(out, (self, other), (y * _ieee(np.power, x, y - 1), dy))
+        p = float(other)
+        dx = 0.0 if p == 0 else p * _ieee(np.power, x, p - 1)
+        return Value(_ieee(np.power, x, p), (self,), (dx,))
+
+    def __rpow__(self, other: float) -> Value:
+        return _val(other) ** self
+
+    def relu(self) -> Value:
+        x = self.data
+        return Value(max(x, 0.0), (self,), (1.0 if x > 0 else 0.0,))
+
+    def tanh(self) -> Value:
+        e = math.exp(-2.0 * abs(self.data))  # tanh' = sech**2 = 4e / (1 + e)**2, no cancellation
+        return Value(math.tanh(self.data), (self,), (4.0 * e / (1.0 + e) ** 2,))
+
+    def exp(self) -> Value:
+        e = _ieee(np.exp, self.data)
+        return Value(e, (self,), (e,))
+
+    def log(self) -> Value:
+        x = self.data
+        return Value(_ieee(np.log, x), (self,), (_ieee(np.divide, 1.0, x),))
+
+    def sigmoid(self) -> Value:
+        x = self.data
+        e = math.exp(-abs(x))
+        s = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+        return Value(s, (self,), (e / (1.0 + e) ** 2,))  # s (1 - s) without cancellation
+
+    def backward(self) -> None:
+        """Add d(self)/d(leaf) to every leaf's grad; interior grads restart at 0."""
+        order = _topo(self)
+        for node in order:
+            if node._prev:
+                node.grad = 0.0
+        self.grad += 1.0
+        for node in order:
+            for parent, partial in zip(node._prev, node._partials, strict=True):
+                parent.grad += partial * node.grad
+
+
+def _val(x: Value | float) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+# ---------------------------------------------------------------------------- Tensor
+
+
+def _axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
+    """`axis` as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _kept(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """`shape` with the reduced `axes` kept as size 1."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast gradient back down to an operand's `shape`."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for i, n in enumerate(shape):
+        if n == 1 and g.shape[i] != 1:
+            g = g.sum(axis=i, keepdims=True)
+    return g
+
+
+class Tensor:
+    """A float64 array; `_vjp(g)` maps its upstream gradient to one per `_prev` input."""
+
+    __array_ufunc__ = None  # make `ndarray op Tensor` call the Tensor's reflected op
+
+    def __init__(self, data: Any, _prev: tuple = (), _vjp: Callable | None = None) -> None:
+        self.data = np.array(data, dtype=np.float64)
+        self.grad: np.ndarray | None = None
+        self._prev = _prev
+        self._vjp = _vjp
+
+    def __repr__(self) -> str:
+        return f"Tensor({self.data.tolist()})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    def __add__(self, other: Any) -> Tensor:
+        return _binary(self, other, np.add, lambda g, x, y: (g, g))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _binary(other, self, np.add, lambda g, x, y: (g, g))
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _binary(self, other, np.subtract, lambda g, x, y: (g, -g))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _binary(other, self, np.subtract, lambda g, x, y: (g, -g))
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _binary(self, other, np.multiply, lambda g, x, y: (g * y, g * x))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _binary(other, self, np.multiply, lambda g, x, y: (g * y, g * x))
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _binary(self, other, np.divide, _div_rule)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _binary(other, self, np.divide, _div_rule)
+
+    def __neg__(self) -> Tensor:
+        return Tensor(-self.data, (self,), lambda g: (-g,))
+
+    def __pow__(self, p: float) -> Tensor:
+        x = self.data
+        with np.errstate(all="ignore"):
+            slope = np.zeros_like(x) if p == 0 else p * x ** (p - 1)
+            return Tensor(x**p, (self,), lambda g: (g * slope,))
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _matmul(self, _tensor(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _matmul(_tensor(other), self)
+
+    def _unary(self, out: np.ndarray, slope: np.ndarray) -> Tensor:
+        return Tensor(out, (self,), lambda g: (g * slope,))
+
+    def exp(self) -> Tensor:
+        with np.errstate(over="ignore"):
+            e = np.exp(self.data)
+        return self._unary(e, e)
+
+    def log(self) -> Tensor:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._unary(np.log(self.data), 1.0 / self.data)
+
+    def tanh(self) -> Tensor:
+        t = np.tanh(self.data)
+        e = np.exp(-2.0 * np.abs(self.data))
+        return self._unary(t, 4.0 * e / (1.0 + e) ** 2)
+
+    def relu(self) -> Tensor:
+        x = self.data
+        return self._unary(np.maximum(x, 0.0), (x > 0).astype(np.float64))
+
+    def sigmoid(self) -> Tensor:
+        x = self.data
+        e = np.exp(-np.abs(x))
+        s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return self._unary(s, e / (1.0 + e) ** 2)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        axes, shape = _axes(axis, self.data.ndim), self.data.shape
+        out = self.data.sum(axis=axes, keepdims=keepdims)
+        kept = _kept(shape, axes)
+        return Tensor(out, (self,), lambda g: (np.broadcast_to(g.reshape(kept), shape),))
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        axes = _axes(axis, self.data.ndim)
+        count = math.prod(self.data.shape[a] for a in axes)
+        return self.sum(axis, keepdims) / count
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        axes, x = _axes(axis, self.data.ndim), self.data
+        top = x.max(axis=axes, keepdims=True)
+        winners = (x == top).astype(np.float64)
+        share = winners / winners.sum(axis=axes, keepdims=True)
+        out = top if keepdims else top.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return Tensor(out, (self,), lambda g: (share * g.reshape(top.shape),))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        new = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        old = self.data.shape
+        return Tensor(self.data.reshape(new), (self,), lambda g: (g.reshape(old),))
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = tuple(axes[0])
+        perm = tuple(a % self.data.ndim for a in axes) or tuple(reversed(range(self.data.ndim)))
+        back = tuple(np.argsort(perm))
+        return Tensor(self.data.transpose(perm), (self,), lambda g: (g.transpose(back),))
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        shape = self.data.shape
+
+        def vjp(g: np.ndarray) -> tuple[np.ndarray]:
+            full = np.zeros(shape)
+            np.add.at(full, index, g)
+            return (full,)
+
+        return Tensor(self.data[index], (self,), vjp)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        z = self.data - self.data.max(axis=axis, keepdims=True)
+        e = np.exp(z)
+        s = e / e.sum(axis=axis, keepdims=True)
+        return Tensor(s, (self,), lambda g: (s * (g - (g * s).sum(axis=axis, keepdims=True)),))
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        z = self.data - self.data.max(axis=axis, keepdims=True)
+        out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+        p = np.exp(out)
+        return Tensor(out, (self,), lambda g: (g - p * g.sum(axis=axis, keepdims=True),))
+
+    def backward(self, grad: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) (or the VJP with `grad`) into each leaf's grad."""
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward() needs one element, got shape {self.data.shape}")
+            grad = np.ones_like(self.data)
+        grad = grad.data if isinstance(grad, Tensor) else grad
+        pending = {id(self): np.broadcast_to(np.asarray(grad, np.float64), self.data.shape)}
+        for node in _topo(self):
+            g = pending.pop(id(node))
+            if not node._prev:
+                node.grad = np.array(g) if node.grad is None else node.grad + g
+                continue
+            for parent, pg in zip(node._prev, node._vjp(g), strict=True):
+                key = id(parent)
+                pending[key] = pending[key] + pg if key in pending else pg
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _div_rule(g: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return g / y, -g * (x / y) / y
+
+
+def _binary(a: Any, b: Any, f: Callable, rule: Callable) -> Tensor:
+    """`f(a, b)` broadcast; `rule(g, a, b)` gives the unreduced gradients of a and b."""
+    a, b = _tensor(a), _tensor(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = f(a.data, b.data)
+
+    def vjp(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga, gb = rule(g, a.data, b.data)
+        return _unbroadcast(ga, a.data.shape), _unbroadcast(gb, b.data.shape)
+
+    return Tensor(out, (a, b), vjp)
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    """`a @ b` for 1-D, 2-D and batched operands (1-D ones promoted as NumPy does)."""
+    x = a.data[None, :] if a.data.ndim == 1 else a.data
+    y = b.data[:, None] if b.data.ndim == 1 else b.data
+
+    def vjp(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if b.data.ndim == 1:
+            g = g[..., None]
+        if a.data.ndim == 1:
+            g = g[..., None, :]
+        gx = g @ np.swapaxes(y, -1, -2)
+        gy = np.swapaxes(x, -1, -2) @ g
+        return (
+            _unbroadcast(gx, x.shape).reshape(a.data.shape),
+            _unbroadcast(gy, y.shape).reshape(b.data.shape),
+        )
+
+    return Tensor(a.data @ b.data, (a, b), vjp)
+
+
+# ----------------------------------------------------------------------------- optim
+
+
+class _Optimizer:
+    """Bookkeeping: parameters, per-parameter state, step count, weight decay, zero_grad."""
+
+    defaults: ClassVar[dict[str, Any]] = {}  # torch.optim's keyword arguments and their defaults
+    _decoupled = False  # AdamW: decay the weights themselves instead of adding L2
+
+    def __init__(self, params: list, lr: float | None = None, **hyper: Any) -> None:
+        unknown = set(hyper) - set(self.defaults)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown arguments {sorted(unknown)}")
+        self.h = SimpleNamespace(
+            **{**self.defaults, **hyper, "lr": self.defaults["lr"] if lr is None else lr}
+        )
+        self.params = list(params)
+        self.state: list[dict] = [{} for _ in self.params]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None if isinstance(p, Tensor) else 0.0
+
+    def step(self) -> None:
+        self.t += 1
+        for p, state in zip(self.params, self.state, strict=True):
+            if p.grad is None:
+                continue
+            x, g = p.data, np.asarray(p.grad, dtype=np.float64)
+            if self._decoupled:
+                x = x * (1 - self.h.lr * self.h.weight_decay)
+            else:
+                g = g + self.h.weight_decay * x
+            new = self._update(x, g, state)
+            p.data = new if isinstance(p, Tensor) else float(new)
+
+    def _update(self, x: Any, g: Any, state: dict) -> Any:
+        raise NotImplementedError
+
+
+class SGD(_Optimizer):
+    defaults: ClassVar[dict[str, Any]] = dict(
+        lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0
+    )
+
+    def _update(self, x: Any, g: Any, state: dict) -> Any:
+        m = self.h.momentum
+        if m != 0:
+            buf = g if "buf" not in state else m * state["buf"] + g
+            state["buf"] = buf
+            g = g + m * buf if self.h.nesterov else buf
+        return x - self.h.lr * g
+
+
+class Adam(_Optimizer):
+    defaults: ClassVar[dict[str, Any]] = dict(
+        lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
+    )
+
+    def _update(self, x: Any, g: Any, state: dict) -> Any:
+        (b1, b2), t = self.h.betas, self.t
+        m = b1 * state.get("m", 0.0) + (1 - b1) * g
+        v = b2 * state.get("v", 0.0) + (1 - b2) * g * g
+        state.update(m=m, v=v)
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        return x - (self.h.lr / c1) * m / (np.sqrt(v) / math.sqrt(c2) + self.h.eps)
+
+
+class AdamW(Adam):
+    defaults: ClassVar[dict[str, Any]] = {**Adam.defaults, "weight_decay": 1e-2}
+    _decoupled = True
+
+
+class RMSprop(_Optimizer):
+    defaults: ClassVar[dict[str, Any]] = dict(
+        lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0
+    )
+
+    def _update(self, x: Any, g: Any, state: dict) -> Any:
+        a = self.h.alpha
+        sq = a * state.get("sq", 0.0) + (1 - a) * g * g
+        state["sq"] = sq
+        step = g / (np.sqrt(sq) + self.h.eps)
+        if self.h.momentum > 0:
+            step = self.h.momentum * state.get("buf", 0.0) + step
+            state["buf"] = step
+        return x - self.h.lr * step
+
+
+class Adagrad(_Optimizer):
+    defaults: ClassVar[dict[str, Any]] = dict(
+        lr=1e-2, eps=1e-10, weight_decay=0.0, initial_accumulator_value=0.0
+    )
+
+    def _update(self, x: Any, g: Any, state: dict) -> Any:
+        total = state.get("sum", self.h.initial_accumulator_value) + g * g
+        state["sum"] = total
+        return x - self.h.lr * g / (np.sqrt(total) + self.h.eps)
+
+
+optim = SimpleNamespace(SGD=SGD, Adam=Adam, AdamW=AdamW, RMSprop=RMSprop, Adagrad=Adagrad)
+
+
+# -------------------------------------------------------------------------------- nn
+
+
+class Neuron:
+    def __init__(self, nin: int, nonlin: bool = True) -> None:
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self.nonlin = nonlin
+
+    def __call__(self, x: list) -> Value:
+        act = sum((wi * xi for wi, xi in zip(self.w, x, strict=True)), self.b)
+        return act.relu() if self.nonlin else act
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b]
+
+
+class Layer:
+    def __init__(self, nin: int, nout: int, nonlin: bool = True) -> None:
+        self.neurons = [Neuron(nin, nonlin) for _ in range(nout)]
+
+    def __call__(self, x: list) -> list[Value]:
+        return [n(x) for n in self.neurons]
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+
+class MLP:
+    def __init__(self, nin: int, nouts: list[int]) -> None:
+        sizes = [nin, *nouts]
+        last = len(nouts) - 1
+        self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != last) for i in range(len(nouts))]
+
+    def __call__(self, x: list) -> Value | list[Value]:
+        for layer in self.layers:
+            x = layer(x)
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+nn = SimpleNamespace(Neuron=Neuron, Layer=Layer, MLP=MLP)
