@@ -114,6 +114,13 @@ def weighted_sum(graph: Graph, outs: Sequence[Any], upstream: Sequence[Any]) -> 
     return total
 
 
+def literal(value: Any) -> str:
+    """Python source for a number or an array (the upstream gradient in a snippet)."""
+    if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+        return repr(float(value))
+    return f"np.array({np.asarray(value).tolist()!r})"
+
+
 def _data(obj: Any) -> Any:
     """A scalar's `.data` as it is (a complex number must show), a tensor's as an array."""
     return obj.data if isinstance(obj.data, (int, float, complex)) else np.asarray(obj.data)

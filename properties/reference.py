@@ -7,6 +7,8 @@ allowed bound, and the JAX-free second opinion on who is closer to the truth.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from oracle import evaluate, tolerance
+from oracle import codec, evaluate, second_opinion, tolerance
+from oracle.ir import from_json, to_json
 from oracle.snippet import to_python
 from properties.execute import TargetRun
+from properties.settings import cache_dir
 from properties.strategies import Case
 from properties.targets import Target
 
@@ -80,11 +84,80 @@ def _show(a: np.ndarray) -> str:
     return repr(float(a)) if a.ndim == 0 else np.array2string(a, precision=17, threshold=20)
 
 
-def failure_report(case: Case, target: Target, run: TargetRun | None, problems: list[str]) -> str:
-    """The message of a failed property: what differs, and how to reproduce it."""
+CASE_MARKER = "vgrad-case: "
+
+
+def failure_report(
+    case: Case,
+    target: Target,
+    run: TargetRun | None,
+    problems: list[str],
+    want: Expected | None = None,
+    backward: str | None = None,
+) -> str:
+    """The message of a failed property: what differs, and how to reproduce it.
+
+    `backward` replaces the snippet's ``loss.backward()`` line where the property
+    backpropagates differently (twice, output by output). The last line holds the case
+    as JSON (`CASE_MARKER`), with the expected and actual gradients, so a report can ask
+    the second opinion who is right (`second_opinion_of`).
+    """
     lines = ["the target disagrees with the oracle:", *(f"  {p}" for p in problems)]
-    lines += ["reproduce with:", snippet(case, target)]
+    lines += reproduction(case, target, backward)
+    record = {
+        "case": json.loads(to_json(case.graph, case.inputs)),
+        "upstream": codec.encode(tuple(case.upstream)),
+    }
+    if run is not None and want is not None:
+        record["expected"] = codec.encode(want.grads)
+        record["actual"] = codec.encode(_numbers(run.grads))
+    lines.append(CASE_MARKER + json.dumps(record))
     return "\n".join(lines)
+
+
+LONG_SNIPPET = 120  # lines; a longer reproduction is written to a file
+
+
+def reproduction(case: Case, target: Target, backward: str | None = None) -> list[str]:
+    """How to reproduce: the snippet itself, or for a huge graph a file holding it."""
+    code = snippet(case, target)
+    if backward is not None:
+        code = code.replace("loss.backward()\n", backward.rstrip("\n") + "\n", 1)
+    if code.count("\n") <= LONG_SNIPPET:
+        return ["reproduce with:", code]
+    digest = hashlib.sha256(code.encode()).hexdigest()[:12]
+    path = cache_dir() / "cases" / f"case_{digest}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(code)
+    head = "\n".join(code.splitlines()[:12])
+    return [f"reproduce with: python {path}  ({code.count(chr(10))} lines; it begins)", head]
+
+
+def _numbers(grads: dict[str, Any]) -> dict[str, Any]:
+    """Gradients as floats and arrays (anything else, a complex number say, as nan)."""
+    out = {}
+    for name, g in grads.items():
+        try:
+            out[name] = np.asarray(g, dtype=np.float64) if np.ndim(g) else float(g)
+        except (TypeError, ValueError):
+            out[name] = math.nan
+    return out
+
+
+def second_opinion_of(message: str) -> str | None:
+    """The JAX-free verdict on a failure message's case: who is closer to the truth."""
+    marker = next((line for line in message.splitlines() if line.startswith(CASE_MARKER)), None)
+    if marker is None:
+        return None
+    record = json.loads(marker[len(CASE_MARKER) :])
+    if "expected" not in record:
+        return None
+    graph, inputs = from_json(json.dumps(record["case"]))
+    upstream = codec.decode(record["upstream"])
+    truth = second_opinion.gradient(graph, inputs, upstream)
+    expected_grads, actual_grads = codec.decode(record["expected"]), codec.decode(record["actual"])
+    verdict = second_opinion.verdict(expected_grads, actual_grads, truth)
+    return f"second opinion (mpmath, 50 digits): {verdict.message}"
 
 
 RTOL = 1e-12  # on top of the error analysis: what its model leaves out, never more

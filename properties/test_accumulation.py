@@ -68,7 +68,8 @@ def test_second_backward_doubles_leaf_gradients(target: Target, kind: str) -> No
         twice = grads_of(case, leaves)
         bounds = [2 * b for b in gradient_bounds(case, expected(case))]
         problems = mismatches([2 * np.asarray(g) for g in once], twice, bounds, labels(case, "2x"))
-        assert not problems, failure_report(case, target, None, problems)
+        twice_code = "loss.backward()\nloss.backward()  # a second pass doubles every gradient"
+        assert not problems, failure_report(case, target, None, problems, backward=twice_code)
 
     doubles()
 
@@ -89,7 +90,12 @@ def test_backward_of_two_outputs_adds_up(target: Target, kind: str) -> None:
             [2 * b for b in gradient_bounds(case, want)],
             labels(case, "f.backward(); g.backward():"),
         )
-        assert not problems, failure_report(case, target, None, problems)
+        outputs = [f"n{o}" for o in case.graph.outputs]
+        split = "\n".join(
+            f"({o} * {execute.literal(g)}).backward()"
+            for o, g in zip(outputs, case.upstream, strict=True)
+        )
+        assert not problems, failure_report(case, target, None, problems, backward=split)
 
     adds_up()
 
@@ -134,7 +140,15 @@ def test_reset_leaves_then_backward_counts_once(target: Target, kind: str) -> No
             gradient_bounds(case, want),
             labels(case, "after reset:"),
         )
-        assert not problems, failure_report(case, target, None, problems)
+        reset_code = (
+            "loss.backward()\n"
+            + "\n".join(
+                f"{n}.grad = {0 if case.graph.kind == SCALAR else None}"
+                for n in case.graph.input_names
+            )
+            + "\nloss.backward()"
+        )
+        assert not problems, failure_report(case, target, None, problems, backward=reset_code)
 
     reset()
 

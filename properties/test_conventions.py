@@ -77,7 +77,15 @@ KINKS = {
 def test_scalar_finite_truths(target: Target, case: str) -> None:
     capability, x, f, value, grad = KINKS[case]
     needs(target, capability)
-    got_value, got_grad = scalar_case(target, x, f)
+    try:
+        got_value, got_grad = scalar_case(target, x, f)
+    except Exception as error:
+        raised = f"{type(error).__name__}: {error}"
+    else:
+        raised = None
+    assert raised is None, (
+        f"{case}: raised {raised} where the truth is finite (value {value}, gradient {grad})"
+    )
     assert math.isclose(got_value, value, rel_tol=1e-12, abs_tol=1e-300), (
         f"{case}: value {got_value!r}, expected {value!r}"
     )

@@ -41,7 +41,10 @@ def check_case(target: Target, case: Case) -> None:
         run = execute.run(target, case.graph, case.inputs, case.upstream)
     except Exception as error:  # an exception where the truth is finite is a failure
         problem = f"raised {type(error).__name__}: {error}"
-        raise AssertionError(failure_report(case, target, None, [problem])) from error
+    else:
+        problem = None
+    if problem:  # raised outside the handler: the same failure wherever the target raised
+        raise AssertionError(failure_report(case, target, None, [problem]))
     names = list(case.graph.input_names)
     problems = mismatches(
         want.outputs,
@@ -55,7 +58,7 @@ def check_case(target: Target, case: Case) -> None:
         gradient_bounds(case, want),
         [f"d loss / d {n}" for n in names],
     )
-    assert not problems, failure_report(case, target, run, problems)
+    assert not problems, failure_report(case, target, run, problems, want)
 
 
 @given(data=st.data())

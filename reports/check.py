@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import properties
+from properties.reference import CASE_MARKER, second_opinion_of
 from properties.targets import TargetLoadError, load_target
 
 PROPERTIES_DIR = Path(properties.__file__).parent
@@ -38,6 +39,7 @@ class CaseResult:
     seconds: float = 0.0
     reason: str = ""
     message: str = ""
+    verdict: str = ""  # the second opinion on a failed comparison
 
 
 @dataclass
@@ -102,8 +104,16 @@ def _case(report: pytest.TestReport) -> CaseResult:
         case.reason = re.sub(r"^Skipped: ", "", case.reason)
     elif report.failed:
         crash = getattr(report.longrepr, "reprcrash", None)
-        case.message = crash.message if crash else report.longreprtext
+        case.message = _readable(crash.message if crash else report.longreprtext)
     return case
+
+
+def _readable(message: str) -> str:
+    """The failure as a property words it, without pytest's assertion rewriting."""
+    message = message.removeprefix("AssertionError: ")
+    for tail in ("\nassert ", "\nFailing test case:", "\nFalsifying example:"):
+        message = message.split(tail)[0]
+    return "\n".join(line.removeprefix("  ") for line in message.splitlines())
 
 
 def run_check(
@@ -135,7 +145,17 @@ def run_check(
         status = pytest.main(args, plugins=[recorder])
     if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not report.errors:
         report.errors.append(f"pytest stopped with {status!r}")
+    for case in report.cases:
+        if case.outcome == "failed":
+            case.verdict = _second_opinion(case.message)
     return report
+
+
+def _second_opinion(message: str) -> str:
+    try:
+        return second_opinion_of(message) or ""
+    except Exception as error:  # the verdict is advice; never lose the failure over it
+        return f"second opinion unavailable: {error!r}"
 
 
 def _progress(console: Console) -> Progress:
@@ -187,7 +207,10 @@ def print_report(report: CheckReport, console: Console) -> None:
     for case in report.cases:
         if case.outcome == "failed":
             console.rule(f"[red]FAILED {case.nodeid}")
-            console.print(case.message, markup=False, highlight=False)
+            shown = [ln for ln in case.message.splitlines() if not ln.startswith(CASE_MARKER)]
+            console.print("\n".join(shown), markup=False, highlight=False)
+            if case.verdict:
+                console.print(case.verdict, markup=False, highlight=False)
     for error in report.errors:
         console.rule("[red]ERROR")
         console.print(error, markup=False, highlight=False)
