@@ -1,0 +1,183 @@
+"""Random networks: the target's `nn.MLP` computes the oracle's loss and gradients, its
+`Tensor` ops agree with its `Value`s on the same network, and training follows the
+oracle's run step by step and converges on separable data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oracle import training
+from properties import networks
+from properties.reference import bounds, expected, mismatches
+from properties.settings import fewer_examples
+from properties.strategies import NetworkCase, network_cases
+from properties.targets import Target
+
+TENSOR_OPS = ("Tensor.__matmul__", "Tensor.T", "Tensor.relu", "Tensor.reshape", "Tensor.mean")
+
+
+def needs(target: Target, *capabilities: str) -> None:
+    missing = target.missing(*capabilities)
+    if missing:
+        pytest.skip(f"target lacks {', '.join(missing)}")
+
+
+def describe(net: NetworkCase) -> str:
+    return (
+        f"MLP({net.nin}, {list(net.nouts)}) with parameters {net.flat_parameters()}, "
+        f"{net.loss} loss on X={net.X.tolist()}, y={net.y.tolist()}"
+    )
+
+
+def on_target(net: NetworkCase, action: Any, *args: Any) -> Any:
+    """`action(*args)`, with an exception turned into a failure that names the network."""
+    try:
+        return action(*args)
+    except Exception as error:
+        raised = f"{type(error).__name__}: {error}"
+    raise AssertionError(f"{describe(net)}: the target raised {raised}")
+
+
+def test_network_loss_and_gradients_agree_with_oracle(target: Target) -> None:
+    needs(target, "nn.MLP", "Value", "Value.relu")
+
+    @fewer_examples(0.3)
+    @given(net=network_cases())
+    def agrees(net: NetworkCase) -> None:
+        case = networks.as_graph_case(net)
+        want = expected(case)
+        value_bound, grad_bounds = bounds(case, want)
+        loss, params = on_target(net, networks.scalar_loss, target, net)
+        on_target(net, loss.backward)
+        names = networks.parameter_names(net)
+        problems = mismatches(want.outputs, [loss.data], value_bound, ["loss"])
+        problems += mismatches(
+            [want.grads[n] for n in names],
+            [p.grad for p in params],
+            grad_bounds,
+            [f"d loss / d parameters()[{i}]" for i in range(len(names))],
+        )
+        assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
+
+    agrees()
+
+
+def test_scalar_and_tensor_engines_agree_on_the_same_network(target: Target) -> None:
+    needs(target, "nn.MLP", "Value", "Value.relu", "Tensor", *TENSOR_OPS)
+
+    @fewer_examples(0.2)
+    @given(net=network_cases())
+    def agrees(net: NetworkCase) -> None:
+        case = networks.as_graph_case(net)
+        want = expected(case)
+        (value_bound,), grad_bounds = bounds(case, want)
+        scalar, params = on_target(net, networks.scalar_loss, target, net)
+        on_target(net, scalar.backward)
+        tensor, tensor_params = on_target(net, networks.tensor_loss, target, net)
+        on_target(net, tensor.backward)
+        scalar_grads = np.array([p.grad for p in params], dtype=np.float64)
+        tensor_grads = networks.flat_tensor_grads(tensor_params)
+        both = 2 * np.asarray(grad_bounds, dtype=np.float64)
+        problems = mismatches(
+            [scalar.data],
+            [float(np.asarray(tensor.data))],
+            [2 * value_bound],
+            ["loss (Value vs Tensor)"],
+        )
+        problems += mismatches(
+            [scalar_grads], [tensor_grads], [both], ["gradients (Value vs Tensor)"]
+        )
+        assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
+
+    agrees()
+
+
+def train_on_target(target: Target, net: NetworkCase, lr: float, steps: int) -> list[list[float]]:
+    """Parameters before each step and after the last, trained by the target (its own
+    `optim.SGD` when it has one, ``p.data -= lr * p.grad`` otherwise)."""
+    model = target.nn.MLP(net.nin, list(net.nouts))
+    params = model.parameters()
+    for p, value in zip(params, net.flat_parameters(), strict=True):
+        p.data = value
+    optimizer = target.optim.SGD(params, lr=lr) if target.has("optim.SGD") else None
+    history = [[p.data for p in params]]
+    for _ in range(steps):
+        loss = networks.mlp_loss(target, model, net)
+        if optimizer:
+            optimizer.zero_grad()
+        else:
+            model.zero_grad()
+        loss.backward()
+        if optimizer:
+            optimizer.step()
+        else:
+            for p in params:
+                p.data -= lr * p.grad
+        history.append([p.data for p in params])
+    return history
+
+
+def oracle_run(net: NetworkCase, lr: float, steps: int, scale: float = 1.0) -> list[np.ndarray]:
+    """The oracle's parameter trajectory (flat, micrograd's order) from weights * scale."""
+    sizes = (net.nin, *net.nouts)
+    activations = ["relu"] * (len(net.nouts) - 1) + ["linear"]
+    network = training.Network.from_flat(
+        sizes, activations, net.loss, np.asarray(net.flat_parameters()) * scale
+    )
+    run = training.train(network, net.X, net.y, {"name": "SGD", "lr": lr}, steps)
+    return [training.to_flat(params) for params in run.params]
+
+
+def test_training_follows_the_oracle_step_by_step(target: Target) -> None:
+    needs(target, "nn.MLP", "Value", "Value.relu")
+
+    @fewer_examples(0.2)
+    @given(net=network_cases(), lr=st.floats(1e-3, 0.5), steps=st.integers(1, 6))
+    def follows(net: NetworkCase, lr: float, steps: int) -> None:
+        want = oracle_run(net, lr, steps)
+        nudged = [oracle_run(net, lr, steps, 1 + s * 2.0**-50) for s in (1.0, -1.0)]
+        got = on_target(net, train_on_target, target, net, lr, steps)
+        for t in range(steps + 1):
+            spread = np.max([np.abs(n[t] - want[t]) for n in nudged], axis=0)
+            bound = 1e-10 * (np.abs(want[0]) + np.abs(want[t] - want[0])) + 16 * spread + 1e-300
+            error = np.abs(np.asarray(got[t]) - want[t])
+            assert np.all(error <= bound), (
+                f"{describe(net)}, SGD lr={lr}: after {t} steps the parameters are "
+                f"{got[t]}, the oracle's {want[t].tolist()}"
+            )
+
+    follows()
+
+
+SEPARABLE = NetworkCase(
+    nin=2,
+    nouts=(4, 1),
+    weights=(
+        np.array([[0.5, -0.3, 0.1], [-0.4, 0.8, 0.0], [0.7, 0.2, -0.1], [-0.6, -0.5, 0.2]]),
+        np.array([[0.3, -0.2, 0.4, -0.5, 0.0]]),
+    ),
+    X=np.array([[2.0, 1.5], [1.5, 2.5], [2.5, 2.0], [-2.0, -1.0], [-1.5, -2.5], [-2.5, -1.5]]),
+    y=np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0]),
+    loss="hinge",
+)
+
+
+def test_training_converges_on_separable_data(target: Target) -> None:
+    """Two well-separated clusters: 40 SGD steps drive the hinge loss to zero, as the
+    oracle's run does from the same weights."""
+    needs(target, "nn.MLP", "Value", "Value.relu")
+    history = train_on_target(target, SEPARABLE, lr=0.1, steps=40)
+    want = oracle_run(SEPARABLE, lr=0.1, steps=40)
+    model = target.nn.MLP(2, [4, 1])
+    for p, value in zip(model.parameters(), history[-1], strict=True):
+        p.data = value
+    final = networks.mlp_loss(target, model, SEPARABLE).data
+    assert final < 1e-3, f"hinge loss after 40 steps is {final}, expected below 1e-3"
+    assert np.allclose(history[-1], want[-1], rtol=1e-9, atol=1e-12), (
+        f"final parameters {history[-1]} differ from the oracle's {want[-1].tolist()}"
+    )
