@@ -111,7 +111,7 @@ def encode(graph: Graph) -> Program:
             a[i], b[i] = size + i, args[0]
         else:
             b[i] = size + i
-            if type(const) is int and node.op == "pow" and abs(const) < 2**53:
+            if node.op == "pow" and jax_ops.int_exponent(const):
                 ops[i] = POWI
     for o in graph.outputs:
         live[o] = 1

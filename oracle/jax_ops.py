@@ -32,9 +32,15 @@ def sigmoid(x: jax.Array) -> jax.Array:
     return jax.nn.sigmoid(x)
 
 
+def int_exponent(p: Any) -> bool:
+    """Whether `p` takes the integer-exponent rule: a Python int below 2**53 in size (one
+    a float64 holds exactly)."""
+    return type(p) is int and abs(p) < 2**53
+
+
 def power(x: Any, p: Any) -> jax.Array:
-    """x ** p; a Python int `p` uses the integer-exponent derivative rule."""
-    if isinstance(p, int):
+    """x ** p; an `int_exponent` `p` uses the integer-exponent derivative rule."""
+    if int_exponent(p):
         return lax.pow(jnp.asarray(x, jnp.float64), jnp.int64(p))
     x, p = jnp.broadcast_arrays(jnp.asarray(x, jnp.float64), jnp.asarray(p, jnp.float64))
     return lax.pow(x, p)

@@ -114,7 +114,8 @@ def _compiled(graph: Graph) -> tuple[Callable, Callable]:
 
 def _static(node: Node) -> bool:
     """An int exponent of ``x ** p``: part of the program, not an argument."""
-    return node.op == "pow" and node.const_side == "right" and isinstance(node.attrs["const"], int)
+    return (node.op == "pow" and node.const_side == "right"
+            and jax_ops.int_exponent(node.attrs["const"]))
 
 
 def _apply(node: Node, args: list[jax.Array], const: Any) -> jax.Array:

@@ -11,7 +11,19 @@ from properties.settings import register_profiles
 from properties.targets import Target, TargetLoadError, load_target
 
 register_profiles()
-settings.load_profile(os.environ.get("VGRAD_PROFILE", "default"))
+_outer_profile: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the profile `VGRAD_PROFILE` names (default: `default`) for this session."""
+    _outer_profile.append(getattr(settings, "_current_profile", None) or "default")
+    settings.load_profile(os.environ.get("VGRAD_PROFILE", "default"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give the profile back: `vgrad check` may run inside another session's process."""
+    if _outer_profile:
+        settings.load_profile(_outer_profile.pop())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

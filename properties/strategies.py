@@ -466,7 +466,7 @@ def _draw_tensor_constant(draw, op, side, shape) -> Any:
     if draw(st.booleans()):
         return draw(SCALAR_CONSTANTS)
     const_shape = draw(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=2, max_side=4))
-    return draw(_arrays_of(const_shape, st.floats(-10.0, 10.0)))
+    return draw(_arrays_of(const_shape, magnitudes(-3.0, 1.0)))
 
 
 def _elementwise(op, x, y, const, side) -> _TrackedArray | None:

@@ -123,6 +123,7 @@ def run_check(
     select: str | None = None,
     workers: int = 0,
     console: Console | None = None,
+    exitfirst: bool = False,
 ) -> CheckReport:
     """Run the suite against `target` (raises TargetLoadError when it cannot load)."""
     loaded = load_target(target)
@@ -135,6 +136,9 @@ def run_check(
         args += ["-k", select]
     if workers:
         args += ["-n", str(workers)]
+    if exitfirst:
+        args.append("--exitfirst")
+    previous = os.environ.get("VGRAD_PROFILE")
     os.environ["VGRAD_PROFILE"] = profile
     progress = _progress(console) if console else None
     recorder = _Recorder(report, progress)
@@ -143,6 +147,10 @@ def run_check(
             status = pytest.main(args, plugins=[recorder])
     else:
         status = pytest.main(args, plugins=[recorder])
+    if previous is None:
+        os.environ.pop("VGRAD_PROFILE")
+    else:
+        os.environ["VGRAD_PROFILE"] = previous
     if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not report.errors:
         report.errors.append(f"pytest stopped with {status!r}")
     for case in report.cases:
@@ -226,7 +234,13 @@ def main(args: Any) -> int:
     console = Console(stderr=False)
     try:
         report = run_check(
-            args.target, args.profile, args.seed, args.select, args.workers, console=console
+            args.target,
+            args.profile,
+            args.seed,
+            args.select,
+            args.workers,
+            console=console,
+            exitfirst=args.exitfirst,
         )
     except TargetLoadError as error:
         console.print(f"vgrad check: {error}", markup=False)

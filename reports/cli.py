@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     check.add_argument("-k", dest="select", metavar="EXPR", help="only properties matching")
     check.add_argument("-n", dest="workers", type=int, default=0, help="parallel workers")
+    check.add_argument(
+        "-x", "--exitfirst", action="store_true", help="stop at the first failing property"
+    )
     check.set_defaults(run=_check)
 
     demo = commands.add_parser("demo", help="train micrograd's moons MLP with engine")
