@@ -17,6 +17,11 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+# For the oracle's many small programs, each run a few times: LLVM's -O0 halves XLA's
+# compile time and costs little at run time (not for the scalar interpreter, which runs
+# millions of times).
+FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
 
 def cache_dir() -> Path:
     """The directory of the persistent compilation cache."""

@@ -21,8 +21,9 @@ Ops (attributes in brackets, defaults filled in by `GraphBuilder`):
 
 Every node names the target capability it needs (`Graph.capability`), such as
 ``Value.tanh``, ``Value.__rpow__`` or ``Tensor.__pow__(Tensor)``, so a suite can skip the
-graphs a target cannot run.  JSON (`Graph.to_json`, `Graph.from_json`) round-trips
-exactly; `oracle.snippet.to_python` prints a graph as code a person can paste.
+graphs a target cannot run.  `to_json` / `from_json` write and read a graph with its
+inputs exactly (`oracle.codec`); `oracle.snippet.to_python` prints a case as code a
+person can paste.
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ class GraphBuilder:
         self.nodes: list[Node] = []
 
     def input(self, name: str, shape: Sequence[int] | None = None) -> int:
-        """A new input; tensor graphs need its shape."""
+        """A new input; in a tensor graph, of shape `shape` (default: 0-d)."""
         attrs: dict[str, Any] = {"name": name}
         if shape is not None or self.kind == TENSOR:
             attrs["shape"] = tuple(int(s) for s in shape or ())

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from oracle import _jax  # noqa: F401  (float64)
+from oracle import _jax
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "SGD": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0,
@@ -177,7 +177,7 @@ def trajectory(
     return history
 
 
-@partial(jax.jit, static_argnums=(0, 1))
+@partial(jax.jit, static_argnums=(0, 1), compiler_options=_jax.FAST_COMPILE)
 def _step(name: str, structure: tuple[bool, ...], numbers: dict[str, jax.Array],
           grads: list[jax.Array], state: Any, params: list[jax.Array]) -> tuple[list, Any]:
     """One update, compiled once per optimizer structure and parameter shapes: the

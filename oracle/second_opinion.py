@@ -84,8 +84,13 @@ def central_difference(f: Callable[[np.ndarray], float], x: Any, step: float = 0
 
 @dataclass(frozen=True)
 class Verdict:
-    """Which answer agrees with the truth: "expected", "actual", "both" or "neither"."""
+    """Who the truth sides with.
 
+    `agrees`: "both", "expected", "actual" or "neither" (within the tolerance);
+    `closer`: "expected", "actual" or "tie" (the smaller normwise relative error).
+    """
+
+    agrees: str
     closer: str
     expected_error: float
     actual_error: float
@@ -99,22 +104,23 @@ def verdict(
 
     An answer agrees when every entry is within ``atol + rtol * max|truth|`` of the truth
     (`atol` may be per entry, such as the bound of `oracle.tolerance`); nan matches nan
-    and an infinity the same infinity.  Errors are reported normwise relative.
+    and an infinity the same infinity.  Errors are normwise relative.
     """
     t = _flat(truth)
     allowed = _flat(atol) + rtol * (np.max(np.abs(t[np.isfinite(t)]), initial=0.0))
     e_ok, a_ok = _within(expected, t, allowed), _within(actual, t, allowed)
     e_err, a_err = relative_error(expected, t), relative_error(actual, t)
-    closer = {(True, True): "both", (True, False): "expected", (False, True): "actual",
+    agrees = {(True, True): "both", (True, False): "expected", (False, True): "actual",
               (False, False): "neither"}[(e_ok, a_ok)]
+    closer = "tie" if e_err == a_err else ("expected" if e_err < a_err else "actual")
     words = {
         "both": "both agree with the second opinion",
         "expected": "expected agrees with the second opinion, actual does not",
         "actual": "actual agrees with the second opinion, expected does not",
-        "neither": "neither agrees with the second opinion",
-    }[closer]
+        "neither": f"neither agrees with the second opinion ({closer} is closer)",
+    }[agrees]
     message = f"{words} (relative errors: expected {e_err:.2e}, actual {a_err:.2e})"
-    return Verdict(closer, e_err, a_err, message)
+    return Verdict(agrees, closer, e_err, a_err, message)
 
 
 def _within(value: Any, truth: np.ndarray, allowed: np.ndarray) -> bool:

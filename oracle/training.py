@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from oracle import jax_ops, optim
+from oracle import _jax, jax_ops, optim
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 LOSSES = ("mse", "hinge", "bce_with_logits", "cross_entropy")
@@ -168,4 +168,5 @@ def _loss(params: list[jax.Array], X: jax.Array, y: jax.Array, activations: tupl
     return value
 
 
-_loss_and_grads = jax.jit(jax.value_and_grad(_loss), static_argnums=(3, 4, 5))
+_loss_and_grads = jax.jit(jax.value_and_grad(_loss), static_argnums=(3, 4, 5),
+                          compiler_options=_jax.FAST_COMPILE)

@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from properties.settings import register_profiles
+from properties.settings import no_shrink, register_profiles
 from properties.targets import Target, TargetLoadError, load_target
 
 register_profiles()
@@ -17,7 +17,10 @@ _outer_profile: list[str] = []
 def pytest_configure(config: pytest.Config) -> None:
     """Load the profile `VGRAD_PROFILE` names (default: `default`) for this session."""
     _outer_profile.append(getattr(settings, "_current_profile", None) or "default")
-    settings.load_profile(os.environ.get("VGRAD_PROFILE", "default"))
+    profile = os.environ.get("VGRAD_PROFILE", "default")
+    if os.environ.get("VGRAD_NO_SHRINK"):
+        profile = no_shrink(profile)
+    settings.load_profile(profile)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

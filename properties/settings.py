@@ -40,6 +40,21 @@ def register_profiles() -> None:
     )
 
 
+def no_shrink(profile: str) -> str:
+    """A profile like `profile` that reports the first failing example unshrunk.
+
+    For the meta-tests, which only ask *whether* a property fails: shrinking a tensor
+    case recompiles JAX at every step and does not change that answer.
+    """
+    name = f"{profile}-noshrink"
+    settings.register_profile(
+        name,
+        parent=settings.get_profile(profile),
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
+    )
+    return name
+
+
 def fewer_examples(fraction: float) -> settings:
     """The loaded profile with `fraction` of its examples (at least 3), for slow properties.
 

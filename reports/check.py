@@ -124,6 +124,7 @@ def run_check(
     workers: int = 0,
     console: Console | None = None,
     exitfirst: bool = False,
+    shrink: bool = True,
 ) -> CheckReport:
     """Run the suite against `target` (raises TargetLoadError when it cannot load)."""
     loaded = load_target(target)
@@ -140,6 +141,8 @@ def run_check(
         args.append("--exitfirst")
     previous = os.environ.get("VGRAD_PROFILE")
     os.environ["VGRAD_PROFILE"] = profile
+    if not shrink:
+        os.environ["VGRAD_NO_SHRINK"] = "1"
     progress = _progress(console) if console else None
     recorder = _Recorder(report, progress)
     if progress:
@@ -147,6 +150,7 @@ def run_check(
             status = pytest.main(args, plugins=[recorder])
     else:
         status = pytest.main(args, plugins=[recorder])
+    os.environ.pop("VGRAD_NO_SHRINK", None)
     if previous is None:
         os.environ.pop("VGRAD_PROFILE")
     else:

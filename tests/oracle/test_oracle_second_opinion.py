@@ -76,16 +76,18 @@ def test_verdict_names_the_answer_that_agrees_with_the_truth() -> None:
     truth = {"x": np.array([1.0, -2.0]), "y": np.array(3.0)}
     right = {"x": np.array([1.0, -2.0 + 1e-12]), "y": np.array(3.0)}
     wrong = {"x": np.array([1.0, -2.5]), "y": np.array(3.0)}
-    cases = [(right, wrong, "expected"), (wrong, right, "actual"), (right, right, "both"),
-             (wrong, wrong, "neither")]
-    for expected, actual, closer in cases:
+    worse = {"x": np.array([1.0, -3.0]), "y": np.array(3.0)}
+    cases = [(right, wrong, "expected", "expected"), (wrong, right, "actual", "actual"),
+             (right, right, "both", "tie"), (wrong, worse, "neither", "expected")]
+    for expected, actual, agrees, closer in cases:
         result = verdict(expected, actual, truth)
-        assert result.closer == closer, f"{expected} vs {actual}: {result}"
-        assert closer.split()[0] in result.message or closer in ("both", "neither"), result
-    assert verdict(2.2e-16, 0.0, 0.0).closer == "actual", "no tolerance: 2.2e-16 is not 0"
-    assert verdict(2.2e-16, 0.0, 0.0, atol=1e-15).closer == "both", "atol covers rounding"
-    assert verdict(math.nan, 1.0, math.nan).closer == "expected", "nan matches only nan"
-    assert verdict(math.inf, 1e308, math.inf).closer == "expected", "inf matches only inf"
+        assert (result.agrees, result.closer) == (agrees, closer), \
+            f"{expected} vs {actual}: {result}"
+    assert "expected is closer" in verdict(wrong, worse, truth).message, "says who is closer"
+    assert verdict(2.2e-16, 0.0, 0.0).agrees == "actual", "no tolerance: 2.2e-16 is not 0"
+    assert verdict(2.2e-16, 0.0, 0.0, atol=1e-15).agrees == "both", "atol covers rounding"
+    assert verdict(math.nan, 1.0, math.nan).agrees == "expected", "nan matches only nan"
+    assert verdict(math.inf, 1e308, math.inf).agrees == "expected", "inf matches only inf"
 
 
 @pytest.mark.parametrize(
