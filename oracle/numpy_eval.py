@@ -28,12 +28,6 @@ def evaluate(graph: Graph, inputs: Mapping[str, Any], dps: int | None = None) ->
         return _run(graph, inputs, _MP)
 
 
-def apply(node: Node, args: list[np.ndarray]) -> np.ndarray:
-    """One node's float64 value from its operands' values."""
-    with np.errstate(all="ignore"):
-        return _apply(node, args, _FLOAT64)
-
-
 def _run(graph: Graph, inputs: Mapping[str, Any], backend: _Backend) -> list[np.ndarray]:
     values: list[np.ndarray] = []
     for node in graph.nodes:

@@ -357,6 +357,13 @@ def _arrays_of(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st
 
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+# Where rank matters (permutations, axes, batches, indices), single-op cases start from
+# two or three axes of size 2 to 4 more often than a uniform draw would.
+RANKED_SHAPES = st.one_of(
+    SHAPES,
+    hnp.array_shapes(min_dims=2, max_dims=3, min_side=2, max_side=4),
+    hnp.array_shapes(min_dims=3, max_dims=3, min_side=2, max_side=3),
+)
 
 
 @st.composite
@@ -365,6 +372,7 @@ def tensor_cases(
     menu: Sequence[tuple[str, str | None]],
     max_ops: int = 12,
     max_inputs: int = 4,
+    shapes: st.SearchStrategy[tuple[int, ...]] = SHAPES,
 ) -> Case:
     """A random tensor DAG over the `menu` entries, with inputs and upstream gradients."""
     b = GraphBuilder(TENSOR)
@@ -377,7 +385,7 @@ def tensor_cases(
         tracked.append(_TrackedArray(inputs[name], np.zeros(shape)))
         return b.input(name, shape)
 
-    new_input(draw(SHAPES))
+    new_input(draw(shapes))
     pick = _operand_picker(draw)
     for _ in range(draw(st.integers(1, max_ops))):
         op, variant = draw(st.sampled_from(menu))
@@ -420,7 +428,7 @@ def _tensor_step(draw, op, variant, a, tracked, new_input, may_add_input):
         new_shape = draw(st.sampled_from(_reshapes(shape)))
         return (a,), {"shape": new_shape}, _map(x, lambda v: v.reshape(new_shape))
     if op == "transpose":
-        axes = draw(st.one_of(st.none(), st.permutations(range(len(shape))).map(tuple)))
+        axes = draw(_transpose_axes(len(shape)))
         return (a,), {"axes": axes}, _map(x, lambda v: np.transpose(v, axes))
     if op == "T":
         return (a,), {}, _map(x, lambda v: v.T)
@@ -435,6 +443,16 @@ def _tensor_step(draw, op, variant, a, tracked, new_input, may_add_input):
         index = draw(_indices(shape))
         return (a,), {"index": index}, _map(x, lambda v: v[index])
     raise ValueError(f"unknown op {op!r}")
+
+
+def _transpose_axes(ndim: int) -> st.SearchStrategy[tuple[int, ...] | None]:
+    """None (reverse), any permutation, and often a cyclic shift: a permutation that is not
+    its own inverse, where a gradient that forgets to invert it goes wrong."""
+    options = [st.none(), st.permutations(range(ndim)).map(tuple)]
+    if ndim >= 3:
+        shifts = [tuple(int(a) for a in np.roll(np.arange(ndim), k)) for k in (1, -1)]
+        options.append(st.sampled_from(shifts))
+    return st.one_of(*options)
 
 
 def _map(x: _TrackedArray, f: Callable[[np.ndarray], np.ndarray]) -> _TrackedArray:
@@ -612,6 +630,8 @@ def _indices(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple:
             values = draw(
                 st.lists(st.integers(-d, d - 1), min_size=array_length, max_size=array_length)
             )
+            if draw(st.booleans()):  # a repeated index must add its gradient twice
+                values.append(values[0] - d if values[0] >= 0 else values[0])
             items.append(np.array(values, dtype=np.int64))
     return tuple(items)
 
@@ -680,3 +700,62 @@ def deep_chain_cases(draw: st.DrawFn, capabilities: Collection[str], min_depth: 
         node = b.op("tanh", node) if squash[1] is None else b.op("mul", node, const=0.5)
     x0 = draw(st.floats(-2.0, 2.0).filter(lambda x: abs(x) > 1e-3))
     return Case(b.build([node]), {"x0": x0}, (draw(UPSTREAM),))
+
+
+# -- explicit tensor cases: the patterns where gradient rules most often go wrong ----------
+
+
+def _pattern(shape_inputs: Sequence[tuple[int, ...]], build: Callable[..., int]) -> Case:
+    """A single-op tensor case on inputs of the given shapes, with fixed non-trivial values."""
+    b = GraphBuilder(TENSOR)
+    args = [b.input(f"x{i}", shape) for i, shape in enumerate(shape_inputs)]
+    out = build(b, *args)
+    graph = b.build([out])
+    inputs = {
+        f"x{i}": np.linspace(-1.5, 2.0, math.prod(shape)).reshape(shape) + 0.1 * i
+        for i, shape in enumerate(shape_inputs)
+    }
+    upstream_shape = graph.shapes[out]
+    upstream = np.linspace(0.5, -1.25, math.prod(upstream_shape)).reshape(upstream_shape)
+    return Case(graph, inputs, (upstream,))
+
+
+def explicit_tensor_cases(op: str, variant: str | None) -> list[Case]:
+    """Hand-picked cases for one menu entry: broadcasting both ways, negative and tuple axes
+    with keepdims, batched and 1-D matmuls, non-involutive 3-D permutations, repeated
+    indices. They run every time, before the random ones."""
+    if op in ("add", "sub", "mul", "div") and variant is None:
+        return [
+            _pattern([(3, 1), (1, 4)], lambda b, x, y: b.op(op, x, y)),
+            _pattern([(2, 3), (3,)], lambda b, x, y: b.op(op, x, y)),
+            _pattern([(), (2, 2)], lambda b, x, y: b.op(op, x, y)),
+        ]
+    if op == "matmul" and variant == "nd":
+        return [
+            _pattern([(2, 3, 4), (4, 2)], lambda b, x, y: b.op("matmul", x, y)),
+            _pattern([(4,), (2, 4, 3)], lambda b, x, y: b.op("matmul", x, y)),
+            _pattern([(3,), (3,)], lambda b, x, y: b.op("matmul", x, y)),
+        ]
+    if op in ("sum", "mean", "max"):
+        axes = [(0, -1), (-2,)] if variant == "tuple" else [-1, -2]
+        return [
+            _pattern([(2, 3, 4)], lambda b, x, ax=ax, k=k: b.op(op, x, axis=ax, keepdims=k))
+            for ax in axes
+            for k in (True, False)
+        ]
+    if op == "transpose":
+        return [
+            _pattern([(2, 3, 4)], lambda b, x, axes=axes: b.op("transpose", x, axes=axes))
+            for axes in ((1, 2, 0), (2, 0, 1))
+        ]
+    if op == "index":
+        repeated = np.array([0, 2, 0, -1], dtype=np.int64)
+        return [
+            _pattern([(3, 2)], lambda b, x: b.op("index", x, index=(repeated,))),
+            _pattern(
+                [(3, 4)], lambda b, x: b.op("index", x, index=(repeated, np.array([1, 1, 3, 3])))
+            ),
+        ]
+    if op in ("softmax", "log_softmax"):
+        return [_pattern([(2, 3)], lambda b, x: b.op(op, x, axis=0))]
+    return []

@@ -97,9 +97,27 @@ def test_scalar_and_tensor_engines_agree_on_the_same_network(target: Target) -> 
     agrees()
 
 
+def test_mlp_zero_grad_clears_every_parameter(target: Target) -> None:
+    needs(target, "nn.MLP", "Value", "Value.relu")
+
+    @fewer_examples(0.2)
+    @given(net=network_cases())
+    def clears(net: NetworkCase) -> None:
+        model = target.nn.MLP(net.nin, list(net.nouts))
+        for p, value in zip(model.parameters(), net.flat_parameters(), strict=True):
+            p.data = value
+        on_target(net, networks.mlp_loss(target, model, net).backward)
+        model.zero_grad()
+        left = [(i, p.grad) for i, p in enumerate(model.parameters()) if p.grad not in (0, None)]
+        assert not left, f"{describe(net)}: zero_grad() left (index, grad) {left}"
+
+    clears()
+
+
 def train_on_target(target: Target, net: NetworkCase, lr: float, steps: int) -> list[list[float]]:
-    """Parameters before each step and after the last, trained by the target (its own
-    `optim.SGD` when it has one, ``p.data -= lr * p.grad`` otherwise)."""
+    """Parameters before each step and after the last, trained by the target: the model's
+    `zero_grad()`, then its own `optim.SGD` when it has one, ``p.data -= lr * p.grad``
+    otherwise."""
     model = target.nn.MLP(net.nin, list(net.nouts))
     params = model.parameters()
     for p, value in zip(params, net.flat_parameters(), strict=True):
@@ -108,10 +126,7 @@ def train_on_target(target: Target, net: NetworkCase, lr: float, steps: int) -> 
     history = [[p.data for p in params]]
     for _ in range(steps):
         loss = networks.mlp_loss(target, model, net)
-        if optimizer:
-            optimizer.zero_grad()
-        else:
-            model.zero_grad()
+        model.zero_grad()
         loss.backward()
         if optimizer:
             optimizer.step()

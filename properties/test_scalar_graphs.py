@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from properties import execute
 from properties.reference import (
@@ -36,7 +37,8 @@ def menu_of(target: Target) -> list:
 def check_case(target: Target, case: Case) -> None:
     """Run `case` on the target and on the oracle; fail with a reproduction if they differ."""
     want = expected(case)
-    note(f"case: {case}")
+    if currently_in_test_context():
+        note(f"case: {case}")
     try:
         run = execute.run(target, case.graph, case.inputs, case.upstream)
     except Exception as error:  # an exception where the truth is finite is a failure

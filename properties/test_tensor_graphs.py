@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from properties.settings import TENSOR_SHARE, fewer_examples
-from properties.strategies import TENSOR_CAPABILITY, TENSOR_MENU, tensor_cases, tensor_menu
+from properties.strategies import (
+    RANKED_SHAPES,
+    TENSOR_CAPABILITY,
+    TENSOR_MENU,
+    explicit_tensor_cases,
+    tensor_cases,
+    tensor_menu,
+)
 from properties.targets import Target
 from properties.test_scalar_graphs import check_case
 
@@ -44,8 +51,11 @@ def test_each_tensor_op_agrees_with_oracle(target: Target, op: str, variant: str
     if (op, variant) not in menu:
         pytest.skip(f"target lacks {TENSOR_CAPABILITY[(op, variant)]}")
 
+    for case in explicit_tensor_cases(op, variant):
+        check_case(target, case)
+
     @fewer_examples(TENSOR_SHARE)
-    @given(case=tensor_cases([(op, variant)], max_ops=2))
+    @given(case=tensor_cases([(op, variant)], max_ops=2, shapes=RANKED_SHAPES))
     def agrees(case) -> None:
         check_case(target, case)
 
