@@ -71,19 +71,22 @@ def magnitudes(low: float = -3.0, high: float = 3.0) -> st.SearchStrategy[float]
     return st.builds(
         lambda sign, exponent: sign * 10.0**exponent,
         st.sampled_from([1.0, -1.0]),
-        st.floats(low, high),
+        st.floats(low, high, allow_subnormal=False),
     )
 
 
 SCALAR_CONSTANTS = st.one_of(
-    st.integers(-5, 5), st.floats(-10.0, 10.0).filter(lambda c: abs(c) > 1e-6)
+    st.integers(-5, 5),
+    st.floats(-10.0, 10.0, allow_subnormal=False).filter(lambda c: abs(c) > 1e-6),
 )
 EXPONENTS = st.one_of(
-    st.sampled_from([2, 3, -1, -2, 0, 1, 0.5, 1.5, -0.5]), st.floats(-3.0, 3.0, width=32)
+    st.sampled_from([2, 3, -1, -2, 0, 1, 0.5, 1.5, -0.5]),
+    st.floats(-3.0, 3.0, width=32, allow_subnormal=False),
 )
-POSITIVE_BASES = st.floats(0.1, 10.0)
+POSITIVE_BASES = st.floats(0.1, 10.0, allow_subnormal=False)
 UPSTREAM = st.one_of(
-    st.floats(-2.0, 2.0).filter(lambda u: abs(u) > 1e-6), st.sampled_from([0.0, 1.0, -1.0])
+    st.floats(-2.0, 2.0, allow_subnormal=False).filter(lambda u: abs(u) > 1e-6),
+    st.sampled_from([0.0, 1.0, -1.0]),
 )
 
 
@@ -268,8 +271,10 @@ OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
 LEARNING_RATES = _log_uniform(1e-4, 1.0)
 EPSILONS = st.one_of(st.just(1e-8), _log_uniform(1e-12, 1e-1))
 DECAYS = st.one_of(st.just(0.0), _log_uniform(1e-5, 0.5))
-MOMENTA = st.one_of(st.just(0.0), st.floats(0.0, 0.99))
-BETAS = st.tuples(st.floats(0.0, 0.99), st.floats(0.0, 0.9999))
+MOMENTA = st.one_of(st.just(0.0), st.floats(0.0, 0.99, allow_subnormal=False))
+BETAS = st.tuples(
+    st.floats(0.0, 0.99, allow_subnormal=False), st.floats(0.0, 0.9999, allow_subnormal=False)
+)
 
 
 @st.composite
@@ -286,14 +291,16 @@ def optimizer_configs(draw: st.DrawFn, names: Sequence[str]) -> OptimizerConfig:
         kwargs["eps"] = draw(EPSILONS)
         kwargs["weight_decay"] = draw(DECAYS)
     elif name == "RMSprop":
-        kwargs["alpha"] = draw(st.floats(0.0, 0.999))
+        kwargs["alpha"] = draw(st.floats(0.0, 0.999, allow_subnormal=False))
         kwargs["eps"] = draw(EPSILONS)
         kwargs["weight_decay"] = draw(DECAYS)
         kwargs["momentum"] = draw(MOMENTA)
     elif name == "Adagrad":
         kwargs["eps"] = draw(st.one_of(st.just(1e-10), _log_uniform(1e-12, 1e-1)))
         kwargs["weight_decay"] = draw(DECAYS)
-        kwargs["initial_accumulator_value"] = draw(st.one_of(st.just(0.0), st.floats(0.0, 1.0)))
+        kwargs["initial_accumulator_value"] = draw(
+            st.one_of(st.just(0.0), st.floats(0.0, 1.0, allow_subnormal=False))
+        )
     else:
         raise ValueError(f"unknown optimizer {name!r}")
     return OptimizerConfig(name, kwargs)
@@ -615,6 +622,7 @@ def _indices(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple:
     n_items = draw(st.integers(1, min(2, len(shape))))
     items: list[Any] = []
     array_length = draw(st.integers(1, 5))
+    repeat = draw(st.booleans())  # a repeated index must add its gradient twice
     for d in shape[:n_items]:
         kind = draw(st.sampled_from(["int", "slice", "array"]))
         if kind == "int":
@@ -630,13 +638,19 @@ def _indices(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple:
             values = draw(
                 st.lists(st.integers(-d, d - 1), min_size=array_length, max_size=array_length)
             )
-            if draw(st.booleans()):  # a repeated index must add its gradient twice
+            if repeat:  # the first index again, counted from the other end
                 values.append(values[0] - d if values[0] >= 0 else values[0])
             items.append(np.array(values, dtype=np.int64))
     return tuple(items)
 
 
 # -- networks and data ---------------------------------------------------------------
+
+
+def _no_tiny(v: float) -> float:
+    """0 for a number below 1e-6 in size: products of tiny numbers would be subnormal,
+    which JAX on the CPU flushes to zero."""
+    return 0.0 if abs(v) < 1e-6 else v
 
 
 @dataclass(frozen=True)
@@ -664,16 +678,21 @@ def network_cases(draw: st.DrawFn, max_hidden_layers: int = 2, max_width: int = 
     nouts = (*hidden, 1)
     sizes = (nin, *nouts)
     weights = tuple(
-        draw(_arrays_of((sizes[i + 1], sizes[i] + 1), st.floats(-1.0, 1.0)))
+        draw(
+            _arrays_of(
+                (sizes[i + 1], sizes[i] + 1),
+                st.floats(-1.0, 1.0, allow_subnormal=False).map(_no_tiny),
+            )
+        )
         for i in range(len(nouts))
     )
     n_points = draw(st.integers(1, 8))
-    X = draw(_arrays_of((n_points, nin), st.floats(-2.0, 2.0)))
+    X = draw(_arrays_of((n_points, nin), st.floats(-2.0, 2.0, allow_subnormal=False).map(_no_tiny)))
     loss = draw(st.sampled_from(["hinge", "mse"]))
     if loss == "hinge":
         y = draw(_arrays_of((n_points,), st.sampled_from([-1.0, 1.0])))
     else:
-        y = draw(_arrays_of((n_points,), st.floats(-2.0, 2.0)))
+        y = draw(_arrays_of((n_points,), st.floats(-2.0, 2.0, allow_subnormal=False).map(_no_tiny)))
     return NetworkCase(nin, nouts, weights, X, y, loss)
 
 
@@ -690,7 +709,10 @@ def deep_chain_cases(draw: st.DrawFn, capabilities: Collection[str], min_depth: 
     menu = [e for e in CHAIN_OPS if SCALAR_CAPABILITY[e] in capabilities]
     pattern = draw(st.lists(st.sampled_from(menu), min_size=1, max_size=4))
     squash = ("tanh", None) if "Value.tanh" in capabilities else ("mul", "right")
-    constants = [draw(st.floats(-1.5, 1.5).filter(lambda c: abs(c) > 1e-3)) for _ in pattern]
+    constants = [
+        draw(st.floats(-1.5, 1.5, allow_subnormal=False).filter(lambda c: abs(c) > 1e-3))
+        for _ in pattern
+    ]
     repeats = -(-min_depth // (len(pattern) + 1))
     b = GraphBuilder(SCALAR)
     node = b.input("x0")
@@ -698,7 +720,7 @@ def deep_chain_cases(draw: st.DrawFn, capabilities: Collection[str], min_depth: 
         for (op, side), c in zip(pattern, constants, strict=True):
             node = b.op(op, node, const=c, side=side) if side else b.op(op, node)
         node = b.op("tanh", node) if squash[1] is None else b.op("mul", node, const=0.5)
-    x0 = draw(st.floats(-2.0, 2.0).filter(lambda x: abs(x) > 1e-3))
+    x0 = draw(st.floats(-2.0, 2.0, allow_subnormal=False).filter(lambda x: abs(x) > 1e-3))
     return Case(b.build([node]), {"x0": x0}, (draw(UPSTREAM),))
 
 
