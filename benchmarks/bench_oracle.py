@@ -69,34 +69,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     from oracle import evaluate
 
     graphs, inputs, upstreams = make_cases(max(args.graphs, args.single), args.seed)
-    nodes = [len(g.nodes) for g in graphs[:args.graphs]]
+    nodes = [len(g.nodes) for g in graphs[: args.graphs]]
     start = time.perf_counter()
-    batch = evaluate.vjp_batch(graphs[:args.graphs], inputs[:args.graphs],
-                               upstreams[:args.graphs])
-    singles = [evaluate.vjp(g, i, u) for g, i, u in zip(graphs[:args.single],
-                                                       inputs[:args.single],
-                                                       upstreams[:args.single], strict=True)]
+    batch = evaluate.vjp_batch(
+        graphs[: args.graphs], inputs[: args.graphs], upstreams[: args.graphs]
+    )
+    singles = [
+        evaluate.vjp(g, i, u)
+        for g, i, u in zip(
+            graphs[: args.single], inputs[: args.single], upstreams[: args.single], strict=True
+        )
+    ]
     warmup = time.perf_counter() - start
-    mismatched = sum(s.grads != b.grads or s.values != b.values
-                     for s, b in zip(singles, batch, strict=False))
+    mismatched = sum(
+        s.grads != b.grads or s.values != b.values for s, b in zip(singles, batch, strict=False)
+    )
 
-    wall, best, cpu = timed(lambda: evaluate.vjp_batch(
-        graphs[:args.graphs], inputs[:args.graphs], upstreams[:args.graphs]), args.repeats)
+    wall, best, cpu = timed(
+        lambda: evaluate.vjp_batch(
+            graphs[: args.graphs], inputs[: args.graphs], upstreams[: args.graphs]
+        ),
+        args.repeats,
+    )
     batched = (args.graphs / wall, args.graphs / best, args.graphs / cpu)
 
     def one_by_one() -> None:
-        for g, i, u in zip(graphs[:args.single], inputs[:args.single], upstreams[:args.single],
-                           strict=True):
+        for g, i, u in zip(
+            graphs[: args.single], inputs[: args.single], upstreams[: args.single], strict=True
+        ):
             evaluate.vjp(g, i, u)
 
     single = [t / args.single * 1e6 for t in timed(one_by_one, args.repeats)]
 
-    print(f"random scalar graphs: {args.graphs} of {min(nodes)}-{max(nodes)} nodes "
-          f"(mean {statistics.mean(nodes):.1f}), seed {args.seed}; warm-up {warmup:.1f} s")
-    print(f"batched: {batched[1]:,.0f} graphs/s best of {args.repeats} "
-          f"(median {batched[0]:,.0f}, CPU {batched[2]:,.0f})  target >= {BATCHED_TARGET:,.0f}")
-    print(f"single:  {single[1]:.1f} us/graph best of {args.repeats} "
-          f"(median {single[0]:.1f}, CPU {single[2]:.1f})  target <= {SINGLE_TARGET:.0f}")
+    print(
+        f"random scalar graphs: {args.graphs} of {min(nodes)}-{max(nodes)} nodes "
+        f"(mean {statistics.mean(nodes):.1f}), seed {args.seed}; warm-up {warmup:.1f} s"
+    )
+    print(
+        f"batched: {batched[1]:,.0f} graphs/s best of {args.repeats} "
+        f"(median {batched[0]:,.0f}, CPU {batched[2]:,.0f})  target >= {BATCHED_TARGET:,.0f}"
+    )
+    print(
+        f"single:  {single[1]:.1f} us/graph best of {args.repeats} "
+        f"(median {single[0]:.1f}, CPU {single[2]:.1f})  target <= {SINGLE_TARGET:.0f}"
+    )
     if mismatched:
         print(f"error: {mismatched} graphs differ between single and batched runs")
     ok = batched[1] >= BATCHED_TARGET and single[1] <= SINGLE_TARGET and not mismatched

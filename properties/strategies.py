@@ -702,7 +702,9 @@ CHAIN_OPS = (("add", "right"), ("mul", "right"), ("sub", "left"), ("neg", None),
 
 
 @st.composite
-def deep_chain_cases(draw: st.DrawFn, capabilities: Collection[str], min_depth: int = 1500) -> Case:
+def deep_chain_cases(
+    draw: st.DrawFn, capabilities: Collection[str], min_depth: int = 10_000
+) -> Case:
     """A chain thousands of nodes deep: a short random pattern of smooth ops repeated,
     each repetition squashed back into [-1, 1] (by tanh, or by halving where the
     target has no tanh), so values and gradients stay finite at any depth."""
