@@ -162,7 +162,8 @@ class Tensor(_Wrapper):
         return Tensor(self._other(o) @ self.t)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return Tensor(self.t[_torch_index(index)])
+        t, index = _positive_steps(self.t, index)
+        return Tensor(t[_torch_index(index)])
 
     def _dims(self, axis: int | tuple[int, ...] | None) -> tuple[int, ...]:
         if axis is None:
@@ -196,6 +197,25 @@ class Tensor(_Wrapper):
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         return Tensor(torch.log_softmax(self.t, dim=axis))
+
+
+def _positive_steps(t: torch.Tensor, index: Any) -> tuple[torch.Tensor, Any]:
+    """torch slices only forwards: a slice with a negative step becomes a flip of its axis
+    and the same elements taken forwards."""
+    items = index if isinstance(index, tuple) else (index,)
+    fixed = []
+    for axis, item in enumerate(items):
+        if isinstance(item, slice) and (item.step or 1) < 0:
+            picked = range(t.shape[axis])[item]
+            t = torch.flip(t, dims=(axis,))
+            last = t.shape[axis] - 1
+            item = (
+                slice(last - picked[0], last - picked[-1] + 1, -picked.step)
+                if picked
+                else (slice(0, 0))
+            )
+        fixed.append(item)
+    return t, tuple(fixed) if isinstance(index, tuple) else fixed[0]
 
 
 def _torch_index(index: Any) -> Any:
