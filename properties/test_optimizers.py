@@ -78,19 +78,47 @@ def run_target(
 
 
 def reference_run(config: OptimizerConfig, start: list, grads: list) -> tuple[list, list]:
-    """The reference trajectory, and its spread under perturbations of a few ulps."""
-    oracle_config = reference.OptimizerConfig(config.name, config.kwargs)
-    want = reference.trajectory(oracle_config, start, grads)
+    """The reference trajectory, and its spread under perturbations of a few ulps: of the
+    starting point and gradients (relative), and of the decay rates (betas, alpha,
+    momentum) by one ulp of 1, the precision they keep when an implementation computes
+    with ``1 - beta`` (torch's lerp does)."""
+    want = _trajectory(config.kwargs, config.name, start, grads)
     spread = [[np.zeros(np.shape(p)) for p in step] for step in want]
     for sign in (1.0, -1.0):
         nudge = 1.0 + sign * 2.0**-50
-        moved = reference.trajectory(
-            oracle_config, [p * nudge for p in start], [[g * nudge for g in gs] for gs in grads]
-        )
-        for t, step in enumerate(moved):
-            for i, p in enumerate(step):
-                spread[t][i] = np.maximum(spread[t][i], np.abs(p - want[t][i]))
+        runs = [
+            _trajectory(
+                config.kwargs,
+                config.name,
+                [p * nudge for p in start],
+                [[g * nudge for g in gs] for gs in grads],
+            ),
+            _trajectory(_nudged_rates(config.kwargs, sign), config.name, start, grads),
+        ]
+        for moved in runs:
+            for t, step in enumerate(moved):
+                for i, p in enumerate(step):
+                    spread[t][i] = np.maximum(spread[t][i], np.abs(p - want[t][i]))
     return want, spread
+
+
+def _trajectory(kwargs: dict[str, Any], name: str, start: list, grads: list) -> list:
+    return reference.trajectory(reference.OptimizerConfig(name, kwargs), start, grads)
+
+
+def _nudged_rates(kwargs: dict[str, Any], sign: float) -> dict[str, Any]:
+    """Decay rates moved by one ulp of 1 (a positive rate stays positive, all below 1)."""
+
+    def nudge(rate: float) -> float:
+        return min(max(rate + sign * 2.0**-52, rate / 2), 1.0 - 2.0**-52) if rate else rate
+
+    out = dict(kwargs)
+    if "betas" in out:
+        out["betas"] = tuple(nudge(b) for b in out["betas"])
+    for key in ("alpha", "momentum"):
+        if key in out:
+            out[key] = nudge(out[key])
+    return out
 
 
 def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
