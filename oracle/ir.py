@@ -339,7 +339,20 @@ def _check_input(kind: str, node: Node, where: str, names: set[str]) -> None:
 
 def _capability(graph: Graph, i: int) -> str | None:
     node = graph.nodes[i]
-    prefix = "Value" if graph.kind == SCALAR else "Tensor"
+    if node.op == "matmul":
+        two_d = all(len(graph.shapes[a]) == 2 for a in node.args)
+        return "Tensor.__matmul__" if two_d else "Tensor.__matmul__(nd)"
+    if node.op in REDUCTIONS and isinstance(node.attrs["axis"], tuple):
+        return f"Tensor.{node.op}(axis=tuple)"
+    if node.op == "index":
+        return "Tensor.__getitem__"
+    return op_capability(graph.kind, node)
+
+
+def op_capability(kind: str, node: Node) -> str | None:
+    """The capability a node needs, where its op and constant alone decide it (not for
+    matmul, reductions over a tuple of axes and indexing, which depend on shapes)."""
+    prefix = "Value" if kind == SCALAR else "Tensor"
     if node.op == "input":
         return None
     if node.op in BINARY_OPS:
@@ -351,13 +364,6 @@ def _capability(graph: Graph, i: int) -> str | None:
         return f"{prefix}.{forward}"
     if node.op == "neg":
         return f"{prefix}.__neg__"
-    if node.op == "matmul":
-        two_d = all(len(graph.shapes[a]) == 2 for a in node.args)
-        return "Tensor.__matmul__" if two_d else "Tensor.__matmul__(nd)"
-    if node.op in REDUCTIONS and isinstance(node.attrs["axis"], tuple):
-        return f"Tensor.{node.op}(axis=tuple)"
-    if node.op == "index":
-        return "Tensor.__getitem__"
     return f"{prefix}.{node.op}"
 
 

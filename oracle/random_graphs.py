@@ -11,17 +11,18 @@ own Hypothesis strategies.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from oracle.ir import BINARY_OPS, SCALAR_OPS, Graph, GraphBuilder, Node
+from oracle.ir import BINARY_OPS, SCALAR, SCALAR_OPS, Graph, GraphBuilder, Node, op_capability
 
 DEFAULT_OPS = tuple(op for op in SCALAR_OPS if op != "input")
 _MARGIN = 0.05  # how far operands stay from poles (0 for log, x/0) and kinks (relu)
 _LIMIT = 1e4  # largest |value| kept
 _INT_EXPONENTS = (-2, -1, 0, 1, 2, 3)
 _FLOAT_EXPONENTS = (-1.5, -0.5, 0.5, 1.5, 2.0, 2.5)
+_ATTEMPTS = 10_000  # candidates tried for one node before the op set is declared unusable
 
 
 def random_scalar_graph(
@@ -30,10 +31,13 @@ def random_scalar_graph(
     ops: Sequence[str] = DEFAULT_OPS,
     n_inputs: int | None = None,
     n_outputs: int = 1,
+    capabilities: Collection[str] | None = None,
 ) -> tuple[Graph, dict[str, float]]:
     """A graph of `n_nodes` nodes (inputs included) and input values in every op's domain.
 
-    The last node is an output; further outputs are drawn from the other nodes.
+    The last node is an output; further outputs are drawn from the other nodes.  With
+    `capabilities` (names as `Graph.capability` gives them, such as ``Value.__radd__``),
+    only nodes a target offering those can evaluate are drawn.
     """
     if n_inputs is None:
         n_inputs = int(rng.integers(1, max(2, min(6, n_nodes // 3 + 1))))
@@ -47,10 +51,16 @@ def random_scalar_graph(
         builder.input(name)
         values.append(inputs[name])
     while len(values) < n_nodes:
-        node, value = _candidate(rng, ops, values)
-        if node is not None:
-            builder.op(node.op, *node.args, **node.attrs)
-            values.append(value)
+        for _ in range(_ATTEMPTS):
+            node, value = _candidate(rng, ops, values)
+            if node is not None and (
+                capabilities is None or op_capability(SCALAR, node) in capabilities
+            ):
+                break
+        else:
+            raise ValueError(f"no node in the domain of ops {list(ops)} could be drawn")
+        builder.op(node.op, *node.args, **node.attrs)
+        values.append(value)
     others = list(range(n_nodes - 1))
     extra = rng.choice(others, size=min(n_outputs - 1, len(others)), replace=False)
     return builder.build([n_nodes - 1, *(int(i) for i in extra)]), inputs

@@ -32,6 +32,19 @@ def _check(args: argparse.Namespace) -> int:
     return check_main(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from reports.report_cli import main as report_main
+
+    return report_main(args)
+
+
+def _ops(text: str) -> tuple[str, ...]:
+    ops = tuple(op.strip() for op in text.split(",") if op.strip())
+    if not ops:
+        raise argparse.ArgumentTypeError("give ops separated by commas, e.g. add,mul,tanh")
+    return ops
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vgrad",
@@ -57,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
         "-x", "--exitfirst", action="store_true", help="stop at the first failing property"
     )
     check.set_defaults(run=_check)
+
+    report = commands.add_parser(
+        "report", help="random-graph gradient report of a target against the oracle (HTML, JSON)"
+    )
+    report.add_argument("--target", default="engine", help="as for check (default engine)")
+    report.add_argument("--graphs", type=int, default=1000, help="how many graphs (default 1000)")
+    report.add_argument("--seed", type=int, default=0, help="graph k is drawn from seed + k")
+    report.add_argument("--ops", type=_ops, help="comma-separated ops (default: all it has)")
+    report.add_argument("--max-nodes", type=int, default=30, help="largest graph (default 30)")
+    report.add_argument("--tensor", action="store_true", help="tensor graphs instead of scalar")
+    report.add_argument("--out", default="vgrad-report", help="output folder (vgrad-report)")
+    report.set_defaults(run=_report)
 
     demo = commands.add_parser("demo", help="train micrograd's moons MLP with engine")
     demo.add_argument("--steps", type=int, default=100, help="SGD steps (default 100)")

@@ -1,0 +1,436 @@
+"""`vgrad report`: seeded random expression graphs, evaluated on a target and on the oracle.
+
+Graph ``k`` of a run with seed ``S`` is drawn from ``numpy.random.default_rng(S + k)``,
+so ``vgrad report --seed S+k --graphs 1`` (same ``--ops``, ``--max-nodes``, ``--tensor``)
+regenerates it alone.  Each graph gets a random upstream gradient; the target computes
+the outputs and the vector-Jacobian product with its own operators and ``backward()``,
+the oracle with JAX in float64, many graphs per batch.
+
+A graph *agrees* when every output and every input's gradient is within the bound of
+the oracle's error analysis of that case (the bound `vgrad check` uses); errors within
+``1e-12`` relative need no analysis.  Only summaries are kept per graph (errors, size,
+depth, ops), so memory grows by a few bytes per graph; the worst cases and the
+disagreements are regenerated from their seeds at the end, explained in full (snippet,
+numbers, the JAX-free second opinion) and written by `reports.report_files`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from oracle import evaluate, second_opinion, tolerance
+from oracle.ir import SCALAR, TENSOR, Graph
+from oracle.random_graphs import DEFAULT_OPS, random_scalar_graph
+from oracle.random_tensor_graphs import TENSOR_DEFAULT_OPS, random_tensor_graph
+from oracle.snippet import to_python
+from properties.execute import build, leaf, leaf_grad, weighted_sum
+from properties.reference import FLUSH, RTOL, mismatches
+from properties.targets import Target
+
+BATCH = 256  # graphs evaluated by the oracle at once
+WORST = 5  # worst agreeing cases explained in full
+MAX_EXPLAINED = 50  # disagreements explained in full; the rest are counted and listed
+MIN_NODES = 2
+
+
+class ReportError(ValueError):
+    """Arguments `vgrad report` cannot run with."""
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """What to generate: how many graphs, from which seed, of which ops and size."""
+
+    target: str = "engine"
+    graphs: int = 1000
+    seed: int = 0
+    ops: tuple[str, ...] | None = None
+    max_nodes: int = 30
+    tensor: bool = False
+
+    @property
+    def kind(self) -> str:
+        return TENSOR if self.tensor else SCALAR
+
+    def regenerate_command(self, index: int) -> str:
+        """The command that draws graph `index` of this run alone."""
+        parts = ["vgrad report"]
+        if self.target != "engine":
+            parts.append(f"--target {self.target}")
+        parts.append(f"--seed {self.seed + index} --graphs 1 --max-nodes {self.max_nodes}")
+        if self.ops is not None:
+            parts.append(f"--ops {','.join(self.ops)}")
+        if self.tensor:
+            parts.append("--tensor")
+        return " ".join(parts)
+
+
+@dataclass
+class Case:
+    """One generated graph with its inputs and upstream gradient."""
+
+    index: int
+    graph: Graph
+    inputs: dict[str, Any]
+    upstream: list[Any]
+
+
+@dataclass
+class Outcome:
+    """How one graph went: the target's answers (or its exception) against the oracle's."""
+
+    status: str  # agree | disagree | error
+    value_error: float  # largest relative error of an output
+    gradient_error: float  # largest relative error of an input's gradient
+    actual_outputs: list[Any] = field(default_factory=list)
+    actual_grads: dict[str, Any] = field(default_factory=dict)
+    exception: str = ""
+    traceback: str = ""
+
+
+@dataclass
+class OpStats:
+    """Per op: nodes, graphs containing it, their disagreements and errors."""
+
+    nodes: int = 0
+    graphs: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ExplainedCase:
+    """A worst case or a disagreement, with everything a reader needs to reproduce it."""
+
+    why: str  # worst | disagreement
+    case: Case
+    outcome: Outcome
+    expected_outputs: list[Any]
+    expected_grads: dict[str, Any]
+    problems: list[str]
+    snippet: str
+    verdict: str
+    regenerate: str
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows; `reports.report_files` writes it."""
+
+    config: ReportConfig
+    target: Target
+    ops_covered: list[str]
+    ops_missing: dict[str, str]  # op -> the capability the target lacks
+    seeds: np.ndarray
+    nodes: np.ndarray
+    depths: np.ndarray
+    value_errors: np.ndarray
+    gradient_errors: np.ndarray
+    statuses: np.ndarray  # 0 agree, 1 disagree, 2 error
+    op_nodes: dict[str, int]
+    op_members: dict[str, np.ndarray]  # op -> indices of the graphs containing it
+    op_value_max: dict[str, float]
+    explained: list[ExplainedCase]
+    seconds: float
+
+    STATUS = ("agree", "disagree", "error")
+
+    def count(self, status: str) -> int:
+        return int(np.sum(self.statuses == self.STATUS.index(status)))
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.count("agree") == len(self.statuses) else 1
+
+
+def usable_ops(config: ReportConfig, target: Target) -> tuple[list[str], dict[str, str]]:
+    """The ops the graphs will use, and those left out because the target lacks them."""
+    every = TENSOR_DEFAULT_OPS if config.tensor else DEFAULT_OPS
+    requested = every if config.ops is None else config.ops
+    unknown = [op for op in requested if op not in every]
+    if unknown:
+        raise ReportError(f"unknown op(s) {', '.join(unknown)}; known: {', '.join(every)}")
+    prefix = "Tensor" if config.tensor else "Value"
+    if prefix not in target.capabilities:
+        raise ReportError(f"target {config.target} has no {prefix}")
+    needs = {op: _needs(prefix, op) for op in requested}
+    missing = {op: need for op, need in needs.items() if need not in target.capabilities}
+    if config.ops is not None and missing:
+        lacks = ", ".join(f"{op} ({need})" for op, need in missing.items())
+        raise ReportError(f"target {config.target} lacks {lacks}")
+    covered = [op for op in requested if op not in missing]
+    if not covered:
+        raise ReportError(f"target {config.target} offers none of the ops {', '.join(requested)}")
+    return covered, missing
+
+
+_METHOD = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__",
+           "pow": "__pow__", "neg": "__neg__", "matmul": "__matmul__", "index": "__getitem__"}
+
+
+def _needs(prefix: str, op: str) -> str:
+    """The capability an op needs in its plainest form (reflected forms are filtered later)."""
+    return f"{prefix}.{_METHOD.get(op, op)}"
+
+
+def validate(config: ReportConfig) -> None:
+    """Raise ReportError for arguments no report can be made of."""
+    if config.graphs < 1:
+        raise ReportError(f"--graphs must be at least 1, got {config.graphs}")
+    if config.max_nodes < MIN_NODES + 1:
+        raise ReportError(f"--max-nodes must be at least {MIN_NODES + 1}, got {config.max_nodes}")
+    if config.seed < 0:
+        raise ReportError(f"--seed must be non-negative, got {config.seed}")
+
+
+def generate(config: ReportConfig, ops: Sequence[str], target: Target, index: int) -> Case:
+    """Graph `index` of the run: the same graph for the same seed, ops and size."""
+    rng = np.random.default_rng(config.seed + index)
+    n_nodes = int(rng.integers(MIN_NODES + 1, config.max_nodes + 1))
+    n_outputs = 1 if rng.random() < 0.7 else int(rng.integers(2, 4))
+    draw = random_tensor_graph if config.tensor else random_scalar_graph
+    graph, inputs = draw(rng, n_nodes, ops=ops, n_outputs=n_outputs,
+                         capabilities=target.capabilities)
+    upstream = [_upstream(rng, graph.shapes[o], graph.kind) for o in graph.outputs]
+    return Case(index, graph, inputs, upstream)
+
+
+def _upstream(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> Any:
+    """A random upstream gradient, entries of magnitude 0.5 to 2 and either sign."""
+    u = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    return float(u) if kind == SCALAR else u
+
+
+def run_target(target: Target, case: Case) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """Every node's value, the outputs and the input gradients, computed by the target."""
+    graph = case.graph
+    leaves = {name: leaf(target, graph, case.inputs[name]) for name in graph.input_names}
+    nodes = build(target, graph, leaves)
+    weighted_sum(graph, [nodes[o] for o in graph.outputs], case.upstream).backward()
+    values = [_number(n.data) for n in nodes]
+    grads = {name: _number(leaf_grad(graph, leaves[name])) for name in graph.input_names}
+    return values, [values[o] for o in graph.outputs], grads
+
+
+def _number(x: Any) -> Any:
+    """A float or float64 array; anything else (complex, None) as it is."""
+    if isinstance(x, (complex, type(None))):
+        return x
+    try:
+        return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        return x
+
+
+def relative(actual: Any, expected: Any, scale: Any = 0.0) -> float:
+    """Normwise relative error ``max|a - e| / max(|e|, scale)``; inf for a non-number,
+    a mismatched shape, or a nan or infinity where the other has none."""
+    if type(actual) is float and type(expected) is float:  # the common case, made cheap
+        if actual == expected:
+            return 0.0
+        denominator = max(abs(expected), float(scale))
+        error = abs(actual - expected)
+        if math.isfinite(error) and denominator > 0:
+            return error / denominator
+    try:
+        a = np.asarray(actual, dtype=np.float64)
+    except (TypeError, ValueError):
+        return math.inf
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        return math.inf
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+        same = np.array_equal(a, e, equal_nan=True)
+        return 0.0 if same else math.inf
+    error = float(np.max(np.abs(a - e), initial=0.0))
+    if error == 0:
+        return 0.0
+    denominator = max(float(np.max(np.abs(e), initial=0.0)), float(np.max(scale, initial=0.0)))
+    return error / denominator if denominator > 0 else math.inf
+
+
+def compare(case: Case, evaluation: evaluate.Evaluation, run: Callable[[], Any]) -> Outcome:
+    """Run the target on the case and judge its answers against the oracle's.
+
+    Gradient errors are relative to the larger of the expected gradient and the magnitude
+    of the terms summed into it (from the error analysis), so a gradient that cancels to
+    rounding noise is not an error of order one; the analysis runs only for cases beyond
+    the RTOL floor (within it, the plain relative error is at most RTOL anyway).
+    """
+    try:
+        _, outputs, grads = run()
+    except Exception as error:  # a crashing target case is recorded, never fatal
+        return Outcome("error", math.inf, math.inf, exception=f"{type(error).__name__}: {error}",
+                       traceback=traceback.format_exc(limit=-8))
+    names = case.graph.input_names
+    outcome = Outcome("agree", 0.0, 0.0, outputs, grads)
+    outcome.value_error = max(relative(a, e) for a, e in zip(outputs, evaluation.outputs,
+                                                              strict=True))
+    expected_grads = [evaluation.grads[n] for n in names]
+    actual_grads = [grads[n] for n in names]
+    if _within_floor(outputs, evaluation.outputs) and _within_floor(actual_grads,
+                                                                     expected_grads):
+        outcome.gradient_error = max(map(relative, actual_grads, expected_grads), default=0.0)
+        return outcome
+    analysis = tolerance.error_bounds(case.graph, case.inputs, case.upstream)
+    outcome.gradient_error = max(
+        (relative(grads[n], evaluation.grads[n], analysis.magnitudes[n]) for n in names),
+        default=0.0,
+    )
+    if problems_of(case, evaluation, outcome, analysis):
+        outcome.status = "disagree"
+    return outcome
+
+
+def _within_floor(actual: Sequence[Any], expected: Sequence[Any]) -> bool:
+    """Every entry within RTOL (relative) of the oracle's: agreement without analysis."""
+    for a, e in zip(actual, expected, strict=True):
+        try:
+            a_arr = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+        e_arr = np.asarray(e, dtype=np.float64)
+        if a_arr.shape != e_arr.shape or not np.all(np.abs(a_arr - e_arr) <= RTOL * np.abs(e_arr)
+                                                    + FLUSH):
+            return False
+    return True
+
+
+def problems_of(
+    case: Case,
+    evaluation: evaluate.Evaluation,
+    outcome: Outcome,
+    analysis: tolerance.Bounds | None = None,
+) -> list[str]:
+    """A line per output or gradient outside the error analysis's bound (none: agreement)."""
+    graph = case.graph
+    if analysis is None:
+        analysis = tolerance.error_bounds(graph, case.inputs, case.upstream)
+    value_bounds = [analysis.values[o] + RTOL * np.abs(v) + FLUSH
+                    for o, v in zip(graph.outputs, evaluation.outputs, strict=True)]
+    grad_bounds = [analysis.grads[n] + RTOL * np.abs(evaluation.grads[n]) + FLUSH
+                   for n in graph.input_names]
+    labels = [f"output n{o}" for o in graph.outputs] + [f"d/d{n}" for n in graph.input_names]
+    return mismatches(
+        [*evaluation.outputs, *(evaluation.grads[n] for n in graph.input_names)],
+        [*outcome.actual_outputs, *(outcome.actual_grads[n] for n in graph.input_names)],
+        [*value_bounds, *grad_bounds],
+        labels,
+    )
+
+
+def _batches(n: int) -> Iterator[range]:
+    for start in range(0, n, BATCH):
+        yield range(start, min(n, start + BATCH))
+
+
+def run_report(
+    config: ReportConfig, target: Target, advance: Callable[[int], None] = lambda _: None
+) -> ReportData:
+    """Generate, evaluate and compare `config.graphs` graphs; explain the notable ones."""
+    validate(config)
+    started = time.perf_counter()
+    ops, missing = usable_ops(config, target)
+    n = config.graphs
+    nodes, depths = np.zeros(n, np.int32), np.zeros(n, np.int32)
+    value_errors, gradient_errors = np.zeros(n), np.zeros(n)
+    statuses = np.zeros(n, np.int8)
+    op_nodes = dict.fromkeys(ops, 0)
+    op_members: dict[str, list[np.ndarray]] = {op: [] for op in ops}
+    op_value_max = dict.fromkeys(ops, 0.0)
+    worst: list[tuple[float, int]] = []  # a min-heap of the WORST largest errors
+    disagreeing: list[int] = []
+    for batch in _batches(n):
+        cases = [generate(config, ops, target, k) for k in batch]
+        evaluations = evaluate.vjp_batch([c.graph for c in cases], [c.inputs for c in cases],
+                                         [c.upstream for c in cases])
+        members: dict[str, list[int]] = {op: [] for op in ops}
+        for case, evaluation in zip(cases, evaluations, strict=True):
+            k, graph = case.index, case.graph
+            values: list[Any] = []
+
+            def run(case: Case = case, values: list[Any] = values) -> Any:
+                result = run_target(target, case)
+                values.extend(result[0])
+                return result
+
+            outcome = compare(case, evaluation, run)
+            nodes[k], depths[k] = len(graph.nodes), max(graph.depths)
+            value_errors[k], gradient_errors[k] = outcome.value_error, outcome.gradient_error
+            statuses[k] = ReportData.STATUS.index(outcome.status)
+            for op in {node.op for node in graph.nodes} - {"input"}:
+                members[op].append(k)
+            for i, node in enumerate(graph.nodes):
+                if node.op != "input":
+                    op_nodes[node.op] += 1
+                    if values:
+                        error = relative(values[i], evaluation.values[i])
+                        op_value_max[node.op] = max(op_value_max[node.op], error)
+            if outcome.status == "agree":
+                item = (outcome.gradient_error, -k)
+                (heapq.heappush if len(worst) < WORST else heapq.heappushpop)(worst, item)
+            else:
+                disagreeing.append(k)
+        for op, ks in members.items():
+            op_members[op].append(np.asarray(ks, dtype=np.int64))
+        advance(len(batch))
+    explained = [explain(config, ops, target, k, "disagreement")
+                 for k in disagreeing[:MAX_EXPLAINED]]
+    explained += [explain(config, ops, target, -k, "worst") for _, k in sorted(worst, reverse=True)]
+    return ReportData(
+        config=config,
+        target=target,
+        ops_covered=ops,
+        ops_missing=missing,
+        seeds=config.seed + np.arange(n),
+        nodes=nodes,
+        depths=depths,
+        value_errors=value_errors,
+        gradient_errors=gradient_errors,
+        statuses=statuses,
+        op_nodes=op_nodes,
+        op_members={op: np.concatenate(parts) for op, parts in op_members.items()},
+        op_value_max=op_value_max,
+        explained=explained,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def explain(config: ReportConfig, ops: Sequence[str], target: Target, index: int,
+            why: str) -> ExplainedCase:
+    """Regenerate graph `index` and explain it: snippet, numbers, problems, second opinion."""
+    case = generate(config, ops, target, index)
+    evaluation = evaluate.vjp(case.graph, case.inputs, case.upstream)
+    outcome = compare(case, evaluation, lambda: run_target(target, case))
+    problems = [] if outcome.status == "error" else problems_of(case, evaluation, outcome)
+    return ExplainedCase(
+        why=why,
+        case=case,
+        outcome=outcome,
+        expected_outputs=list(evaluation.outputs),
+        expected_grads=dict(evaluation.grads),
+        problems=problems,
+        snippet=to_python(case.graph, case.inputs, module=target.import_name,
+                          upstream=case.upstream),
+        verdict="" if outcome.status == "error" else _verdict(case, evaluation, outcome),
+        regenerate=config.regenerate_command(index),
+    )
+
+
+def _verdict(case: Case, evaluation: evaluate.Evaluation, outcome: Outcome) -> str:
+    """The JAX-free second opinion (mpmath, 50 digits) on who is closer to the truth."""
+    truth = second_opinion.gradient(case.graph, case.inputs, case.upstream)
+    actual = {}
+    for name, g in outcome.actual_grads.items():
+        try:
+            actual[name] = np.asarray(g, dtype=np.float64)
+        except (TypeError, ValueError):
+            actual[name] = np.full(np.shape(truth[name]), np.nan)
+    verdict = second_opinion.verdict(evaluation.grads, actual, truth)
+    return f"second opinion (mpmath, 50 digits): {verdict.message}"

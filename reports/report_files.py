@@ -1,0 +1,367 @@
+"""The files of `vgrad report`: report.json, a self-contained report.html, and summary.md.
+
+`document` turns a run into the JSON document (schema: `reports/schema.json`); the HTML
+and the Markdown are rendered from that document plus the pictures, so the three say
+the same thing.  `write_report` writes every file into a temporary folder first and
+then moves each into place, so an interrupted run never leaves a half-written file
+where a good one was.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oracle import codec, evaluate
+from oracle.ir import to_json
+from reports import pictures
+from reports.report import ExplainedCase, ReportData
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _target_version(data: ReportData) -> str | None:
+    module = data.target.module
+    version = getattr(module, "__version__", None)
+    if version is None:
+        top = module.__name__.split(".")[0]
+        version = _version({"properties": data.target.name, "engine": "vgrad"}.get(top, top))
+    return None if version is None else str(version)
+
+
+def _number(x: float) -> float | str:
+    """A float for JSON: infinities and nan as strings (JSON has no such numbers)."""
+    return x if math.isfinite(x) else str(x)
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """A percentile of the finite values (0 when there are none)."""
+    finite = values[np.isfinite(values)]
+    return float(np.percentile(finite, q)) if finite.size else 0.0
+
+
+def op_rows(data: ReportData) -> list[dict[str, Any]]:
+    """Per op: nodes, graphs containing it, their disagreements and gradient errors."""
+    rows = []
+    for op in data.ops_covered:
+        members = data.op_members[op]
+        errors = data.gradient_errors[members]
+        rows.append({
+            "op": op,
+            "nodes": data.op_nodes[op],
+            "graphs": int(members.size),
+            "disagreements": int(np.sum(data.statuses[members] != 0)),
+            "max_gradient_error": float(errors.max()) if errors.size else 0.0,
+            "median_gradient_error": _percentile(errors, 50),
+            "p90_gradient_error": _percentile(errors, 90),
+            "max_value_error": data.op_value_max[op],
+        })
+    return rows
+
+
+def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
+    case, outcome = explained.case, explained.outcome
+    return {
+        "why": explained.why,
+        "index": case.index,
+        "seed": data.config.seed + case.index,
+        "regenerate": explained.regenerate,
+        "status": outcome.status,
+        "nodes": len(case.graph.nodes),
+        "depth": max(case.graph.depths),
+        "value_error": _number(outcome.value_error),
+        "gradient_error": _number(outcome.gradient_error),
+        "graph": json.loads(to_json(case.graph, case.inputs)),
+        "upstream": codec.encode(tuple(case.upstream)),
+        "expected": {"outputs": [codec.encode(v) for v in explained.expected_outputs],
+                     "grads": {k: codec.encode(v) for k, v in explained.expected_grads.items()}},
+        "actual": None if outcome.status == "error" else {
+            "outputs": [codec.encode(_plain(v)) for v in outcome.actual_outputs],
+            "grads": {k: codec.encode(_plain(v)) for k, v in outcome.actual_grads.items()},
+        },
+        "problems": explained.problems,
+        "snippet": explained.snippet,
+        "verdict": explained.verdict,
+        "exception": outcome.exception,
+        "traceback": outcome.traceback,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """What the target gave, as something JSON can hold (a complex number as its repr)."""
+    if isinstance(value, (float, np.ndarray)):
+        return value
+    return repr(value)
+
+
+def document(data: ReportData) -> dict[str, Any]:
+    """The report as data: the content of report.json."""
+    config = data.config
+    n = len(data.statuses)
+    gradient = data.gradient_errors
+    exact = int(np.sum((gradient == 0) & (data.value_errors == 0)))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config": {"target": config.target, "graphs": config.graphs, "seed": config.seed,
+                   "ops": None if config.ops is None else list(config.ops),
+                   "max_nodes": config.max_nodes, "kind": config.kind},
+        "environment": {
+            "vgrad": _version("vgrad"), "python": platform.python_version(),
+            "numpy": np.__version__, "jax": _version("jax"),
+            "target_module": data.target.import_name, "target_version": _target_version(data),
+            "platform": platform.platform(), "graphviz_dot": shutil.which("dot") is not None,
+        },
+        "summary": {
+            "graphs": n,
+            "nodes": int(data.nodes.sum()),
+            "agree": data.count("agree"),
+            "disagree": data.count("disagree"),
+            "error": data.count("error"),
+            "agreement_rate": data.count("agree") / n,
+            "exact": exact,
+            "ops_covered": data.ops_covered,
+            "ops_not_covered": data.ops_missing,
+            "max_gradient_error": _number(float(gradient.max())),
+            "median_gradient_error": _percentile(gradient, 50),
+            "max_value_error": _number(float(data.value_errors.max())),
+            "seconds": round(data.seconds, 3),
+            "graphs_per_second": round(n / data.seconds, 1) if data.seconds else None,
+        },
+        "ops": [{k: _number(v) if isinstance(v, float) else v for k, v in row.items()}
+                for row in op_rows(data)],
+        "graphs": {
+            "seed": data.seeds.tolist(),
+            "nodes": data.nodes.tolist(),
+            "depth": data.depths.tolist(),
+            "status": [ReportData.STATUS[s] for s in data.statuses],
+            "value_error": [_number(float(e)) for e in data.value_errors],
+            "gradient_error": [_number(float(e)) for e in data.gradient_errors],
+        },
+        "cases": [_case_entry(data, e) for e in data.explained],
+        "cases_not_shown": max(0, data.count("disagree") + data.count("error")
+                               - sum(e.why == "disagreement" for e in data.explained)),
+    }
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, str):
+        return x
+    if isinstance(x, float):
+        return "0" if x == 0 else f"{x:.3g}"
+    return str(x)
+
+
+def summary_markdown(doc: dict[str, Any]) -> str:
+    """A short Markdown summary for a CI job summary or a pull-request comment."""
+    s, c = doc["summary"], doc["config"]
+    verdict = ("all graphs agree with the oracle" if s["agree"] == s["graphs"]
+               else f"**{s['disagree']} disagreements, {s['error']} errors**")
+    lines = [
+        f"## vgrad report: `{c['target']}`, {verdict}",
+        "",
+        f"{s['graphs']} random {c['kind']} graphs ({s['nodes']} nodes, up to {c['max_nodes']} "
+        f"per graph), seed {c['seed']}, in {s['seconds']:.1f} s "
+        f"({s['graphs_per_second']} graphs/s).",
+        "",
+        "| agree | disagree | error | bit-identical | median gradient error | max gradient error |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {s['agree']} | {s['disagree']} | {s['error']} | {s['exact']} | "
+        f"{_fmt(s['median_gradient_error'])} | {_fmt(s['max_gradient_error'])} |",
+        "",
+        f"Ops covered: {', '.join(s['ops_covered'])}.",
+    ]
+    if s["ops_not_covered"]:
+        missing = ", ".join(f"{op} (no {need})" for op, need in s["ops_not_covered"].items())
+        lines.append(f"Not covered, the target lacks them: {missing}.")
+    bad = [case for case in doc["cases"] if case["why"] == "disagreement"]
+    if bad:
+        lines += ["", "| graph | status | gradient error | regenerate |",
+                  "| --- | --- | --- | --- |"]
+        lines += [f"| {case['index']} | {case['status']} | {_fmt(case['gradient_error'])} | "
+                  f"`{case['regenerate']}` |" for case in bad]
+    return "\n".join(lines) + "\n"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; padding: 0 1em;
+       color: #222; line-height: 1.4; }
+h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+.ok { color: #1a7f37; font-weight: bold; } .bad { color: #c00; font-weight: bold; }
+pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+img { max-width: 100%; } .graph { overflow-x: auto; border: 1px solid #eee; padding: 0.5em; }
+.case { border-left: 4px solid #3465a4; padding-left: 1em; margin: 2em 0; }
+.case.disagreement { border-color: #c00; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
+dt { font-weight: bold; }
+"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]) -> str:
+    case, outcome = explained.case, explained.outcome
+    wrong = frozenset(p.split(":")[0].removeprefix("d/d") for p in explained.problems)
+    grads = outcome.actual_grads if outcome.status != "error" else explained.expected_grads
+    values = evaluate.vjp(case.graph, case.inputs, case.upstream).values
+    svg = pictures.graph_svg(pictures.graph_dot(case.graph, case.inputs, values, grads, wrong))
+    drawing = (f'<div class="graph">{svg}</div>' if svg else
+               "<p>(Graphviz's <code>dot</code> is not installed: the graph as text)</p><pre>"
+               + html.escape(pictures.graph_text(case.graph, values, grads, case.inputs))
+               + "</pre>")
+    title = "Disagreement" if explained.why == "disagreement" else "Worst agreeing case"
+    facts = [("status", outcome.status),
+             ("graph", f"{entry['nodes']} nodes, depth {entry['depth']}"),
+             ("gradient error", _fmt(outcome.gradient_error)),
+             ("output error", _fmt(outcome.value_error)),
+             ("regenerate", explained.regenerate)]
+    if explained.verdict:
+        facts.append(("second opinion", explained.verdict.split(": ", 1)[-1]))
+    if outcome.exception:
+        facts.append(("exception", outcome.exception))
+    numbers = ["outputs expected: " + ", ".join(map(_show, explained.expected_outputs))]
+    if outcome.status != "error":
+        numbers.append("outputs actual:   " + ", ".join(map(_show, outcome.actual_outputs)))
+    for name in case.graph.input_names:
+        numbers.append(f"d/d{name} expected: {_show(explained.expected_grads[name])}")
+        if outcome.status != "error":
+            numbers.append(f"d/d{name} actual:   {_show(outcome.actual_grads[name])}")
+    parts = [
+        f'<div class="case {explained.why}"><h3>{title}: graph {case.index} '
+        f"(seed {entry['seed']})</h3>",
+        "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
+                         for k, v in facts) + "</dl>",
+    ]
+    if explained.problems:
+        parts.append("<pre>" + html.escape("\n".join(explained.problems)) + "</pre>")
+    parts += [drawing, "<h4>Expected (oracle) and actual (target)</h4>",
+              "<pre>" + html.escape("\n".join(numbers)) + "</pre>",
+              "<h4>Reproduce on the target</h4><pre>" + html.escape(explained.snippet) + "</pre>"]
+    if outcome.traceback:
+        parts.append("<details><summary>traceback</summary><pre>"
+                     + html.escape(outcome.traceback) + "</pre></details>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.ndim:
+        return np.array2string(value, precision=17, threshold=30)
+    return repr(value if not isinstance(value, np.ndarray) else float(value))
+
+
+def report_html(data: ReportData, doc: dict[str, Any]) -> str:
+    """The self-contained HTML page: summary, plots, per-op table, notable cases."""
+    s, c, env = doc["summary"], doc["config"], doc["environment"]
+    ok = s["agree"] == s["graphs"]
+    headline = ('<span class="ok">every graph agrees with the oracle</span>' if ok else
+                f'<span class="bad">{s["disagree"]} disagreements and {s["error"]} errors</span>')
+    facts = [
+        ("target", f"{c['target']} ({env['target_module']}, version {env['target_version']})"),
+        ("graphs", f"{s['graphs']} {c['kind']} graphs, {s['nodes']} nodes, up to "
+                   f"{c['max_nodes']} nodes each"),
+        ("seed", f"{c['seed']} (graph k is regenerated by --seed {c['seed']}+k --graphs 1)"),
+        ("agreement", f"{s['agree']}/{s['graphs']} ({100 * s['agreement_rate']:.2f}%), "
+                      f"{s['exact']} bit-identical"),
+        ("gradient error", f"median {_fmt(s['median_gradient_error'])}, "
+                           f"largest {_fmt(s['max_gradient_error'])} (relative, normwise)"),
+        ("output error", f"largest {_fmt(s['max_value_error'])}"),
+        ("ops covered", ", ".join(s["ops_covered"])),
+    ]
+    if s["ops_not_covered"]:
+        facts.append(("not covered", ", ".join(f"{op} (target lacks {need})"
+                                               for op, need in s["ops_not_covered"].items())))
+    facts += [("time", f"{s['seconds']:.1f} s, {s['graphs_per_second']} graphs/s"),
+              ("versions", f"vgrad {env['vgrad']}, Python {env['python']}, NumPy "
+                           f"{env['numpy']}, JAX {env['jax']}"),
+              ("created", doc["created"])]
+    rows = doc["ops"]
+    op_table = _table(
+        ["op", "nodes", "graphs containing it", "disagreements", "median gradient error",
+         "90th percentile", "max gradient error", "max output error of its nodes"],
+        [[r["op"], r["nodes"], r["graphs"], r["disagreements"], r["median_gradient_error"],
+          r["p90_gradient_error"], r["max_gradient_error"], r["max_value_error"]]
+         for r in rows])
+    cases = [_case_html(data, e, entry)
+             for e, entry in zip(data.explained, doc["cases"], strict=True)]
+    bad = [x for x in cases if 'class="case disagreement"' in x]
+    worst = [x for x in cases if 'class="case worst"' in x]
+    not_shown = (f"<p>{doc['cases_not_shown']} more disagreements are listed in report.json "
+                 "(graphs with status disagree or error).</p>" if doc["cases_not_shown"] else "")
+    body = [
+        f"<h1>vgrad report: {html.escape(c['target'])}</h1>",
+        f"<p>{headline}.</p>",
+        "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
+                         for k, v in facts) + "</dl>",
+        "<p>A graph agrees when every output and every input's gradient is within the "
+        "bound of the oracle's error analysis of that case (as in <code>vgrad check</code>). "
+        "Errors are relative to the oracle's answer (JAX, float64), the largest over a "
+        "graph's outputs or input gradients.</p>",
+        "<h2>Errors</h2>",
+        _img(pictures.error_histogram(data.gradient_errors, data.value_errors),
+             "histogram of relative errors"),
+        _img(pictures.error_by_size(data.depths, data.nodes, data.gradient_errors),
+             "gradient error against depth and size"),
+        "<h2>Per op</h2>",
+        _img(pictures.error_by_op(op_rows(data)), "gradient error per op"),
+        op_table,
+        f"<h2>Disagreements ({s['disagree'] + s['error']})</h2>",
+        *(bad or ["<p>None.</p>"]), not_shown,
+        f"<h2>Worst agreeing cases ({len(worst)})</h2>",
+        *worst,
+    ]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>vgrad report: {html.escape(c['target'])}</title>"
+            f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_report(data: ReportData, out: Path) -> dict[str, Path]:
+    """Write report.json, report.html and summary.md into `out`; return their paths."""
+    doc = document(data)
+    contents = {
+        "report.json": json.dumps(doc, indent=1),
+        "report.html": report_html(data, doc),
+        "summary.md": summary_markdown(doc),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    with tempfile.TemporaryDirectory(dir=out, prefix=".writing-") as staging:
+        for name, text in contents.items():
+            (Path(staging) / name).write_text(text, encoding="utf-8")
+        for name in contents:  # every file is complete before any replaces its old version
+            os.replace(Path(staging) / name, out / name)
+            written[name] = out / name
+    return written
