@@ -23,6 +23,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from oracle.ir import BINARY_OPS, Graph, Node
 
 FLOOR = 1e-18  # exact agreement is drawn at this error on log scales
+DRAW_LIMIT = 100  # nodes; larger graphs take Graphviz long to lay out and no one to read
 CEILING = 1e3  # larger errors (and a target's crash, an infinite error) are drawn here
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 

@@ -39,6 +39,7 @@ BATCH = 256  # graphs evaluated by the oracle at once
 WORST = 5  # worst agreeing cases explained in full
 MAX_EXPLAINED = 50  # disagreements explained in full; the rest are counted and listed
 MIN_NODES = 2
+SECOND_OPINION_LIMIT = 300  # nodes
 
 
 class ReportError(ValueError):
@@ -425,6 +426,9 @@ def explain(config: ReportConfig, ops: Sequence[str], target: Target, index: int
 
 def _verdict(case: Case, evaluation: evaluate.Evaluation, outcome: Outcome) -> str:
     """The JAX-free second opinion (mpmath, 50 digits) on who is closer to the truth."""
+    if len(case.graph.nodes) > SECOND_OPINION_LIMIT:
+        return (f"second opinion not asked: {len(case.graph.nodes)} nodes, over "
+                f"{SECOND_OPINION_LIMIT} (mpmath differentiates input by input)")
     truth = second_opinion.gradient(case.graph, case.inputs, case.upstream)
     actual = {}
     for name, g in outcome.actual_grads.items():

@@ -236,12 +236,18 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
     case, outcome = explained.case, explained.outcome
     wrong = frozenset(p.split(":")[0].removeprefix("d/d") for p in explained.problems)
     grads = outcome.actual_grads if outcome.status != "error" else explained.expected_grads
-    values = evaluate.vjp(case.graph, case.inputs, case.upstream).values
-    svg = pictures.graph_svg(pictures.graph_dot(case.graph, case.inputs, values, grads, wrong))
-    drawing = (f'<div class="graph">{svg}</div>' if svg else
-               "<p>(Graphviz's <code>dot</code> is not installed: the graph as text)</p><pre>"
-               + html.escape(pictures.graph_text(case.graph, values, grads, case.inputs))
-               + "</pre>")
+    n_nodes = len(case.graph.nodes)
+    if n_nodes > pictures.DRAW_LIMIT:
+        drawing = (f"<p>(A graph of {n_nodes} nodes is not drawn, over {pictures.DRAW_LIMIT}; "
+                   "the snippet below rebuilds it.)</p>")
+    else:
+        values = evaluate.vjp(case.graph, case.inputs, case.upstream).values
+        dot = pictures.graph_dot(case.graph, case.inputs, values, grads, wrong)
+        svg = pictures.graph_svg(dot)
+        drawing = (f'<div class="graph">{svg}</div>' if svg else
+                   "<p>(Graphviz's <code>dot</code> is not installed: the graph as text)</p><pre>"
+                   + html.escape(pictures.graph_text(case.graph, values, grads, case.inputs))
+                   + "</pre>")
     title = "Disagreement" if explained.why == "disagreement" else "Worst agreeing case"
     facts = [("status", outcome.status),
              ("graph", f"{entry['nodes']} nodes, depth {entry['depth']}"),
