@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -218,7 +219,7 @@ def print_report(report: CheckReport, console: Console) -> None:
     console.print(table)
     for case in report.cases:
         if case.outcome == "failed":
-            console.rule(f"[red]FAILED {case.nodeid}")
+            console.rule(f"[red]FAILED {escape(case.nodeid)}")
             shown = [ln for ln in case.message.splitlines() if not ln.startswith(CASE_MARKER)]
             console.print("\n".join(shown), markup=False, highlight=False)
             if case.verdict:
