@@ -259,10 +259,11 @@ def relative(actual: Any, expected: Any, scale: Any = 0.0) -> float:
 def compare(case: Case, evaluation: evaluate.Evaluation, run: Callable[[], Any]) -> Outcome:
     """Run the target on the case and judge its answers against the oracle's.
 
-    Gradient errors are relative to the larger of the expected gradient and the magnitude
-    of the terms summed into it (from the error analysis), so a gradient that cancels to
-    rounding noise is not an error of order one; the analysis runs only for cases beyond
-    the RTOL floor (within it, the plain relative error is at most RTOL anyway).
+    Gradient errors are relative to the largest of the expected gradient, the magnitude of
+    the terms summed into it and the error the analysis allows it, so a gradient that
+    cancels to rounding noise (or is noise around zero) is not an error of order one; the
+    analysis runs only for cases beyond the RTOL floor (within it, the plain relative
+    error is at most RTOL anyway).
     """
     try:
         _, outputs, grads = run()
@@ -281,7 +282,8 @@ def compare(case: Case, evaluation: evaluate.Evaluation, run: Callable[[], Any])
         return outcome
     analysis = tolerance.error_bounds(case.graph, case.inputs, case.upstream)
     outcome.gradient_error = max(
-        (relative(grads[n], evaluation.grads[n], analysis.magnitudes[n]) for n in names),
+        (relative(grads[n], evaluation.grads[n],
+                  np.maximum(analysis.magnitudes[n], analysis.grads[n])) for n in names),
         default=0.0,
     )
     if problems_of(case, evaluation, outcome, analysis):

@@ -334,8 +334,13 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
                          for k, v in facts) + "</dl>",
         "<p>A graph agrees when every output and every input's gradient is within the "
         "bound of the oracle's error analysis of that case (as in <code>vgrad check</code>). "
-        "Errors are relative to the oracle's answer (JAX, float64), the largest over a "
-        "graph's outputs or input gradients.</p>",
+        "Errors are normwise relative to the oracle's answer (JAX, float64), the largest "
+        "over a graph's outputs or over its input gradients; a gradient's error is relative "
+        "to the largest of its expected value, the magnitude of the terms summed into it "
+        "and the error the analysis allows it, so rounding noise around zero does not "
+        "count as an error of order one. Where the two disagree about such noise, the "
+        "second opinion (mpmath at 50 digits, no JAX) says which is closer to the "
+        "truth.</p>",
         "<h2>Errors</h2>",
         _img(pictures.error_histogram(data.gradient_errors, data.value_errors),
              "histogram of relative errors"),
