@@ -7,8 +7,11 @@ program, so graphs that differ only in their constants share one compiled functi
 int exponent of ``x ** p`` is the exception: it selects the integer-power rule and is part
 of the structure).  Compiled functions are kept in an LRU cache keyed by the graph's
 structure and shapes, and on disk by JAX's persistent compilation cache.  They are
-compiled with LLVM at -O0 (`oracle._jax.FAST_COMPILE`): a new structure costs ~0.15 s
-instead of ~0.25 s, and the programs are too small for optimization to matter.
+compiled for speed of compilation (`oracle._jax.FAST_COMPILE`: LLVM at -O0, XLA's
+classic emitters): a new structure costs ~0.1 s instead of ~0.25 s (tracing and lowering
+~40 ms of it), and the programs are too small for optimization to matter.  Compiling one
+function per op instead (cached by op, attributes and shapes) was measured slower: a
+random graph's ops rarely repeat exactly, and each costs a compilation of its own.
 """
 
 from __future__ import annotations

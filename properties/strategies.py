@@ -12,6 +12,7 @@ Everything shrinks toward few nodes, small inputs and the first operand choices.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ def scalar_menu(capabilities: Collection[str]) -> list[tuple[str, str | None]]:
     return [entry for entry, needs in SCALAR_CAPABILITY.items() if needs in capabilities]
 
 
+@functools.cache  # one strategy object per range: Hypothesis validates each new one
 def magnitudes(low: float = -3.0, high: float = 3.0) -> st.SearchStrategy[float]:
     """Signed numbers whose size spans 10**low to 10**high (shrinks toward 1.0)."""
     return st.builds(

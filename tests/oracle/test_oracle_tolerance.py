@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from oracle_cases import Case
+from oracle_cases import Case, scalar_op_graph
 
-from oracle import evaluate, numpy_eval
+from oracle import evaluate, numpy_eval, tolerance
 from oracle.ir import TENSOR, GraphBuilder
 from oracle.second_opinion import gradient
 from oracle.tolerance import allclose_report, error_bounds
@@ -24,6 +24,30 @@ def test_bounds_are_tight_on_well_conditioned_random_graphs(scalar_cases: list[C
                    if grads[n] != 0]
     median = float(np.median(ratios))
     assert median < 1e-12, f"median bound / |gradient| = {median:.1e}: too loose for 1e-10"
+
+
+# points where the model's poles, nans and infinities meet the scalar fast path
+EDGES = [("relu", None, 2.0, 0.0), ("pow", "right", 0, 0.0), ("pow", "right", 0.0, 0.0),
+         ("pow", "right", 0.5, 0.0), ("pow", "right", -1, 0.0), ("pow", "right", 0.5, -4.0),
+         ("pow", "left", 0.0, 2.0), ("pow", "left", -2.0, 3.0), ("exp", None, 2.0, 1000.0),
+         ("log", None, 2.0, 0.0), ("log", None, 2.0, -1.0), ("div", "left", 1.0, 0.0),
+         ("div", "right", 0.0, 1.0), ("tanh", None, 2.0, 400.0), ("sigmoid", None, 2.0, -800.0)]
+
+
+def test_scalar_graphs_get_the_array_models_bounds_bit_for_bit(scalar_cases: list[Case]) -> None:
+    """`error_bounds` runs scalar graphs on NumPy scalars; the general array code must
+    give exactly the same numbers."""
+    edges = [(*scalar_op_graph(*e), [u]) for e in EDGES for u in (1.0, 0.0)]
+    for graph, inputs, upstream in [*scalar_cases, *edges]:
+        fast = error_bounds(graph, inputs, upstream)
+        with np.errstate(all="ignore"):
+            general = tolerance._analyse(graph, inputs, upstream)
+        for got, want in [*zip(fast.values, general.values, strict=True),
+                          *((fast.grads[n], general.grads[n]) for n in graph.input_names),
+                          *((fast.magnitudes[n], general.magnitudes[n])
+                            for n in graph.input_names)]:
+            assert np.array_equal(got, want, equal_nan=True) and np.shape(got) == (), \
+                f"scalar path {got!r}, array path {want!r}\n{graph}"
 
 
 def _scalar(build) -> tuple:
