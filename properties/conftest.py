@@ -7,11 +7,12 @@ import os
 import pytest
 from hypothesis import settings
 
-from properties.settings import no_shrink, register_profiles
+from properties.settings import limit_shrinking, no_shrink, register_profiles, set_shrink_seconds
 from properties.targets import Target, TargetLoadError, load_target
 
 register_profiles()
 _outer_profile: list[str] = []
+_outer_shrink_seconds: list[float] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,12 +22,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("VGRAD_NO_SHRINK"):
         profile = no_shrink(profile)
     settings.load_profile(profile)
+    _outer_shrink_seconds.append(limit_shrinking(profile))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Give the profile back: `vgrad check` may run inside another session's process."""
     if _outer_profile:
         settings.load_profile(_outer_profile.pop())
+    if _outer_shrink_seconds:
+        set_shrink_seconds(_outer_shrink_seconds.pop())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -47,6 +47,33 @@ def register_profiles() -> None:
     )
 
 
+QUICK_SHRINK_SECONDS = 10.0
+
+
+def set_shrink_seconds(seconds: float) -> float:
+    """Set how long Hypothesis shrinks one failing property; return the previous limit.
+
+    Hypothesis has no setting for this, only a module constant (300 s by default); a
+    failing quick run (a deep chain that raises RecursionError, shrunk node by node) would
+    otherwise spend minutes there.
+    """
+    from hypothesis.internal.conjecture import engine
+
+    previous = engine.MAX_SHRINKING_SECONDS
+    engine.MAX_SHRINKING_SECONDS = seconds
+    return previous
+
+
+def limit_shrinking(profile: str) -> float:
+    """Under `quick`, shrink each failure for at most QUICK_SHRINK_SECONDS (a smoke run
+    should answer in a minute); return the limit that was in force before."""
+    from hypothesis.internal.conjecture import engine
+
+    if profile.startswith("quick"):
+        return set_shrink_seconds(QUICK_SHRINK_SECONDS)
+    return engine.MAX_SHRINKING_SECONDS
+
+
 def no_shrink(profile: str) -> str:
     """A profile like `profile` that reports the first failing example unshrunk.
 
