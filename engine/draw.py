@@ -60,9 +60,8 @@ class Drawing:
                 "the Graphviz program `dot` is not installed (e.g. apt install graphviz); "
                 "str(drawing) is the DOT text"
             )
-        done = subprocess.run(
-            [program, f"-T{format}"], input=self.source.encode(), capture_output=True, check=False
-        )
+        command = [program, f"-T{format}"]
+        done = subprocess.run(command, input=self.source.encode(), capture_output=True)
         if done.returncode != 0:
             raise RuntimeError(f"dot -T{format} failed: {done.stderr.decode().strip()}")
         return done.stdout

@@ -12,7 +12,6 @@ walkthrough shows the product, the vector-Jacobian product, instead.)  Nodes are
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import TextIO
 
@@ -65,7 +64,6 @@ def explain_backward(
         )
     label = {node: f"n{i}" for i, node in enumerate(nodes)}
     label.update(names or {})
-    file = sys.stdout if file is None else file
     walked = [node for node in nodes if isinstance(node, Value) or node.requires_grad]
 
     def say(line: str) -> None:
@@ -94,7 +92,7 @@ def _seed(out: Node, walked: list[Node]) -> None:
     """What backward() does before the rules: reset interior nodes, seed `out` with 1."""
     for node in walked:
         if node._prev:
-            node.grad = 0.0 if isinstance(node, Value) else None
+            node.grad = 0.0 if isinstance(node, Value) else None  # pragma: no mutate (0.0 for None: every walked node gets a gradient before its rule runs)
     if isinstance(out, Tensor):
         accumulate_grad(out, np.ones(out.shape))
     elif out._prev:
@@ -120,11 +118,11 @@ def _step(node: Node, label: Mapping[Node, str]) -> list[str]:
             x.grad = None
         node._backward(node)
         local = [x.grad for x in inputs]
-    for x, grad in zip(inputs, before, strict=True):
+    for x, grad in zip(inputs, before, strict=True):  # pragma: no mutate (equivalent: both lists come from `inputs`)
         x.grad = grad
     node._backward(node)
     lines = []
-    for x, d in zip(inputs, local, strict=True):
+    for x, d in zip(inputs, local, strict=True):  # pragma: no mutate (equivalent: both lists come from `inputs`)
         name = label[x]
         if isinstance(node, Value):
             product = d * node.grad

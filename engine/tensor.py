@@ -73,9 +73,10 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
         self._prev: tuple[Tensor, ...] = ()
-        self._op = ""
+        self._op = ""  # pragma: no mutate (equivalent: a leaf's op is never read or shown)
         self._backward: _Rule | None = None
-        self._aux: Any = None  # an op's constants: the exponent, the axes, the index...
+        # an op's constants: the exponent, the axes, the index...
+        self._aux: Any = None  # pragma: no mutate (equivalent: a leaf's aux is never read)
         self._id = next(_creation_counter)  # inputs always have smaller numbers
 
     # -- constructors -----------------------------------------------------------------
@@ -136,7 +137,7 @@ class Tensor:
         return _constant(self.data)
 
     def __repr__(self) -> str:
-        data = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        data = np.array2string(self.data, separator=", ", prefix="Tensor(")  # pragma: no mutate (equivalent: numpy uses only len(prefix), which tensor( and TENSOR( keep)
         flag = "" if self.requires_grad else ", requires_grad=False"
         return f"Tensor({data}{flag})"
 
@@ -216,7 +217,7 @@ class Tensor:
         """1 / (1 + exp(-x)), taking exp only of -|x| <= 0 so it never overflows."""
         x = self.data
         e = np.exp(-np.abs(x))
-        data = np.where(x >= 0, 1.0, e) / (1.0 + e)
+        data = np.where(x >= 0, 1.0, e) / (1.0 + e)  # pragma: no mutate (equivalent x > 0: at x = 0, e is 1.0)
         return make_node(data, (self,), "sigmoid", _sigmoid_backward)
 
     # -- reductions -------------------------------------------------------------------
@@ -320,7 +321,7 @@ class no_grad:
     def __enter__(self) -> None:
         global _grad_enabled
         self._previous = _grad_enabled
-        _grad_enabled = False
+        _grad_enabled = False  # pragma: no mutate (equivalent =None: only its truth is read)
 
     def __exit__(
         self,
@@ -363,7 +364,7 @@ def make_node(
                 return out
     out.requires_grad = False
     out._prev = ()
-    out._backward = None
+    out._backward = None  # pragma: no mutate (equivalent: a constant's rule is never called)
     return out
 
 
@@ -390,13 +391,13 @@ def as_tensor(x: Tensor | np.ndarray | float) -> Tensor:
 
 def _constant(data: np.ndarray) -> Tensor:
     """A leaf that needs no gradient, around `data` as it is (no copy, no checks)."""
-    return make_node(data, (), "constant", None)
+    return make_node(data, (), "constant", None)  # pragma: no mutate (equivalent label: leaves' ops are never shown)
 
 
 def _real_array(x: Any, what: str) -> np.ndarray:
     """`x` as an array of real numbers, or a TypeError naming what `x` is."""
     array = np.asarray(x)
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf":  # pragma: no mutate (equivalent "XXbiufXX": no kind is "X")
         raise TypeError(
             f"{what} needs real numbers (an array, nested list or number), "
             f"got {type(x).__name__} of dtype {array.dtype}"
@@ -414,7 +415,7 @@ def _lift(x: object) -> Tensor:
         return x
     if isinstance(x, np.ndarray):
         if x.dtype != np.float64:
-            x = _real_array(x, "Tensor arithmetic").astype(np.float64)
+            x = _real_array(x, "Tensor arithmetic").astype(np.float64)  # pragma: no mutate (equivalent astype(None): np.dtype(None) is float64)
         return _constant(x)
     if isinstance(x, (float, int, numbers.Real)):  # the ABC check last: it is slow
         return _constant(np.asarray(x, dtype=np.float64))
@@ -462,7 +463,7 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return grad
     lead = grad.ndim - len(shape)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1)
-    return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
+    return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)  # pragma: no mutate (equivalent keepdims=False: the reshape puts the 1s back)
 
 
 def _keep_reduced_axes(grad: np.ndarray, axis: _Axis, keepdims: bool, ndim: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from properties.settings import PROFILES
+from reports.mutate import register as register_mutate
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -82,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tensor", action="store_true", help="tensor graphs instead of scalar")
     report.add_argument("--out", default="vgrad-report", help="output folder (vgrad-report)")
     report.set_defaults(run=_report)
+
+    register_mutate(commands)
 
     demo = commands.add_parser("demo", help="train micrograd's moons MLP with engine")
     demo.add_argument("--steps", type=int, default=100, help="SGD steps (default 100)")

@@ -277,7 +277,7 @@ def build_report(
 ) -> dict[str, Any]:
     """The report as data: what `--json` writes and the HTML and terminal show."""
     counts = Counts.of(mutants)
-    not_killed = [m for m in mutants if m.status != "killed"]
+    not_killed = [m for m in mutants if m.status not in ("killed", "not checked")]
     return {
         "tool": f"mutmut {mutmut_version}" if mutmut_version else "mutmut",
         "command": command,
@@ -314,6 +314,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
         with os.fdopen(handle, "w") as f:
             json.dump(data, f, indent=2, ensure_ascii=False)
             f.write("\n")
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a report is for reading
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -411,6 +412,7 @@ def write_html(out_dir: Path, report: dict[str, Any]) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as f:
             f.write(render_html(report))
+        os.chmod(temporary, 0o644)
         os.replace(temporary, page)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -694,6 +696,10 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     if not (root / "mutants").is_dir():
         _say(console, "vgrad mutate: no results: mutmut has not run here yet (drop --report-only)")
         return EXIT_USAGE
+    if args.report_only:  # the date of the results: when mutmut last wrote them
+        written = [meta.stat().st_mtime for meta in (root / "mutants").rglob("*.py.meta")]
+        if written:
+            started = datetime.fromtimestamp(max(written), UTC)
     try:
         mutants = load_results(root)
     except ValueError as error:
@@ -702,7 +708,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     if not mutants:
         _say(console, "vgrad mutate: mutmut's results list no mutants")
         return EXIT_USAGE
-    attach_diffs(root, [m for m in mutants if m.status != "killed"])
+    attach_diffs(root, [m for m in mutants if m.status not in ("killed", "not checked")])
     report = build_report(
         mutants,
         command=_command_line(args),
