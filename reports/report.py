@@ -98,14 +98,6 @@ class Outcome:
 
 
 @dataclass
-class OpStats:
-    """Per op: nodes, graphs containing it, their disagreements and errors."""
-
-    nodes: int = 0
-    graphs: list[int] = field(default_factory=list)
-
-
-@dataclass
 class ExplainedCase:
     """A worst case or a disagreement, with everything a reader needs to reproduce it."""
 
@@ -114,6 +106,7 @@ class ExplainedCase:
     outcome: Outcome
     expected_outputs: list[Any]
     expected_grads: dict[str, Any]
+    node_values: tuple[Any, ...]  # the oracle's value of every node, for the drawing
     problems: list[str]
     snippet: str
     verdict: str
@@ -418,6 +411,7 @@ def explain(config: ReportConfig, ops: Sequence[str], target: Target, index: int
         outcome=outcome,
         expected_outputs=list(evaluation.outputs),
         expected_grads=dict(evaluation.grads),
+        node_values=evaluation.values,
         problems=problems,
         snippet=to_python(case.graph, case.inputs, module=target.import_name,
                           upstream=case.upstream),

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from oracle import codec, evaluate
+from oracle import codec
 from oracle.ir import to_json
 from reports import pictures
 from reports.report import ExplainedCase, ReportData
@@ -241,7 +241,7 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
         drawing = (f"<p>(A graph of {n_nodes} nodes is not drawn, over {pictures.DRAW_LIMIT}; "
                    "the snippet below rebuilds it.)</p>")
     else:
-        values = evaluate.vjp(case.graph, case.inputs, case.upstream).values
+        values = explained.node_values
         dot = pictures.graph_dot(case.graph, case.inputs, values, grads, wrong)
         svg = pictures.graph_svg(dot)
         drawing = (f'<div class="graph">{svg}</div>' if svg else
