@@ -114,12 +114,14 @@ def test_broken_engine_disagreements_come_with_snippets_that_reproduce_them(
     broken_report, tmp_path: Path
 ) -> None:
     jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is in the dev extra")
-    code, doc, _ = broken_report
+    code, doc, out = broken_report
     assert code == 1, doc["summary"]
     jsonschema.validate(doc, json.loads(report_files.SCHEMA_PATH.read_text()))
     assert doc["summary"]["disagree"] > 0, doc["summary"]
     tanh_row = next(row for row in doc["ops"] if row["op"] == "tanh")
     assert tanh_row["disagreements"] == doc["summary"]["disagree"], doc["ops"]
+    assert report_files.in_every_disagreement(doc) == ["tanh"], doc["ops"]
+    assert "In every disagreeing graph: tanh." in (out / "summary.md").read_text()
     case = next(c for c in doc["cases"] if c["why"] == "disagreement")
     assert any("d/dx" in p and "allowed" in p for p in case["problems"]), case["problems"]
     assert "expected agrees with the second opinion, actual does not" in case["verdict"], case
