@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import sys
@@ -11,22 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from golden_files import assert_golden
 
 import engine
 import engine.draw
 from engine import Drawing, Tensor, Value, draw_dot
 from engine.functional import linear
 from engine.tensor import make_node
-
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-
-
-def assert_golden(name: str, text: str) -> None:
-    """`text` equals tests/golden/`name` (VGRAD_UPDATE_GOLDEN=1 rewrites the file instead)."""
-    path = GOLDEN / name
-    if os.environ.get("VGRAD_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text(), f"{name} changed; diff it against {path}"
 
 
 def micrograd_readme() -> tuple[Value, Value, Value]:

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
+from golden_files import assert_golden
 
 import engine
 from engine import Tensor, Value, explain_backward
 from engine.tensor import make_node
-
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-
-
-def assert_golden(name: str, text: str) -> None:
-    """`text` equals tests/golden/`name` (VGRAD_UPDATE_GOLDEN=1 rewrites the file instead)."""
-    path = GOLDEN / name
-    if os.environ.get("VGRAD_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text(), f"{name} changed; diff it against {path}"
 
 
 def explained(out, **kwargs) -> str:
