@@ -17,6 +17,14 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+
+def ensure_x64() -> None:
+    """Refuse to answer in anything but float64 (nothing in the suite's process may turn
+    it off; targets run in workers of their own, but a check costs nothing)."""
+    if not jax.config.jax_enable_x64:
+        raise RuntimeError("the oracle needs jax_enable_x64, and something turned it off")
+
+
 # For the oracle's many small programs, each run a few times: LLVM's -O0 halves XLA's
 # compile time and costs little at run time (not for the scalar interpreter, which runs
 # millions of times).  XLA's classic CPU emitters compile small programs about twice as

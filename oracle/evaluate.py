@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from oracle import interpreter, traced
+from oracle._jax import ensure_x64
 from oracle.ir import SCALAR, Graph
 
 Number = float | np.ndarray
@@ -50,8 +51,9 @@ def vjp(
 def grad(graph: Graph, inputs: Mapping[str, Any], output: int = 0) -> Evaluation:
     """Values and the gradient of output number `output` (a one-element value)."""
     if np.prod(graph.shapes[graph.outputs[output]]) != 1:
-        raise ValueError(f"output {output} has shape {graph.shapes[graph.outputs[output]]}, "
-                         "not one element")
+        raise ValueError(
+            f"output {output} has shape {graph.shapes[graph.outputs[output]]}, not one element"
+        )
     upstream = [np.ones(graph.shapes[o]) * (k == output) for k, o in enumerate(graph.outputs)]
     return vjp(graph, inputs, upstream)
 
@@ -78,20 +80,28 @@ def vjp_batch(
     upstreams: Sequence[Sequence[Any]] | None = None,
 ) -> list[Evaluation]:
     """`vjp` for many cases; scalar graphs run together through the vmapped interpreter."""
+    ensure_x64()
     results: list[Evaluation | None] = [None] * len(graphs)
     scalar = [k for k, g in enumerate(graphs) if g.kind == SCALAR]
     if scalar:
         programs = [interpreter.encode(graphs[k]) for k in scalar]
-        ups = [[1.0] * len(graphs[k].outputs) if upstreams is None
-               else [float(u) for u in upstreams[k]] for k in scalar]
+        ups = [
+            [1.0] * len(graphs[k].outputs)
+            if upstreams is None
+            else [float(u) for u in upstreams[k]]
+            for k in scalar
+        ]
         vals, grads = interpreter.vjp(programs, [inputs[k] for k in scalar], ups)
         for k, v, g in zip(scalar, vals, grads, strict=True):
             grads_by_name = dict(zip(graphs[k].input_names, g.tolist(), strict=True))
             results[k] = Evaluation(graphs[k], tuple(v.tolist()), grads_by_name)
     for k, graph in enumerate(graphs):
         if graph.kind != SCALAR:
-            ups = ([np.ones(graph.shapes[o]) for o in graph.outputs] if upstreams is None
-                   else upstreams[k])
+            ups = (
+                [np.ones(graph.shapes[o]) for o in graph.outputs]
+                if upstreams is None
+                else upstreams[k]
+            )
             vals, grads = traced.vjp(graph, inputs[k], ups)
             results[k] = Evaluation(
                 graph,

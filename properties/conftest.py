@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
 
-from properties.settings import limit_shrinking, no_shrink, register_profiles, set_shrink_seconds
+from properties.settings import (
+    case_timeout,
+    limit_shrinking,
+    no_shrink,
+    register_profiles,
+    set_shrink_seconds,
+)
 from properties.targets import Target, TargetLoadError, load_target
 
 register_profiles()
@@ -39,13 +46,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="engine",
         help="the engine to verify: a module, a .py file, a package folder, or micrograd/torch",
     )
+    parser.addoption(
+        "--case-timeout",
+        type=float,
+        default=None,
+        help="seconds one case may take on the target (default: the profile's)",
+    )
 
 
 @pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest) -> Target:
-    """The engine under test, loaded once per session."""
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The engine under test, loaded once per session in a worker process of its own."""
     spec = request.config.getoption("--target")
+    profile = os.environ.get("VGRAD_PROFILE", "default")
+    timeout = request.config.getoption("--case-timeout") or case_timeout(profile)
     try:
-        return load_target(spec)
+        loaded = load_target(spec, timeout=timeout)
     except TargetLoadError as error:
         pytest.exit(f"vgrad: {error}", returncode=2)
+    yield loaded
+    loaded.close()

@@ -1,5 +1,6 @@
 """A network case run three ways: on the target's `nn.MLP` of `Value`s, on the target's
-`Tensor` ops, and as an oracle IR graph whose inputs are the parameters.
+`Tensor` ops (both in the worker, `properties.worker.tasks`), and as an oracle IR graph
+whose inputs are the parameters.
 
 The IR graph computes exactly what micrograd's demo computes (each neuron
 ``b + w0*x0 + w1*x1 + ...``, ReLU on hidden layers, then the mean hinge loss
@@ -15,7 +16,6 @@ import numpy as np
 
 from oracle.ir import SCALAR, GraphBuilder
 from properties.strategies import Case, NetworkCase
-from properties.targets import Target
 
 
 def parameter_names(net: NetworkCase) -> list[str]:
@@ -57,57 +57,24 @@ def as_graph_case(net: NetworkCase) -> Case:
     return Case(b.build([loss]), inputs, (1.0,))
 
 
-def scalar_loss(target: Target, net: NetworkCase) -> tuple[Any, list[Any]]:
-    """The loss on the target's `nn.MLP` (weights set from the case) and its parameters."""
-    model = target.nn.MLP(net.nin, list(net.nouts))
-    params = model.parameters()
-    if len(params) != len(net.flat_parameters()):
-        raise AssertionError(
-            f"MLP({net.nin}, {list(net.nouts)}) has {len(params)} parameters, "
-            f"expected {len(net.flat_parameters())}"
-        )
-    for p, value in zip(params, net.flat_parameters(), strict=True):
-        p.data = value
-    return mlp_loss(target, model, net), params
+def as_data(net: NetworkCase) -> dict[str, Any]:
+    """The network case as the worker receives it (`properties.worker.tasks`)."""
+    return {
+        "nin": net.nin,
+        "nouts": list(net.nouts),
+        "weights": [np.asarray(w, dtype=np.float64) for w in net.weights],
+        "X": np.asarray(net.X, dtype=np.float64),
+        "y": np.asarray(net.y, dtype=np.float64),
+        "loss": net.loss,
+    }
 
 
-def mlp_loss(target: Target, model: Any, net: NetworkCase) -> Any:
-    """The case's loss of `model` on the case's data, with the target's `Value`s."""
-    terms = []
-    for x, y in zip(net.X, net.y, strict=True):
-        score = model([target.Value(float(v)) for v in x])
-        if net.loss == "hinge":
-            terms.append((1.0 + score * -float(y)).relu())
-        else:
-            terms.append((score - float(y)) ** 2)
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total * (1.0 / len(terms))
-
-
-def tensor_loss(target: Target, net: NetworkCase) -> tuple[Any, list[Any]]:
-    """The same loss with the target's `Tensor` ops: ``relu(X @ W.T + b)`` layer by layer."""
-    weights = [target.Tensor(np.array(layer[:, :-1])) for layer in net.weights]
-    biases = [target.Tensor(np.array(layer[:, -1])) for layer in net.weights]
-    h = target.Tensor(np.array(net.X))
-    for k, (w, bias) in enumerate(zip(weights, biases, strict=True)):
-        h = h @ w.T + bias
-        if k < len(weights) - 1:
-            h = h.relu()
-    scores = h.reshape(len(net.y))
-    if net.loss == "hinge":
-        loss = (1.0 - scores * net.y).relu().mean()
-    else:
-        loss = ((scores - net.y) ** 2).mean()
-    return loss, [t for pair in zip(weights, biases, strict=True) for t in pair]
-
-
-def flat_tensor_grads(params: list[Any]) -> np.ndarray:
-    """Tensor gradients [W1, b1, ...] in micrograd's order (neuron by neuron, w then b)."""
+def flat_tensor_grads(weight_grads: list[Any], bias_grads: list[Any], net: NetworkCase) -> Any:
+    """Tensor gradients [W1, b1, ...] in micrograd's order (neuron by neuron, w then b);
+    None (never reached) read as zeros."""
     flat = []
-    for w, b in zip(params[0::2], params[1::2], strict=True):
-        gw = np.zeros(np.shape(w.data)) if w.grad is None else np.asarray(w.grad)
-        gb = np.zeros(np.shape(b.data)) if b.grad is None else np.asarray(b.grad)
+    for w, gw, gb in zip(net.weights, weight_grads, bias_grads, strict=True):
+        gw = np.zeros(w[:, :-1].shape) if gw is None else np.asarray(gw, dtype=np.float64)
+        gb = np.zeros(w.shape[0]) if gb is None else np.asarray(gb, dtype=np.float64)
         flat.append(np.column_stack([gw, gb]).ravel())
     return np.concatenate(flat)

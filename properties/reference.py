@@ -23,7 +23,7 @@ from oracle.snippet import to_python
 from properties.execute import TargetRun
 from properties.settings import cache_dir
 from properties.strategies import Case
-from properties.targets import Target
+from properties.targets import Target, shown
 
 
 @dataclass
@@ -57,8 +57,9 @@ def mismatches(
     """A line for each entry where |actual - expected| exceeds its bound (or is not a number)."""
     lines = []
     for label, want, got, bound in zip(labels, expected_values, actual_values, bounds, strict=True):
-        if isinstance(got, complex) or got is None:
-            lines.append(f"{label}: expected {want!r}, got {got!r}")
+        why = bad_value(got)
+        if why:
+            lines.append(f"{label}: expected {_show(np.asarray(want))}, got {why}")
             continue
         want_arr = np.asarray(want, dtype=np.float64)
         try:
@@ -84,6 +85,33 @@ def mismatches(
     return lines
 
 
+def bad_value(got: Any) -> str | None:
+    """Why a value read from the target is not a float64 number or array (None if it is):
+    None, a bool, a complex number, a string or another object, a list, float32 or ints."""
+    kind = type(got)
+    if kind is float or kind is int:
+        return None
+    if kind is np.ndarray and got.dtype == np.float64:
+        return None
+    if got is None:
+        return "None"
+    if kind is bool:
+        return f"the bool {got!r}, not a float"
+    if kind is complex:
+        return f"the complex number {got!r}"
+    if kind is np.ndarray:
+        return f"an array of {got.dtype} (shape {got.shape}), not float64: {_show_any(got)}"
+    if kind is dict and "list" in got:
+        return f"a list, not a NumPy array: {_show_any(got['list'])}"
+    if kind is dict and "opaque" in got:
+        return f"an object of type {shown(got['opaque'], 200)}: {shown(got.get('repr'), 300)}"
+    return f"a {kind.__name__}: {shown(repr(got), 300)}"
+
+
+def _show_any(a: Any) -> str:
+    return np.array2string(np.asarray(a), precision=17, threshold=20)
+
+
 def _show(a: np.ndarray) -> str:
     return repr(float(a)) if a.ndim == 0 else np.array2string(a, precision=17, threshold=20)
 
@@ -106,7 +134,8 @@ def failure_report(
     as JSON (`CASE_MARKER`), with the expected and actual gradients, so a report can ask
     the second opinion who is right (`second_opinion_of`).
     """
-    lines = ["the target disagrees with the oracle:", *(f"  {p}" for p in problems)]
+    lines = ["the target disagrees with the oracle:"]
+    lines += [f"  {line}" for p in problems for line in str(p).splitlines()]
     lines += reproduction(case, target, backward)
     record = {
         "case": json.loads(to_json(case.graph, case.inputs)),
@@ -137,6 +166,11 @@ def reproduction(case: Case, target: Target, backward: str | None = None) -> lis
     return [f"reproduce with: python {path}  ({code.count(chr(10))} lines; it begins)", head]
 
 
+def reproduction_text(case: Case, target: Target, backward: str | None = None) -> str:
+    """The case and how to reproduce it, for a failure raised outside `failure_report`."""
+    return "\n".join(["the case:", *reproduction(case, target, backward)])
+
+
 def _numbers(grads: dict[str, Any]) -> dict[str, Any]:
     """Gradients as floats and arrays (anything else, a complex number say, as nan)."""
     out = {}
@@ -150,7 +184,9 @@ def _numbers(grads: dict[str, Any]) -> dict[str, Any]:
 
 def second_opinion_of(message: str) -> str | None:
     """The JAX-free verdict on a failure message's case: who is closer to the truth."""
-    marker = next((line for line in message.splitlines() if line.startswith(CASE_MARKER)), None)
+    # the last marker: the suite writes it as the last line, after any text of the target's
+    lines = [line for line in message.splitlines() if line.startswith(CASE_MARKER)]
+    marker = lines[-1] if lines else None
     if marker is None:
         return None
     record = json.loads(marker[len(CASE_MARKER) :])

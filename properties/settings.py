@@ -47,6 +47,15 @@ def register_profiles() -> None:
     )
 
 
+CASE_TIMEOUTS = {"quick": 10.0, "default": 30.0, "thorough": 60.0}
+
+
+def case_timeout(profile: str) -> float:
+    """Seconds one case may take on the target under `profile` (a 10,000-node chain on a
+    slow engine takes a few; a target past this is hung, and its worker is replaced)."""
+    return CASE_TIMEOUTS.get(profile.split("-")[0], CASE_TIMEOUTS["default"])
+
+
 QUICK_SHRINK_SECONDS = 10.0
 
 

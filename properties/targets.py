@@ -1,97 +1,91 @@
-"""Targets: load an engine that follows shared/target-spec.md and find what it offers.
+"""Targets: an engine that follows shared/target-spec.md, run in a worker process of its own.
 
 A target is named as an importable module (``engine``, ``micrograd.engine``), as a path
 to a ``.py`` file or a package folder, or by one of the peer aliases (``micrograd``,
 ``torch``), which name the adapters in `properties.peers`.
 
-Capabilities are detected once per target. Methods count when they are present: a
-method that exists but crashes is a bug the properties must report, not a capability
-to skip. Operator variants that share a method (``v ** w`` with a `Value` exponent, 1-D
-and batched ``@``) are probed, and count as missing only when the probe is *refused*
-(TypeError, AssertionError or NotImplementedError, how engines decline an operand).
+The target is untrusted code. `load_target` starts a worker (`properties.worker`) that
+imports it and detects its capabilities; every property then talks to the target only
+through `Target.call`, which sends a task as data and waits, at most the time limit,
+for numbers. Whatever the target does, the suite's process goes on:
+
+* an exception it raises (any, `SystemExit` and `KeyboardInterrupt` too) comes back as
+  `TargetRaised`, an ordinary exception the properties report as the case's failure;
+* a worker that exited, was killed by a signal, ran past the time limit or answered
+  with something that is not plain data is replaced by a fresh one, and the call raises
+  `TargetDied`, a `BaseException`: Hypothesis does not shrink it (every try would cost a
+  worker), so the property fails at once on the case that did it, saying what happened.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import numpy as np
+from properties.worker.main import PHASE_BYTES
+from properties.worker.tasks import PEER_ALIASES
+from properties.worker.wire import MAX_ANSWER_BYTES, dump, load_answer
 
-PEER_ALIASES = {
-    "micrograd": "properties.peers.micrograd_peer",
-    "torch": "properties.peers.torch_peer",
-}
+__all__ = ["PEER_ALIASES", "Target", "TargetDied", "TargetLoadError", "TargetRaised"]
 
-ARITHMETIC = (
-    *("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__"),
-    *("__truediv__", "__rtruediv__", "__pow__", "__neg__"),
-)
-VALUE_METHODS = ("relu", "tanh", "exp", "log", "sigmoid")
-TENSOR_METHODS = (
-    *VALUE_METHODS,
-    *("sum", "mean", "max", "reshape", "transpose", "softmax", "log_softmax"),
-    *("T", "__getitem__", "__matmul__"),
-)
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
-REFUSALS = (TypeError, AssertionError, NotImplementedError)
+DEFAULT_TIMEOUT = 30.0  # seconds a case may take on the target
+LOAD_TIMEOUT = 60.0  # importing torch takes seconds, more on a loaded machine
+MEMORY_MB = 8192  # address space of a worker (torch reserves several GiB of it)
+LOG_TAIL = 2000  # characters of a dead worker's output shown
 
 
 class TargetLoadError(Exception):
     """The target could not be imported or offers nothing the suite can verify."""
 
 
-@dataclass
-class Target:
-    """A loaded engine: its classes and namespaces, and what it can do."""
+class TargetRaised(Exception):
+    """The target raised an exception while running a task; its type, message, traceback."""
 
-    name: str
-    module: ModuleType
-    Value: type | None = None
-    Tensor: type | None = None
-    optim: Any = None
-    nn: Any = None
-    capabilities: frozenset[str] = field(default_factory=frozenset)
+    def __init__(self, info: dict[str, str]) -> None:
+        self.type_name = shown(info.get("type", "?"), 200)
+        self.message = shown(info.get("message", ""), 2000)
+        self.traceback = shown(info.get("traceback", ""), 8000)
+        self.where = shown(info.get("where", ""), 300)
+        super().__init__(f"{self.type_name}: {self.message}")
 
-    @property
-    def import_name(self) -> str:
-        """How a snippet imports the target: its module name, or its file or folder path."""
-        if self.module.__name__.startswith("vgrad_target_"):
-            return str(
-                Path(self.module.__file__).parent
-                if self.module.__file__.endswith("__init__.py")
-                else self.module.__file__
-            )
-        return self.module.__name__
-
-    def has(self, *capabilities: str) -> bool:
-        return all(c in self.capabilities for c in capabilities)
-
-    def missing(self, *capabilities: str) -> list[str]:
-        return [c for c in capabilities if c not in self.capabilities]
+    def describe(self) -> str:
+        """``SystemExit: 3 (raised in tanh, engine.py:12)``."""
+        where = f" (raised in {self.where})" if self.where else ""
+        return f"{self.type_name}: {self.message}{where}"
 
 
-def load_target(spec: str) -> Target:
-    """Import `spec` (module name, alias, .py file or package folder) and detect it."""
-    module = _import(PEER_ALIASES.get(spec, spec))
-    target = Target(
-        name=spec,
-        module=module,
-        Value=getattr(module, "Value", None),
-        Tensor=getattr(module, "Tensor", None),
-        optim=_namespace(module, "optim"),
-        nn=_namespace(module, "nn"),
+class TargetDied(BaseException):
+    """The worker exited, crashed, hung or answered garbage while running a task."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def shown(text: Any, limit: int = 4000) -> str:
+    """Text from a target as inert text: control characters escaped (no terminal codes),
+    every line indented by the caller, at most `limit` characters."""
+    text = str(text) if isinstance(text, str) else repr(text)
+    out = "".join(
+        c if c in "\n\t" or (c.isprintable() and c not in "\x1b") else repr(c)[1:-1] for c in text
     )
-    target.capabilities = frozenset(detect_capabilities(target))
-    if not target.capabilities:
-        raise TargetLoadError(f"{spec}: no Value, Tensor, optim or nn found")
-    return target
+    return out if len(out) <= limit else out[:limit] + f"... ({len(out) - limit} more)"
 
 
 def is_path(spec: str) -> bool:
@@ -99,98 +93,271 @@ def is_path(spec: str) -> bool:
     return spec.endswith(".py") or "/" in spec or "\\" in spec or spec in (".", "..")
 
 
-def _import(spec: str) -> ModuleType:
-    path = Path(spec)
+def _signal_name(number: int) -> str:
     try:
-        if is_path(spec):
-            return _import_path(path)
-        return importlib.import_module(spec)
-    except TargetLoadError:
-        raise
-    except Exception as error:  # the target's own import failed: say how
-        raise TargetLoadError(f"cannot import target {spec!r}: {error!r}") from error
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
-def _import_path(path: Path) -> ModuleType:
-    path = path.resolve()
-    if path.is_dir():
-        init = path / "__init__.py"
-        if not init.exists():
-            raise TargetLoadError(f"{path} is a folder without __init__.py")
-        location, search = init, [str(path)]
-    elif path.is_file():
-        location, search = path, None
-    else:
-        raise TargetLoadError(f"no such file or folder: {path}")
-    name = f"vgrad_target_{path.stem}"
-    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == str(location):
-        return sys.modules[name]
-    module_spec = importlib.util.spec_from_file_location(
-        name, location, submodule_search_locations=search
-    )
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    module_spec.loader.exec_module(module)
-    return module
+class Worker:
+    """One worker process: a socket to it, its phase file and its output log."""
 
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="vgrad-worker-"))
+        self.phase_path = self.folder / "phase"
+        self.phase_path.write_bytes(bytes(PHASE_BYTES))
+        self.log_path = self.folder / "output.log"
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(_search_path())
+        env.setdefault("VGRAD_WORKER_MEMORY_MB", str(MEMORY_MB))
+        # mutmut's stats record needs its pyproject.toml: the suite's folder, under mutmut
+        cwd = os.getcwd() if "MUTANT_UNDER_TEST" in os.environ else str(self.folder)
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "properties.worker.main",
+                    str(theirs.fileno()),
+                    str(self.phase_path),
+                ],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+        theirs.close()
+        self.connection = Connection(ours.detach())
 
-def _namespace(module: ModuleType, name: str) -> Any:
-    """`module.name`, or the submodule `module.name` of a package, or None."""
-    if hasattr(module, name):
-        return getattr(module, name)
-    if hasattr(module, "__path__"):
+    def phase(self) -> str:
         try:
-            return importlib.import_module(f"{module.__name__}.{name}")
-        except ImportError:
-            return None
-    return None
+            data = self.phase_path.read_bytes()
+            size = min(int.from_bytes(data[:2], "little"), PHASE_BYTES - 2)
+            return shown(data[2 : 2 + size].decode("utf-8", "replace"), 300)
+        except OSError:
+            return ""
 
+    def log_tail(self) -> str:
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(0, os.SEEK_END)
+                size = log.tell()
+                log.seek(max(0, size - LOG_TAIL))
+                return shown(log.read().decode("utf-8", "replace").strip(), LOG_TAIL)
+        except OSError:
+            return ""
 
-def detect_capabilities(target: Target) -> set[str]:
-    """Every capability the target offers, named as `oracle.ir.Graph.capability` names them."""
-    found: set[str] = set()
-    for cls, methods in ((target.Value, VALUE_METHODS), (target.Tensor, TENSOR_METHODS)):
-        if cls is not None:
-            name = "Value" if cls is target.Value else "Tensor"
-            found.add(name)
-            found.update(f"{name}.{m}" for m in (*ARITHMETIC, *methods) if hasattr(cls, m))
-    if target.Value is not None:
-        v = target.Value
-        probes = {
-            "Value.__pow__(Value)": lambda: v(2.0) ** v(3.0),
-            "Value.__rpow__": lambda: 2.0 ** v(3.0),
-        }
-        found.update(name for name, probe in probes.items() if _accepted(probe))
-    if target.Tensor is not None:
-        t = target.Tensor
-        probes = {
-            "Tensor.__pow__(Tensor)": lambda: t(np.ones(2)) ** t(np.ones(2)),
-            "Tensor.__rpow__": lambda: 2.0 ** t(np.ones(2)),
-            "Tensor.__matmul__(nd)": lambda: (
-                t(np.ones(3)) @ t(np.ones((3, 2))),
-                t(np.ones((2, 2, 3))) @ t(np.ones((3, 2))),
-            ),
-        }
-        probes.update(
-            {
-                f"Tensor.{r}(axis=tuple)": lambda r=r: getattr(t(np.ones((2, 2))), r)(axis=(0, 1))
-                for r in ("sum", "mean", "max")
-            }
+    def request(self, task: str, kwargs: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send a task and wait for its answer; raise TargetDied if none comes."""
+        try:
+            self.connection.send_bytes(dump((task, kwargs)))
+        except OSError:
+            raise self._died("") from None
+        deadline = time.monotonic() + timeout
+        while not self.connection.poll(min(max(deadline - time.monotonic(), 0.0), 1.0)):
+            if time.monotonic() >= deadline:
+                raise self._hung(timeout)
+        try:
+            data = self.connection.recv_bytes(MAX_ANSWER_BYTES)
+        except (EOFError, OSError):
+            raise self._died("") from None
+        try:
+            answer = load_answer(data)
+            if type(answer) is not dict or not ({"ok", "raised"} & set(answer)):
+                raise ValueError("an answer of the wrong form")
+        except ValueError as error:
+            self.kill()
+            raise TargetDied(
+                f"the target's worker answered with something that is not data ({error}); "
+                "the target has tampered with the worker"
+            ) from None
+        return answer
+
+    def _died(self, doing: str) -> TargetDied:
+        phase = self.phase()
+        try:
+            status = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return TargetDied(f"the target closed the worker's channel during {phase}")
+        what = (
+            f"was killed by {_signal_name(-status)}"
+            if status < 0
+            else f"exited with status {status}"
         )
-        found.update(name for name, probe in probes.items() if _accepted(probe))
-    if target.optim is not None:
-        found.update(f"optim.{name}" for name in OPTIMIZERS if hasattr(target.optim, name))
-    if target.nn is not None and hasattr(target.nn, "MLP"):
-        found.add("nn.MLP")
-    return found
+        message = f"the target {what} during {phase}"
+        tail = self.log_tail()
+        if tail:
+            message += "\nits last output:\n" + _indent(tail)
+        self.close()
+        return TargetDied(message)
+
+    def _hung(self, timeout: float) -> TargetDied:
+        phase = self.phase()
+        with contextlib.suppress(OSError):
+            os.kill(self.process.pid, signal.SIGUSR1)  # faulthandler: dump the stack
+            time.sleep(0.3)
+        self.kill()
+        message = f"no answer within {timeout:g} s: the target was still in {phase}"
+        stack = _last_stack(self.log_tail())
+        if stack:
+            message += "\nwhere it was:\n" + _indent(stack)
+        self.close()
+        return TargetDied(message)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+
+    def close(self) -> None:
+        self.kill()
+        with contextlib.suppress(OSError):
+            self.connection.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _accepted(probe: Callable[[], object]) -> bool:
-    """False when the engine refuses the operation; True otherwise, also on other errors."""
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())
+
+
+def _last_stack(log: str) -> str:
+    """The last stack faulthandler dumped into the log (innermost frame first)."""
+    start = log.rfind("Thread ")
+    start = log.rfind("Current thread", 0, len(log)) if start < 0 else start
+    return log[start:].strip() if start >= 0 else ""
+
+
+def _search_path() -> list[str]:
+    """The suite's module search path, absolute: the worker imports what the suite would
+    (under mutmut, the mutated engine)."""
+    paths = []
+    for entry in sys.path:
+        path = os.path.abspath(entry or os.getcwd())
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+@dataclass
+class Target:
+    """A target loaded in a worker: what it offers, and a way to run tasks on it."""
+
+    name: str
+    spec: str  # what the worker imports: a module name or an absolute path
+    import_name: str = ""
+    version: str | None = None
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+    limitations: dict[str, str] = field(default_factory=dict)
+    timeout: float = DEFAULT_TIMEOUT
+    _worker: Worker | None = field(default=None, repr=False)
+
+    def has(self, *capabilities: str) -> bool:
+        return all(c in self.capabilities for c in capabilities)
+
+    def missing(self, *capabilities: str) -> list[str]:
+        return [c for c in capabilities if c not in self.capabilities]
+
+    def call(self, task: str, context: Callable[[], str] | None = None, **kwargs: Any) -> Any:
+        """Run `task` on the target; its result, or TargetRaised / TargetDied.
+
+        `context` describes the case (a snippet) for a TargetDied message."""
+        try:
+            worker = self._ready()
+            answer = worker.request(task, kwargs, self.timeout)
+        except TargetDied as died:
+            self._worker = None
+            if context is not None:
+                died.message += "\n" + context()
+            raise
+        _count_mutmut_hits(answer.get("mutmut_hits"))
+        if "raised" in answer:
+            info = answer["raised"]
+            raise TargetRaised(info if type(info) is dict else {"type": "?"})
+        return answer["ok"]
+
+    def _ready(self) -> Worker:
+        if self._worker is None:
+            worker = Worker()
+            try:
+                answer = worker.request(
+                    "load",
+                    {"spec": self.spec, "is_path": is_path(self.spec)},
+                    max(LOAD_TIMEOUT, self.timeout),
+                )
+            except TargetDied as died:
+                raise TargetDied(
+                    f"a fresh worker could not load the target again: {died}"
+                ) from None
+            if "raised" in answer:
+                worker.close()
+                error = TargetRaised(answer["raised"])
+                raise TargetDied(f"a fresh worker could not load the target again: {error}")
+            self._worker = worker
+        return self._worker
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+
+_OPEN: list[Target] = []
+
+
+@atexit.register
+def _close_all() -> None:
+    for target in _OPEN:
+        target.close()
+
+
+def load_target(spec: str, timeout: float | None = None) -> Target:
+    """Start a worker that imports `spec` (module name, alias, .py file or package folder)
+    and detects what it offers; raise TargetLoadError when it cannot."""
+    where = str(Path(spec).resolve()) if is_path(spec) else spec
+    target = Target(name=spec, spec=where, timeout=timeout or DEFAULT_TIMEOUT)
+    worker = Worker()
     try:
-        probe()
-    except REFUSALS:
-        return False
-    except Exception:  # present but broken: the properties will say so
-        return True
-    return True
+        answer = worker.request(
+            "load", {"spec": where, "is_path": is_path(spec)}, max(LOAD_TIMEOUT, target.timeout)
+        )
+    except TargetDied as died:
+        worker.close()
+        raise TargetLoadError(f"cannot import target {spec!r}: {died}") from None
+    if "raised" in answer:
+        worker.close()
+        error = TargetRaised(answer["raised"])
+        raise TargetLoadError(f"cannot import target {spec!r}: {error.describe()}")
+    info = answer["ok"]
+    try:
+        target.import_name = shown(info["import_name"], 1000)
+        target.version = None if info["version"] is None else shown(info["version"], 100)
+        target.capabilities = frozenset(str(c) for c in info["capabilities"])
+        target.limitations = {str(k): shown(v, 1000) for k, v in info["limitations"].items()}
+    except (KeyError, TypeError, AttributeError):
+        worker.close()
+        raise TargetLoadError(f"target {spec!r}: its worker answered in the wrong form") from None
+    if not target.capabilities:
+        worker.close()
+        raise TargetLoadError(f"{spec}: no Value, Tensor, optim or nn found")
+    target._worker = worker
+    _OPEN.append(target)
+    return target
+
+
+def _count_mutmut_hits(hits: Any) -> None:
+    """Under mutmut's stats run, add the engine functions the worker reached to mutmut's
+    record in this process, so it knows which tests reach which function."""
+    if not hits or type(hits) is not list:
+        return
+    module = sys.modules.get("mutmut.state")
+    if module is not None:
+        module.state()._stats.update(str(h) for h in hits)

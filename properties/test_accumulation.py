@@ -18,9 +18,16 @@ from hypothesis import strategies as st
 
 from oracle.ir import SCALAR
 from properties import execute
-from properties.reference import expected, failure_report, gradient_bounds, mismatches
+from properties.reference import (
+    bad_value,
+    expected,
+    failure_report,
+    gradient_bounds,
+    mismatches,
+    reproduction_text,
+)
 from properties.strategies import Case, scalar_cases, scalar_menu, tensor_cases, tensor_menu
-from properties.targets import Target
+from properties.targets import Target, TargetRaised
 
 KINDS = ("scalar", "tensor")
 
@@ -36,18 +43,28 @@ def cases_for(target: Target, kind: str) -> st.SearchStrategy[Case]:
     return tensor_cases(tensor_menu(target.capabilities), max_ops=8)
 
 
-def fresh(target: Target, case: Case) -> tuple[dict[str, Any], list[Any]]:
-    """Leaves by name and every node, built anew on the target."""
-    leaves = {n: execute.leaf(target, case.graph, case.inputs[n]) for n in case.graph.input_names}
-    return leaves, execute.build(target, case.graph, leaves)
+def on_target(target: Target, case: Case, script: str, backward: str) -> dict[str, Any]:
+    """Run an accumulation script (`properties.worker.tasks.accumulate`) on a fresh build
+    of the case; an exception from the target is the case's failure."""
+    try:
+        answer = target.call(
+            "accumulate",
+            context=lambda: reproduction_text(case, target, backward),
+            graph=execute.wire(case.graph),
+            inputs=dict(case.inputs),
+            upstream=list(case.upstream),
+            script=script,
+        )
+    except TargetRaised as error:
+        raise AssertionError(
+            failure_report(case, target, None, [f"raised {error.describe()}"], backward=backward)
+        ) from None
+    return answer
 
 
-def loss_of(case: Case, nodes: list[Any], upstream: Any) -> Any:
-    return execute.weighted_sum(case.graph, [nodes[o] for o in case.graph.outputs], upstream)
-
-
-def grads_of(case: Case, leaves: dict[str, Any]) -> list[Any]:
-    return [execute.leaf_grad(case.graph, leaves[n]) for n in case.graph.input_names]
+def grads_of(case: Case, grads: list[Any]) -> list[Any]:
+    names = case.graph.input_names
+    return list(execute.leaf_grads(case.graph, dict(zip(names, grads, strict=True))).values())
 
 
 def labels(case: Case, what: str) -> list[str]:
@@ -58,17 +75,18 @@ def labels(case: Case, what: str) -> list[str]:
 def test_second_backward_doubles_leaf_gradients(target: Target, kind: str) -> None:
     @given(case=cases_for(target, kind))
     def doubles(case: Case) -> None:
-        leaves, nodes = fresh(target, case)
-        loss = execute.weighted_sum(
-            case.graph, [nodes[o] for o in case.graph.outputs], case.upstream
-        )
-        loss.backward()
-        once = [np.copy(g) for g in grads_of(case, leaves)]
-        loss.backward()
-        twice = grads_of(case, leaves)
-        bounds = [2 * b for b in gradient_bounds(case, expected(case))]
-        problems = mismatches([2 * np.asarray(g) for g in once], twice, bounds, labels(case, "2x"))
         twice_code = "loss.backward()\nloss.backward()  # a second pass doubles every gradient"
+        answer = on_target(target, case, "twice", twice_code)
+        once, twice = grads_of(case, answer["first"]), grads_of(case, answer["grads"])
+        bounds = [2 * b for b in gradient_bounds(case, expected(case))]
+        problems = [
+            f"after one pass: d/d{n}: {why}"
+            for n, g in zip(case.graph.input_names, once, strict=True)
+            if (why := bad_value(g))
+        ]
+        if not problems:
+            doubled = [2 * np.asarray(g, dtype=np.float64) for g in once]
+            problems = mismatches(doubled, twice, bounds, labels(case, "2x"))
         assert not problems, failure_report(case, target, None, problems, backward=twice_code)
 
     doubles()
@@ -80,20 +98,19 @@ def test_backward_of_two_outputs_adds_up(target: Target, kind: str) -> None:
     def adds_up(case: Case) -> None:
         assume(len(case.graph.outputs) == 2)
         want = expected(case)
-        leaves, nodes = fresh(target, case)
-        for o, g in zip(case.graph.outputs, case.upstream, strict=True):
-            execute.weighted_sum(case.graph, [nodes[o]], [g]).backward()
+        outputs = [f"n{o}" for o in case.graph.outputs]
+        reduce = "" if case.graph.kind == SCALAR else ".sum()"
+        split = "\n".join(
+            f"({o} * {execute.literal(g)}){reduce}.backward()"
+            for o, g in zip(outputs, case.upstream, strict=True)
+        )
+        answer = on_target(target, case, "split", split)
         names = case.graph.input_names
         problems = mismatches(
             [want.grads[n] for n in names],
-            grads_of(case, leaves),
+            grads_of(case, answer["grads"]),
             [2 * b for b in gradient_bounds(case, want)],
             labels(case, "f.backward(); g.backward():"),
-        )
-        outputs = [f"n{o}" for o in case.graph.outputs]
-        split = "\n".join(
-            f"({o} * {execute.literal(g)}).backward()"
-            for o, g in zip(outputs, case.upstream, strict=True)
         )
         assert not problems, failure_report(case, target, None, problems, backward=split)
 
@@ -104,16 +121,16 @@ def test_backward_of_two_outputs_adds_up(target: Target, kind: str) -> None:
 def test_unused_input_and_zero_upstream_give_zero(target: Target, kind: str) -> None:
     @given(case=cases_for(target, kind))
     def zero(case: Case) -> None:
-        leaves, nodes = fresh(target, case)
-        spare = execute.leaf(target, case.graph, _like(case, case.graph.input_names[0]))
-        zeros = [np.zeros_like(np.asarray(u, dtype=np.float64)) for u in case.upstream]
-        loss = loss_of(case, nodes, zeros)
-        loss.backward()
-        got = [*grads_of(case, leaves), execute.leaf_grad(case.graph, spare)]
+        zero_code = "loss.backward()  # with every upstream gradient 0, and an unused leaf"
+        answer = on_target(target, case, "zero", zero_code)
+        spare = answer["spare"]
+        if case.graph.kind != SCALAR and spare is None:
+            spare = 0.0
+        got = [*grads_of(case, answer["grads"]), spare]
         bad = [
-            f"{name}: {g!r}"
+            f"{name}: {bad_value(g) or g!r}"
             for name, g in zip([*case.graph.input_names, "unused"], got, strict=True)
-            if np.any(np.asarray(g) != 0)
+            if bad_value(g) or np.any(np.asarray(g) != 0)
         ]
         assert not bad, failure_report(case, target, None, ["zero upstream gave", *bad])
 
@@ -125,21 +142,6 @@ def test_reset_leaves_then_backward_counts_once(target: Target, kind: str) -> No
     @given(case=cases_for(target, kind))
     def reset(case: Case) -> None:
         want = expected(case)
-        leaves, nodes = fresh(target, case)
-        loss = execute.weighted_sum(
-            case.graph, [nodes[o] for o in case.graph.outputs], case.upstream
-        )
-        loss.backward()
-        for leaf in leaves.values():
-            leaf.grad = 0 if case.graph.kind == SCALAR else None
-        loss.backward()
-        names = case.graph.input_names
-        problems = mismatches(
-            [want.grads[n] for n in names],
-            grads_of(case, leaves),
-            gradient_bounds(case, want),
-            labels(case, "after reset:"),
-        )
         reset_code = (
             "loss.backward()\n"
             + "\n".join(
@@ -148,11 +150,14 @@ def test_reset_leaves_then_backward_counts_once(target: Target, kind: str) -> No
             )
             + "\nloss.backward()"
         )
+        answer = on_target(target, case, "reset", reset_code)
+        names = case.graph.input_names
+        problems = mismatches(
+            [want.grads[n] for n in names],
+            grads_of(case, answer["grads"]),
+            gradient_bounds(case, want),
+            labels(case, "after reset:"),
+        )
         assert not problems, failure_report(case, target, None, problems, backward=reset_code)
 
     reset()
-
-
-def _like(case: Case, name: str) -> Any:
-    value = case.inputs[name]
-    return value if case.graph.kind == SCALAR else np.ones_like(value)

@@ -11,22 +11,42 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
-from properties.targets import Target
+from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder
+from properties import execute
+from properties.reference import bad_value
+from properties.targets import Target, TargetRaised
 
 UPSTREAM = -1.75  # a non-unit upstream gradient
 
+Op = tuple[str, dict[str, Any]]  # an IR op and its attributes, applied to the input x
 
-def scalar_case(target: Target, x: float, f: Callable) -> tuple[float, float]:
-    """Value and gradient of `UPSTREAM * f(x)` on the target."""
-    leaf = target.Value(x)
-    out = f(leaf) * UPSTREAM
-    out.backward()
-    return out.data / UPSTREAM, leaf.grad / UPSTREAM
+
+def one_op(kind: str, op: Op, shape: tuple[int, ...] | None = None) -> Graph:
+    b = GraphBuilder(kind)
+    x = b.input("x", shape)
+    return b.build([b.op(op[0], x, **op[1])])
+
+
+def scalar_case(target: Target, x: float, op: Op) -> tuple[Any, Any]:
+    """Value of f(x) and the gradient of `UPSTREAM * f(x)` (divided by UPSTREAM)."""
+    graph = one_op(SCALAR, op)
+    run = execute.run(target, graph, {"x": x}, [UPSTREAM], context=lambda: _code(graph, x))
+    grad = run.grads["x"]
+    for what, number in (("value", run.outputs[0]), ("gradient", grad)):
+        why = bad_value(number)
+        if why and type(number) is not complex:
+            raise AssertionError(f"{_code(graph, x)}: the {what} is {why}")
+    return run.outputs[0], grad / UPSTREAM if type(grad) is not complex else grad
+
+
+def _code(graph: Graph, x: Any) -> str:
+    op, attrs = graph.nodes[1].op, dict(graph.nodes[1].attrs)
+    return f"{op}{attrs or ''} at x = {x!r}"
 
 
 REQUIRED = {
@@ -44,10 +64,9 @@ REQUIRED = {
 @pytest.mark.parametrize("kind", REQUIRED)
 def test_required_operators_exist(target: Target, kind: str) -> None:
     """The spec's operators are not optional: a target with `Value` must have all of them."""
-    cls = getattr(target, kind)
-    if cls is None:
+    if not target.has(kind):
         pytest.skip(f"target lacks {kind}")
-    missing = [name for name in REQUIRED[kind] if not callable(getattr(cls, name, None))]
+    missing = [name for name in REQUIRED[kind] if f"{kind}.{name}" not in target.capabilities]
     assert not missing, f"{kind} lacks operators the spec requires: {', '.join(missing)}"
 
 
@@ -58,34 +77,36 @@ def needs(target: Target, *capabilities: str) -> None:
 
 
 KINKS = {
-    "relu at 0": ("Value.relu", 0.0, lambda v: v.relu(), 0.0, 0.0),
-    "relu just above 0": ("Value.relu", 1e-300, lambda v: v.relu(), 1e-300, 1.0),
-    "x**0 at 0": ("Value.__pow__", 0.0, lambda v: v**0, 1.0, 0.0),  # x**0 is the constant 1
-    "x**1 at 0": ("Value.__pow__", 0.0, lambda v: v**1, 0.0, 1.0),
-    "x**2 at 0": ("Value.__pow__", 0.0, lambda v: v**2, 0.0, 0.0),
-    "x**3 at 0": ("Value.__pow__", 0.0, lambda v: v**3, 0.0, 0.0),
-    "tanh(400)": ("Value.tanh", 400.0, lambda v: v.tanh(), 1.0, 0.0),
-    "tanh(-400)": ("Value.tanh", -400.0, lambda v: v.tanh(), -1.0, 0.0),
-    "sigmoid(800)": ("Value.sigmoid", 800.0, lambda v: v.sigmoid(), 1.0, 0.0),
-    "sigmoid(-800)": ("Value.sigmoid", -800.0, lambda v: v.sigmoid(), 0.0, 0.0),
-    "exp(-800)": ("Value.exp", -800.0, lambda v: v.exp(), 0.0, 0.0),
-    "log(1e-300)": ("Value.log", 1e-300, lambda v: v.log(), math.log(1e-300), 1e300),
+    "relu at 0": ("Value.relu", 0.0, ("relu", {}), 0.0, 0.0),
+    "relu just above 0": ("Value.relu", 1e-300, ("relu", {}), 1e-300, 1.0),
+    "x**0 at 0": ("Value.__pow__", 0.0, ("pow", {"const": 0}), 1.0, 0.0),  # x**0 is the constant 1
+    "x**1 at 0": ("Value.__pow__", 0.0, ("pow", {"const": 1}), 0.0, 1.0),
+    "x**2 at 0": ("Value.__pow__", 0.0, ("pow", {"const": 2}), 0.0, 0.0),
+    "x**3 at 0": ("Value.__pow__", 0.0, ("pow", {"const": 3}), 0.0, 0.0),
+    "tanh(400)": ("Value.tanh", 400.0, ("tanh", {}), 1.0, 0.0),
+    "tanh(-400)": ("Value.tanh", -400.0, ("tanh", {}), -1.0, 0.0),
+    "sigmoid(800)": ("Value.sigmoid", 800.0, ("sigmoid", {}), 1.0, 0.0),
+    "sigmoid(-800)": ("Value.sigmoid", -800.0, ("sigmoid", {}), 0.0, 0.0),
+    "exp(-800)": ("Value.exp", -800.0, ("exp", {}), 0.0, 0.0),
+    "log(1e-300)": ("Value.log", 1e-300, ("log", {}), math.log(1e-300), 1e300),
 }
 
 
 @pytest.mark.parametrize("case", KINKS)
 def test_scalar_finite_truths(target: Target, case: str) -> None:
-    capability, x, f, value, grad = KINKS[case]
+    capability, x, op, value, grad = KINKS[case]
     needs(target, capability)
     try:
-        got_value, got_grad = scalar_case(target, x, f)
-    except Exception as error:
-        raised = f"{type(error).__name__}: {error}"
+        got_value, got_grad = scalar_case(target, x, op)
+    except TargetRaised as error:
+        raised = error.describe()
     else:
         raised = None
     assert raised is None, (
         f"{case}: raised {raised} where the truth is finite (value {value}, gradient {grad})"
     )
+    for what, number in (("value", got_value), ("gradient", got_grad)):
+        assert type(number) is not complex, f"{case}: complex {what} {number!r}"
     assert math.isclose(got_value, value, rel_tol=1e-12, abs_tol=1e-300), (
         f"{case}: value {got_value!r}, expected {value!r}"
     )
@@ -95,23 +116,23 @@ def test_scalar_finite_truths(target: Target, case: str) -> None:
 
 
 UNDEFINED = {
-    "log(0)": ("Value.log", 0.0, lambda v: v.log()),
-    "log(-1)": ("Value.log", -1.0, lambda v: v.log()),
-    "(-4)**0.5": ("Value.__pow__", -4.0, lambda v: v**0.5),
-    "1/x at 0": ("Value.__rtruediv__", 0.0, lambda v: 1.0 / v),
-    "x**-1 at 0": ("Value.__pow__", 0.0, lambda v: v**-1),
-    "sqrt slope at 0": ("Value.__pow__", 0.0, lambda v: v**0.5),
+    "log(0)": ("Value.log", 0.0, ("log", {})),
+    "log(-1)": ("Value.log", -1.0, ("log", {})),
+    "(-4)**0.5": ("Value.__pow__", -4.0, ("pow", {"const": 0.5})),
+    "1/x at 0": ("Value.__rtruediv__", 0.0, ("div", {"const": 1.0, "side": "left"})),
+    "x**-1 at 0": ("Value.__pow__", 0.0, ("pow", {"const": -1})),
+    "sqrt slope at 0": ("Value.__pow__", 0.0, ("pow", {"const": 0.5})),
 }
 
 
 @pytest.mark.parametrize("case", UNDEFINED)
 def test_scalar_undefined_points_are_never_finite(target: Target, case: str) -> None:
     """nan/inf or an exception; a finite number or a complex one is a failure."""
-    capability, x, f = UNDEFINED[case]
+    capability, x, op = UNDEFINED[case]
     needs(target, capability)
     try:
-        value, grad = scalar_case(target, x, f)
-    except Exception:  # a clear exception is allowed at an undefined point
+        value, grad = scalar_case(target, x, op)
+    except TargetRaised:  # a clear exception is allowed at an undefined point
         return
     for what, number in (("value", value), ("gradient", grad)):
         assert not isinstance(number, complex), f"{case}: complex {what} {number!r}"
@@ -120,12 +141,22 @@ def test_scalar_undefined_points_are_never_finite(target: Target, case: str) -> 
     )
 
 
-def tensor_case(target: Target, data, f: Callable, upstream) -> tuple[np.ndarray, np.ndarray]:
+def tensor_case(target: Target, data, op: Op, upstream) -> tuple[np.ndarray, np.ndarray]:
     """Value of f(x) and the gradient of sum(upstream * f(x)) on the target."""
-    leaf = target.Tensor(np.asarray(data, dtype=np.float64))
-    out = f(leaf)
-    (out * upstream).sum().backward()
-    return np.asarray(out.data), np.asarray(leaf.grad)
+    x = np.asarray(data, dtype=np.float64)
+    graph = one_op(TENSOR, op, x.shape)
+    run = execute.run(
+        target,
+        graph,
+        {"x": x},
+        [np.asarray(upstream, dtype=np.float64)],
+        context=lambda: _code(graph, x.tolist()),
+    )
+    for what, number in (("value", run.outputs[0]), ("gradient", run.grads["x"])):
+        why = bad_value(number)
+        if why:
+            raise AssertionError(f"{_code(graph, x.tolist())}: the {what} is {why}")
+    return run.outputs[0], run.grads["x"]
 
 
 @pytest.mark.parametrize(
@@ -137,7 +168,7 @@ def test_max_ties_split_the_gradient(target: Target, data, axis) -> None:
     needs(target, "Tensor.max", "Tensor.sum", "Tensor.__mul__")
     x = np.asarray(data)
     upstream = np.linspace(0.5, 2.0, x.max(axis=axis).size).reshape(x.max(axis=axis).shape)
-    _, grad = tensor_case(target, x, lambda t: t.max(axis=axis), upstream)
+    _, grad = tensor_case(target, x, ("max", {"axis": axis, "keepdims": False}), upstream)
     is_max = x == x.max(axis=axis, keepdims=True)
     case = f"max(axis={axis}) of {x.tolist()} with upstream {upstream.tolist()}"
     assert np.all(grad[~is_max] == 0), f"{case}: gradient {grad.tolist()} reaches non-maxima"
@@ -149,7 +180,7 @@ def test_max_ties_split_the_gradient(target: Target, data, axis) -> None:
 def test_tensor_relu_at_zero(target: Target) -> None:
     needs(target, "Tensor.relu", "Tensor.sum")
     x = np.array([-1.0, 0.0, 2.0])
-    _, grad = tensor_case(target, x, lambda t: t.relu(), np.array([1.5, 2.5, -3.0]))
+    _, grad = tensor_case(target, x, ("relu", {}), np.array([1.5, 2.5, -3.0]))
     assert grad.tolist() == [0.0, 0.0, -3.0], f"relu gradient at {x.tolist()}: {grad.tolist()}"
 
 
@@ -165,7 +196,9 @@ def stable_log_softmax(x: np.ndarray) -> np.ndarray:
 def test_softmax_of_huge_logits_is_finite_and_right(target: Target, method: str) -> None:
     needs(target, f"Tensor.{method}", "Tensor.sum")
     upstream = np.array([[0.3, -1.2, 2.0], [1.0, 0.5, -0.25]])
-    value, grad = tensor_case(target, HUGE_LOGITS, lambda t: getattr(t, method)(), upstream)
+    value, grad = tensor_case(
+        target, HUGE_LOGITS, (method, {"axis": -1} if "softmax" in method else {}), upstream
+    )
     log_p = stable_log_softmax(HUGE_LOGITS)
     p = np.exp(log_p)
     if method == "softmax":
@@ -185,7 +218,9 @@ def test_tensor_huge_inputs_stay_finite(target: Target, method: str) -> None:
     if method == "exp":
         x = -np.abs(x)  # exp of +900 is truly beyond float64
     upstream = np.array([1.0, -2.0, 0.5, 3.0, -1.0])
-    value, grad = tensor_case(target, x, lambda t: getattr(t, method)(), upstream)
+    value, grad = tensor_case(
+        target, x, (method, {"axis": -1} if "softmax" in method else {}), upstream
+    )
     reference = {"tanh": np.tanh, "exp": np.exp}.get(method)
     if reference is None:
         e = np.exp(-np.abs(x))

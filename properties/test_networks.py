@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from oracle import training
 from properties import networks
-from properties.reference import bounds, expected, mismatches
+from properties.reference import bad_value, bounds, expected, mismatches
 from properties.settings import fewer_examples
 from properties.strategies import NetworkCase, network_cases
-from properties.targets import Target
+from properties.targets import Target, TargetRaised
 
 TENSOR_OPS = ("Tensor.__matmul__", "Tensor.T", "Tensor.relu", "Tensor.reshape", "Tensor.mean")
 
@@ -34,13 +34,16 @@ def describe(net: NetworkCase) -> str:
     )
 
 
-def on_target(net: NetworkCase, action: Any, *args: Any) -> Any:
-    """`action(*args)`, with an exception turned into a failure that names the network."""
+def on_target(target: Target, net: NetworkCase, task: str, **kwargs: Any) -> Any:
+    """Run a network task on the target; an exception is a failure that names the network."""
     try:
-        return action(*args)
-    except Exception as error:
-        raised = f"{type(error).__name__}: {error}"
-    raise AssertionError(f"{describe(net)}: the target raised {raised}")
+        return target.call(task, context=lambda: describe(net), net=networks.as_data(net), **kwargs)
+    except TargetRaised as error:
+        raise AssertionError(f"{describe(net)}: the target raised {error.describe()}") from None
+
+
+def bad_values(what: str, values: list[Any]) -> list[str]:
+    return [f"{what}[{i}] is {why}" for i, v in enumerate(values) if (why := bad_value(v))]
 
 
 def test_network_loss_and_gradients_agree_with_oracle(target: Target) -> None:
@@ -52,13 +55,12 @@ def test_network_loss_and_gradients_agree_with_oracle(target: Target) -> None:
         case = networks.as_graph_case(net)
         want = expected(case)
         value_bound, grad_bounds = bounds(case, want)
-        loss, params = on_target(net, networks.scalar_loss, target, net)
-        on_target(net, loss.backward)
+        answer = on_target(target, net, "mlp_loss")
         names = networks.parameter_names(net)
-        problems = mismatches(want.outputs, [loss.data], value_bound, ["loss"])
+        problems = mismatches(want.outputs, [answer["loss"]], value_bound, ["loss"])
         problems += mismatches(
             [want.grads[n] for n in names],
-            [p.grad for p in params],
+            answer["grads"],
             grad_bounds,
             [f"d loss / d parameters()[{i}]" for i in range(len(names))],
         )
@@ -76,16 +78,25 @@ def test_scalar_and_tensor_engines_agree_on_the_same_network(target: Target) -> 
         case = networks.as_graph_case(net)
         want = expected(case)
         (value_bound,), grad_bounds = bounds(case, want)
-        scalar, params = on_target(net, networks.scalar_loss, target, net)
-        on_target(net, scalar.backward)
-        tensor, tensor_params = on_target(net, networks.tensor_loss, target, net)
-        on_target(net, tensor.backward)
-        scalar_grads = np.array([p.grad for p in params], dtype=np.float64)
-        tensor_grads = networks.flat_tensor_grads(tensor_params)
+        scalar = on_target(target, net, "mlp_loss")
+        tensor = on_target(target, net, "tensor_loss")
+        bad = (
+            bad_values("Value gradient", scalar["grads"])
+            + bad_values(
+                "Tensor weight gradient", [g for g in tensor["weight_grads"] if g is not None]
+            )
+            + bad_values("Tensor bias gradient", [g for g in tensor["bias_grads"] if g is not None])
+        )
+        bad += bad_values("Value loss", [scalar["loss"]]) + bad_values(
+            "Tensor loss", [tensor["loss"]]
+        )
+        assert not bad, f"{describe(net)}:\n" + "\n".join(bad)
+        scalar_grads = np.array(scalar["grads"], dtype=np.float64)
+        tensor_grads = networks.flat_tensor_grads(tensor["weight_grads"], tensor["bias_grads"], net)
         both = 2 * np.asarray(grad_bounds, dtype=np.float64)
         problems = mismatches(
-            [scalar.data],
-            [float(np.asarray(tensor.data))],
+            [scalar["loss"]],
+            [np.asarray(tensor["loss"], dtype=np.float64).reshape(())],
             [2 * value_bound],
             ["loss (Value vs Tensor)"],
         )
@@ -103,38 +114,29 @@ def test_mlp_zero_grad_clears_every_parameter(target: Target) -> None:
     @fewer_examples(0.2)
     @given(net=network_cases())
     def clears(net: NetworkCase) -> None:
-        model = target.nn.MLP(net.nin, list(net.nouts))
-        for p, value in zip(model.parameters(), net.flat_parameters(), strict=True):
-            p.data = value
-        on_target(net, networks.mlp_loss(target, model, net).backward)
-        model.zero_grad()
-        left = [(i, p.grad) for i, p in enumerate(model.parameters()) if p.grad not in (0, None)]
+        grads = on_target(target, net, "mlp_zero_grad")
+        left = [
+            (i, g)
+            for i, g in enumerate(grads)
+            if not (g is None or (type(g) in (int, float) and g == 0))
+        ]
         assert not left, f"{describe(net)}: zero_grad() left (index, grad) {left}"
 
     clears()
 
 
-def train_on_target(target: Target, net: NetworkCase, lr: float, steps: int) -> list[list[float]]:
-    """Parameters before each step and after the last, trained by the target: the model's
+def train_on_target(target: Target, net: NetworkCase, lr: float, steps: int) -> dict[str, Any]:
+    """Parameters before each step and after the last, trained by the target (the model's
     `zero_grad()`, then its own `optim.SGD` when it has one, ``p.data -= lr * p.grad``
-    otherwise."""
-    model = target.nn.MLP(net.nin, list(net.nouts))
-    params = model.parameters()
-    for p, value in zip(params, net.flat_parameters(), strict=True):
-        p.data = value
-    optimizer = target.optim.SGD(params, lr=lr) if target.has("optim.SGD") else None
-    history = [[p.data for p in params]]
-    for _ in range(steps):
-        loss = networks.mlp_loss(target, model, net)
-        model.zero_grad()
-        loss.backward()
-        if optimizer:
-            optimizer.step()
-        else:
-            for p in params:
-                p.data -= lr * p.grad
-        history.append([p.data for p in params])
-    return history
+    otherwise), and the loss after the last step."""
+    answer = on_target(target, net, "train", lr=lr, steps=steps)
+    bad = [
+        f"after step {t}: {line}"
+        for t, params in enumerate(answer["history"])
+        for line in bad_values("parameter", params)
+    ]
+    assert not bad, f"{describe(net)}, SGD lr={lr}:\n" + "\n".join(bad[:10])
+    return answer
 
 
 def oracle_run(net: NetworkCase, lr: float, steps: int, scale: float = 1.0) -> list[np.ndarray]:
@@ -156,7 +158,7 @@ def test_training_follows_the_oracle_step_by_step(target: Target) -> None:
     def follows(net: NetworkCase, lr: float, steps: int) -> None:
         want = oracle_run(net, lr, steps)
         nudged = [oracle_run(net, lr, steps, 1 + s * 2.0**-50) for s in (1.0, -1.0)]
-        got = on_target(net, train_on_target, target, net, lr, steps)
+        got = train_on_target(target, net, lr, steps)["history"]
         for t in range(steps + 1):
             spread = np.max([np.abs(n[t] - want[t]) for n in nudged], axis=0)
             bound = 1e-10 * (np.abs(want[0]) + np.abs(want[t] - want[0])) + 16 * spread + 1e-300
@@ -186,12 +188,11 @@ def test_training_converges_on_separable_data(target: Target) -> None:
     """Two well-separated clusters: 40 SGD steps drive the hinge loss to zero, as the
     oracle's run does from the same weights."""
     needs(target, "nn.MLP", "Value", "Value.relu")
-    history = train_on_target(target, SEPARABLE, lr=0.1, steps=40)
+    run = train_on_target(target, SEPARABLE, lr=0.1, steps=40)
+    history, final = run["history"], run["loss"]
     want = oracle_run(SEPARABLE, lr=0.1, steps=40)
-    model = target.nn.MLP(2, [4, 1])
-    for p, value in zip(model.parameters(), history[-1], strict=True):
-        p.data = value
-    final = networks.mlp_loss(target, model, SEPARABLE).data
+    why = bad_value(final)
+    assert not why, f"the hinge loss after 40 steps is {why}"
     assert final < 1e-3, f"hinge loss after 40 steps is {final}, expected below 1e-3"
     assert np.allclose(history[-1], want[-1], rtol=1e-9, atol=1e-12), (
         f"final parameters {history[-1]} differ from the oracle's {want[-1].tolist()}"

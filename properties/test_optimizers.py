@@ -31,22 +31,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracle import optim as reference
+from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.strategies import OPTIMIZERS, OptimizerConfig, magnitudes, optimizer_configs
-from properties.targets import Target
+from properties.targets import Target, TargetRaised
 
 U = 2.0**-53
 SHAPES = {"scalar": [(), (), ()], "tensor": [(3,), (2, 2)]}
-
-
-def parameters_of(target: Target, kind: str, values: list[np.ndarray]) -> list[Any]:
-    if kind == "scalar":
-        return [target.Value(float(v)) for v in values]
-    return [target.Tensor(np.array(v)) for v in values]
-
-
-def read(kind: str, params: list[Any]) -> list[np.ndarray]:
-    return [np.array(p.data, dtype=np.float64) for p in params]
 
 
 @st.composite
@@ -67,20 +58,21 @@ def _array(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.Sea
 
 def run_target(
     target: Target, kind: str, config: OptimizerConfig, start: list, grads: list
-) -> list[list[np.ndarray]]:
-    params = parameters_of(target, kind, start)
-    optimizer = getattr(target.optim, config.name)(params, **config.kwargs)
-    history = [read(kind, params)]
-    for step_grads in grads:
-        optimizer.zero_grad()
-        loss = None
-        for p, g in zip(params, step_grads, strict=True):
-            term = p * float(g) if kind == "scalar" else (p * g).sum()
-            loss = term if loss is None else loss + term
-        loss.backward()
-        optimizer.step()
-        history.append(read(kind, params))
-    return history
+) -> list[list[Any]]:
+    """The target's parameters before the first step and after each (as data)."""
+    case = f"{config} from {[np.asarray(p).tolist() for p in start]} with gradients {grads}"
+    try:
+        return target.call(
+            "optimizer_run",
+            context=lambda: case,
+            kind="scalar" if kind == "scalar" else "tensor",
+            name=config.name,
+            kwargs=dict(config.kwargs),
+            start=[np.asarray(p, dtype=np.float64) for p in start],
+            grads=[[np.asarray(g, dtype=np.float64) for g in step] for step in grads],
+        )
+    except TargetRaised as error:
+        raise AssertionError(f"{case}:\nthe target raised {error.describe()}") from None
 
 
 def reference_run(config: OptimizerConfig, start: list, grads: list) -> tuple[list, list]:
@@ -131,6 +123,11 @@ def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
     """Where the target's trajectory leaves the reference's by more than the bound."""
     problems = []
     moved = [np.zeros(np.shape(p)) for p in want[0]]
+    for t in range(len(want)):
+        for i, g in enumerate(got[t]):
+            why = bad_value(g)
+            if why:
+                return [f"step {t}, parameter {i}: .data is {why}"]
     for t in range(1, len(want)):
         for i, (g, w) in enumerate(zip(got[t], want[t], strict=True)):
             moved[i] = moved[i] + np.abs(want[t][i] - want[t - 1][i])
@@ -161,8 +158,10 @@ EXPLICIT = {
 
 def explicit_run(kind: str) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
     """Fixed starting parameters and four steps of gradients that change size and sign."""
-    start = [np.linspace(-1.5, 1.25, int(np.prod(s))).reshape(s) + 0.1 * i
-             for i, s in enumerate(SHAPES[kind])]
+    start = [
+        np.linspace(-1.5, 1.25, int(np.prod(s))).reshape(s) + 0.1 * i
+        for i, s in enumerate(SHAPES[kind])
+    ]
     grads = [[(1 - 0.6 * t) * (p + 0.5) for p in start] for t in range(4)]
     return start, grads
 
@@ -201,9 +200,9 @@ def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name
 def test_zero_grad_clears_every_parameter(target: Target, name: str) -> None:
     if not target.has(f"optim.{name}", "Value"):
         pytest.skip(f"target lacks {', '.join(target.missing(f'optim.{name}', 'Value'))}")
-    params = [target.Value(1.5), target.Value(-2.0)]
-    optimizer = getattr(target.optim, name)(params, lr=0.1)
-    (params[0] * params[1] * 3.0).backward()
-    optimizer.zero_grad()
-    grads = [p.grad for p in params]
-    assert all(g in (0, None) for g in grads), f"{name}.zero_grad() left gradients {grads}"
+    try:
+        grads = target.call("zero_grad", name=name)
+    except TargetRaised as error:
+        raise AssertionError(f"{name}: the target raised {error.describe()}") from None
+    left = [g for g in grads if not (g is None or (type(g) in (int, float) and g == 0))]
+    assert not left, f"{name}.zero_grad() left gradients {grads}"

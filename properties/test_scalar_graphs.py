@@ -13,6 +13,7 @@ from properties.reference import (
     expected,
     failure_report,
     mismatches,
+    reproduction_text,
 )
 from properties.settings import fewer_examples
 from properties.strategies import (
@@ -23,7 +24,7 @@ from properties.strategies import (
     scalar_cases,
     scalar_menu,
 )
-from properties.targets import Target
+from properties.targets import Target, TargetRaised
 
 
 def menu_of(target: Target) -> list:
@@ -39,9 +40,15 @@ def check_case(target: Target, case: Case) -> None:
     if currently_in_test_context():
         note(f"case: {case}")
     try:
-        run = execute.run(target, case.graph, case.inputs, case.upstream)
-    except Exception as error:  # an exception where the truth is finite is a failure
-        problem = f"raised {type(error).__name__}: {error}"
+        run = execute.run(
+            target,
+            case.graph,
+            case.inputs,
+            case.upstream,
+            context=lambda: reproduction_text(case, target),
+        )
+    except TargetRaised as error:  # an exception where the truth is finite is a failure
+        problem = f"raised {error.describe()}"
     else:
         problem = None
     if problem:  # raised outside the handler: the same failure wherever the target raised

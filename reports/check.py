@@ -9,10 +9,13 @@ could not be loaded or the arguments were wrong.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from rich.table import Table
 
 import properties
 from properties.reference import CASE_MARKER, second_opinion_of
+from properties.settings import case_timeout
 from properties.targets import TargetLoadError, load_target
 
 PROPERTIES_DIR = Path(properties.__file__).parent
@@ -51,15 +55,19 @@ class CheckReport:
     profile: str
     seed: int | None
     capabilities: list[str]
+    limitations: dict[str, str] = field(default_factory=dict)
     cases: list[CaseResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    interrupted: str = ""  # what was running when Ctrl-C or SIGTERM stopped the run
 
     def count(self, outcome: str) -> int:
         return sum(c.outcome == outcome for c in self.cases)
 
     @property
     def exit_code(self) -> int:
-        return EXIT_FAILED if self.count("failed") or self.errors else EXIT_OK
+        if self.count("failed") or self.errors or self.interrupted:
+            return EXIT_FAILED
+        return EXIT_OK
 
 
 def property_name(nodeid: str) -> str:
@@ -79,6 +87,13 @@ class _Recorder:
         self.report = report
         self.progress = progress
         self.task = progress.add_task("properties", total=None) if progress else None
+        self.running = ""
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.running = nodeid
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self.running = ""
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.progress:
@@ -112,6 +127,7 @@ def _case(report: pytest.TestReport) -> CaseResult:
 def _readable(message: str) -> str:
     """The failure as a property words it, without pytest's assertion rewriting."""
     message = message.removeprefix("AssertionError: ")
+    message = message.removeprefix("properties.targets.TargetDied: ")
     for tail in ("\nassert ", "\nFailing test case:", "\nFalsifying example:"):
         message = message.split(tail)[0]
     return "\n".join(line.removeprefix("  ") for line in message.splitlines())
@@ -126,11 +142,20 @@ def run_check(
     console: Console | None = None,
     exitfirst: bool = False,
     shrink: bool = True,
+    timeout: float | None = None,
 ) -> CheckReport:
-    """Run the suite against `target` (raises TargetLoadError when it cannot load)."""
-    loaded = load_target(target)
-    report = CheckReport(target, profile, seed, sorted(loaded.capabilities))
+    """Run the suite against `target` (raises TargetLoadError when it cannot load).
+
+    Ctrl-C or SIGTERM ends the run early: the report then holds every property that
+    finished and names the one that was running."""
+    loaded = load_target(target, timeout=timeout or case_timeout(profile))
+    report = CheckReport(
+        target, profile, seed, sorted(loaded.capabilities), dict(loaded.limitations)
+    )
+    loaded.close()
     args = [str(PROPERTIES_DIR), f"--target={target}", "-p", "no:cacheprovider", "-o", "addopts="]
+    if timeout:
+        args.append(f"--case-timeout={timeout}")
     args += ["-p", "no:terminal", f"--rootdir={PROPERTIES_DIR.parent}"]
     if seed is not None:
         args.append(f"--hypothesis-seed={seed}")
@@ -146,22 +171,43 @@ def run_check(
         os.environ["VGRAD_NO_SHRINK"] = "1"
     progress = _progress(console) if console else None
     recorder = _Recorder(report, progress)
-    if progress:
-        with progress:
-            status = pytest.main(args, plugins=[recorder])
-    else:
+    with _sigterm_as_interrupt(), progress or contextlib.nullcontext():
         status = pytest.main(args, plugins=[recorder])
+    if status == pytest.ExitCode.INTERRUPTED:
+        report.interrupted = recorder.running or "(between properties)"
     os.environ.pop("VGRAD_NO_SHRINK", None)
     if previous is None:
         os.environ.pop("VGRAD_PROFILE")
     else:
         os.environ["VGRAD_PROFILE"] = previous
-    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not report.errors:
+    if (
+        status
+        not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED)
+        and not report.errors
+    ):
         report.errors.append(f"pytest stopped with {status!r}")
     for case in report.cases:
         if case.outcome == "failed":
             case.verdict = _second_opinion(case.message)
     return report
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the run as Ctrl-C does (pytest then keeps what finished)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _second_opinion(message: str) -> str:
@@ -227,6 +273,17 @@ def print_report(report: CheckReport, console: Console) -> None:
     for error in report.errors:
         console.rule("[red]ERROR")
         console.print(error, markup=False, highlight=False)
+    if report.limitations:
+        console.rule("[yellow]limitations (not used in other properties' cases)")
+        for name, why in report.limitations.items():
+            console.print(f"{name}: {why}", markup=False, highlight=False)
+    if report.interrupted:
+        console.rule("[red]INTERRUPTED")
+        console.print(
+            f"interrupted while running {report.interrupted}; the results above are those of "
+            "the properties that finished",
+            markup=False,
+        )
     console.print(
         f"{report.count('passed')} passed, {report.count('failed')} failed, "
         f"{report.count('skipped')} skipped",
@@ -246,6 +303,7 @@ def main(args: Any) -> int:
             args.workers,
             console=console,
             exitfirst=args.exitfirst,
+            timeout=getattr(args, "timeout", None),
         )
     except TargetLoadError as error:
         console.print(f"vgrad check: {error}", markup=False)

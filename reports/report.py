@@ -19,7 +19,6 @@ from __future__ import annotations
 import heapq
 import math
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,9 +30,9 @@ from oracle.ir import SCALAR, TENSOR, Graph
 from oracle.random_graphs import DEFAULT_OPS, random_scalar_graph
 from oracle.random_tensor_graphs import TENSOR_DEFAULT_OPS, random_tensor_graph
 from oracle.snippet import to_python
-from properties.execute import build, leaf, leaf_grad, weighted_sum
-from properties.reference import FLUSH, RTOL, mismatches
-from properties.targets import Target
+from properties.execute import leaf_grads, wire
+from properties.reference import FLUSH, RTOL, bad_value, mismatches
+from properties.targets import Target, TargetDied, TargetRaised
 
 BATCH = 256  # graphs evaluated by the oracle at once
 WORST = 5  # worst agreeing cases explained in full
@@ -95,6 +94,7 @@ class Outcome:
     actual_grads: dict[str, Any] = field(default_factory=dict)
     exception: str = ""
     traceback: str = ""
+    bad: list[str] = field(default_factory=list)  # values that are not float64 numbers
 
 
 @dataclass
@@ -164,8 +164,16 @@ def usable_ops(config: ReportConfig, target: Target) -> tuple[list[str], dict[st
     return covered, missing
 
 
-_METHOD = {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "div": "__truediv__",
-           "pow": "__pow__", "neg": "__neg__", "matmul": "__matmul__", "index": "__getitem__"}
+_METHOD = {
+    "add": "__add__",
+    "sub": "__sub__",
+    "mul": "__mul__",
+    "div": "__truediv__",
+    "pow": "__pow__",
+    "neg": "__neg__",
+    "matmul": "__matmul__",
+    "index": "__getitem__",
+}
 
 
 def _needs(prefix: str, op: str) -> str:
@@ -189,8 +197,9 @@ def generate(config: ReportConfig, ops: Sequence[str], target: Target, index: in
     n_nodes = int(rng.integers(MIN_NODES + 1, config.max_nodes + 1))
     n_outputs = 1 if rng.random() < 0.7 else int(rng.integers(2, 4))
     draw = random_tensor_graph if config.tensor else random_scalar_graph
-    graph, inputs = draw(rng, n_nodes, ops=ops, n_outputs=n_outputs,
-                         capabilities=target.capabilities)
+    graph, inputs = draw(
+        rng, n_nodes, ops=ops, n_outputs=n_outputs, capabilities=target.capabilities
+    )
     upstream = [_upstream(rng, graph.shapes[o], graph.kind) for o in graph.outputs]
     return Case(index, graph, inputs, upstream)
 
@@ -201,25 +210,50 @@ def _upstream(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> An
     return float(u) if kind == SCALAR else u
 
 
-def run_target(target: Target, case: Case) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    """Every node's value, the outputs and the input gradients, computed by the target."""
-    graph = case.graph
-    leaves = {name: leaf(target, graph, case.inputs[name]) for name in graph.input_names}
-    nodes = build(target, graph, leaves)
-    weighted_sum(graph, [nodes[o] for o in graph.outputs], case.upstream).backward()
-    values = [_number(n.data) for n in nodes]
-    grads = {name: _number(leaf_grad(graph, leaves[name])) for name in graph.input_names}
-    return values, [values[o] for o in graph.outputs], grads
+TargetAnswer = dict[str, Any] | TargetRaised | TargetDied
+CHUNK = 64  # graphs sent to the target's worker at once
+
+
+def run_target(target: Target, case: Case) -> TargetAnswer:
+    """Every node's value, the outputs and the input gradients, computed by the target;
+    or what the target raised, or how its worker died."""
+    try:
+        return target.call(
+            "run_graph",
+            graph=wire(case.graph),
+            inputs=dict(case.inputs),
+            upstream=list(case.upstream),
+            values=True,
+        )
+    except (TargetRaised, TargetDied) as error:
+        return error
+
+
+def run_targets(target: Target, cases: Sequence[Case]) -> list[TargetAnswer]:
+    """`run_target` on many cases, a chunk per request; a chunk whose worker died is run
+    again case by case, so the case that did it is the only one that says so."""
+    answers: list[TargetAnswer] = []
+    for start in range(0, len(cases), CHUNK):
+        chunk = cases[start : start + CHUNK]
+        try:
+            replies = target.call(
+                "run_graphs",
+                cases=[(wire(c.graph), dict(c.inputs), list(c.upstream)) for c in chunk],
+            )
+        except TargetDied:
+            answers += [run_target(target, c) for c in chunk]
+            continue
+        for reply in replies:
+            answers.append(reply["ok"] if "ok" in reply else TargetRaised(reply["raised"]))
+    return answers
 
 
 def _number(x: Any) -> Any:
-    """A float or float64 array; anything else (complex, None) as it is."""
-    if isinstance(x, (complex, type(None))):
-        return x
-    try:
-        return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        return x
+    """A float or float64 array as the target gave it; anything else as nan (the problem
+    is said apart, in words)."""
+    if bad_value(x) is None:
+        return x if isinstance(x, np.ndarray | float) else float(x)
+    return math.nan
 
 
 def relative(actual: Any, expected: Any, scale: Any = 0.0) -> float:
@@ -249,7 +283,7 @@ def relative(actual: Any, expected: Any, scale: Any = 0.0) -> float:
     return error / denominator if denominator > 0 else math.inf
 
 
-def compare(case: Case, evaluation: evaluate.Evaluation, run: Callable[[], Any]) -> Outcome:
+def compare(case: Case, evaluation: evaluate.Evaluation, answer: TargetAnswer) -> Outcome:
     """Run the target on the case and judge its answers against the oracle's.
 
     Gradient errors are relative to the largest of the expected gradient, the magnitude of
@@ -258,25 +292,42 @@ def compare(case: Case, evaluation: evaluate.Evaluation, run: Callable[[], Any])
     analysis runs only for cases beyond the RTOL floor (within it, the plain relative
     error is at most RTOL anyway).
     """
-    try:
-        _, outputs, grads = run()
-    except Exception as error:  # a crashing target case is recorded, never fatal
-        return Outcome("error", math.inf, math.inf, exception=f"{type(error).__name__}: {error}",
-                       traceback=traceback.format_exc(limit=-8))
+    if isinstance(answer, TargetRaised):  # a raising target case is recorded, never fatal
+        return Outcome(
+            "error", math.inf, math.inf, exception=answer.describe(), traceback=answer.traceback
+        )
+    if isinstance(answer, TargetDied):
+        return Outcome("error", math.inf, math.inf, exception=answer.message)
     names = case.graph.input_names
-    outcome = Outcome("agree", 0.0, 0.0, outputs, grads)
-    outcome.value_error = max(relative(a, e) for a, e in zip(outputs, evaluation.outputs,
-                                                              strict=True))
+    grads = leaf_grads(case.graph, answer["grads"])
+    bad = [
+        f"output n{o}: {why}"
+        for o, v in zip(case.graph.outputs, answer["outputs"], strict=True)
+        if (why := bad_value(v))
+    ]
+    bad += [f"d/d{n}: {why}" for n in names if (why := bad_value(grads[n]))]
+    outputs = [_number(v) for v in answer["outputs"]]
+    grads = {n: _number(grads[n]) for n in names}
+    outcome = Outcome("agree", 0.0, 0.0, outputs, grads, bad=bad)
+    if bad:
+        outcome.status, outcome.value_error, outcome.gradient_error = "disagree", math.inf, math.inf
+        return outcome
+    outcome.value_error = max(
+        relative(a, e) for a, e in zip(outputs, evaluation.outputs, strict=True)
+    )
     expected_grads = [evaluation.grads[n] for n in names]
     actual_grads = [grads[n] for n in names]
-    if _within_floor(outputs, evaluation.outputs) and _within_floor(actual_grads,
-                                                                     expected_grads):
+    if _within_floor(outputs, evaluation.outputs) and _within_floor(actual_grads, expected_grads):
         outcome.gradient_error = max(map(relative, actual_grads, expected_grads), default=0.0)
         return outcome
     analysis = tolerance.error_bounds(case.graph, case.inputs, case.upstream)
     outcome.gradient_error = max(
-        (relative(grads[n], evaluation.grads[n],
-                  np.maximum(analysis.magnitudes[n], analysis.grads[n])) for n in names),
+        (
+            relative(
+                grads[n], evaluation.grads[n], np.maximum(analysis.magnitudes[n], analysis.grads[n])
+            )
+            for n in names
+        ),
         default=0.0,
     )
     if problems_of(case, evaluation, outcome, analysis):
@@ -292,8 +343,9 @@ def _within_floor(actual: Sequence[Any], expected: Sequence[Any]) -> bool:
         except (TypeError, ValueError):
             return False
         e_arr = np.asarray(e, dtype=np.float64)
-        if a_arr.shape != e_arr.shape or not np.all(np.abs(a_arr - e_arr) <= RTOL * np.abs(e_arr)
-                                                    + FLUSH):
+        if a_arr.shape != e_arr.shape or not np.all(
+            np.abs(a_arr - e_arr) <= RTOL * np.abs(e_arr) + FLUSH
+        ):
             return False
     return True
 
@@ -308,11 +360,16 @@ def problems_of(
     graph = case.graph
     if analysis is None:
         analysis = tolerance.error_bounds(graph, case.inputs, case.upstream)
-    value_bounds = [analysis.values[o] + RTOL * np.abs(v) + FLUSH
-                    for o, v in zip(graph.outputs, evaluation.outputs, strict=True)]
-    grad_bounds = [analysis.grads[n] + RTOL * np.abs(evaluation.grads[n]) + FLUSH
-                   for n in graph.input_names]
+    value_bounds = [
+        analysis.values[o] + RTOL * np.abs(v) + FLUSH
+        for o, v in zip(graph.outputs, evaluation.outputs, strict=True)
+    ]
+    grad_bounds = [
+        analysis.grads[n] + RTOL * np.abs(evaluation.grads[n]) + FLUSH for n in graph.input_names
+    ]
     labels = [f"output n{o}" for o in graph.outputs] + [f"d/d{n}" for n in graph.input_names]
+    if outcome.bad:
+        return list(outcome.bad)
     return mismatches(
         [*evaluation.outputs, *(evaluation.grads[n] for n in graph.input_names)],
         [*outcome.actual_outputs, *(outcome.actual_grads[n] for n in graph.input_names)],
@@ -344,19 +401,15 @@ def run_report(
     disagreeing: list[int] = []
     for batch in _batches(n):
         cases = [generate(config, ops, target, k) for k in batch]
-        evaluations = evaluate.vjp_batch([c.graph for c in cases], [c.inputs for c in cases],
-                                         [c.upstream for c in cases])
+        evaluations = evaluate.vjp_batch(
+            [c.graph for c in cases], [c.inputs for c in cases], [c.upstream for c in cases]
+        )
+        answers = run_targets(target, cases)
         members: dict[str, list[int]] = {op: [] for op in ops}
-        for case, evaluation in zip(cases, evaluations, strict=True):
+        for case, evaluation, answer in zip(cases, evaluations, answers, strict=True):
             k, graph = case.index, case.graph
-            values: list[Any] = []
-
-            def run(case: Case = case, values: list[Any] = values) -> Any:
-                result = run_target(target, case)
-                values.extend(result[0])
-                return result
-
-            outcome = compare(case, evaluation, run)
+            outcome = compare(case, evaluation, answer)
+            values = [_number(v) for v in answer["values"]] if isinstance(answer, dict) else []
             nodes[k], depths[k] = len(graph.nodes), max(graph.depths)
             value_errors[k], gradient_errors[k] = outcome.value_error, outcome.gradient_error
             statuses[k] = ReportData.STATUS.index(outcome.status)
@@ -376,8 +429,9 @@ def run_report(
         for op, ks in members.items():
             op_members[op].append(np.asarray(ks, dtype=np.int64))
         advance(len(batch))
-    explained = [explain(config, ops, target, k, "disagreement")
-                 for k in disagreeing[:MAX_EXPLAINED]]
+    explained = [
+        explain(config, ops, target, k, "disagreement") for k in disagreeing[:MAX_EXPLAINED]
+    ]
     explained += [explain(config, ops, target, -k, "worst") for _, k in sorted(worst, reverse=True)]
     return ReportData(
         config=config,
@@ -398,12 +452,13 @@ def run_report(
     )
 
 
-def explain(config: ReportConfig, ops: Sequence[str], target: Target, index: int,
-            why: str) -> ExplainedCase:
+def explain(
+    config: ReportConfig, ops: Sequence[str], target: Target, index: int, why: str
+) -> ExplainedCase:
     """Regenerate graph `index` and explain it: snippet, numbers, problems, second opinion."""
     case = generate(config, ops, target, index)
     evaluation = evaluate.vjp(case.graph, case.inputs, case.upstream)
-    outcome = compare(case, evaluation, lambda: run_target(target, case))
+    outcome = compare(case, evaluation, run_target(target, case))
     problems = [] if outcome.status == "error" else problems_of(case, evaluation, outcome)
     return ExplainedCase(
         why=why,
@@ -413,8 +468,9 @@ def explain(config: ReportConfig, ops: Sequence[str], target: Target, index: int
         expected_grads=dict(evaluation.grads),
         node_values=evaluation.values,
         problems=problems,
-        snippet=to_python(case.graph, case.inputs, module=target.import_name,
-                          upstream=case.upstream),
+        snippet=to_python(
+            case.graph, case.inputs, module=target.import_name, upstream=case.upstream
+        ),
         verdict="" if outcome.status == "error" else _verdict(case, evaluation, outcome),
         regenerate=config.regenerate_command(index),
     )
@@ -423,8 +479,10 @@ def explain(config: ReportConfig, ops: Sequence[str], target: Target, index: int
 def _verdict(case: Case, evaluation: evaluate.Evaluation, outcome: Outcome) -> str:
     """The JAX-free second opinion (mpmath, 50 digits) on who is closer to the truth."""
     if len(case.graph.nodes) > SECOND_OPINION_LIMIT:
-        return (f"second opinion not asked: {len(case.graph.nodes)} nodes, over "
-                f"{SECOND_OPINION_LIMIT} (mpmath differentiates input by input)")
+        return (
+            f"second opinion not asked: {len(case.graph.nodes)} nodes, over "
+            f"{SECOND_OPINION_LIMIT} (mpmath differentiates input by input)"
+        )
     truth = second_opinion.gradient(case.graph, case.inputs, case.upstream)
     actual = {}
     for name, g in outcome.actual_grads.items():

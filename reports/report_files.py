@@ -41,12 +41,7 @@ def _version(distribution: str) -> str | None:
 
 
 def _target_version(data: ReportData) -> str | None:
-    module = data.target.module
-    version = getattr(module, "__version__", None)
-    if version is None:
-        top = module.__name__.split(".")[0]
-        version = _version({"properties": data.target.name, "engine": "vgrad"}.get(top, top))
-    return None if version is None else str(version)
+    return data.target.version
 
 
 def _number(x: float) -> float | str:

@@ -1,0 +1,122 @@
+"""Build a graph with the target's own operators: the only code that touches target objects.
+
+A graph arrives as plain data, ``(kind, nodes, outputs)`` with each node
+``(op, args, attrs)`` as in `oracle.ir` (this module never imports it). The upstream
+gradient is applied the way any engine of the spec can take it: the outputs are weighted
+by the upstream values and summed into one scalar loss (``loss = g0 * out0 + g1 * out1``;
+for tensors ``(out * G).sum()``, also for a one-element output), and ``loss.backward()``
+is called once, so every input's gradient is the vector-Jacobian product of the graph.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+SCALAR = "scalar"
+_BINARY = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "pow": operator.pow,
+}
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+_DEFAULT_AXIS = {"softmax": -1, "log_softmax": -1}
+
+
+class Graph(NamedTuple):
+    """A graph as the worker receives it."""
+
+    kind: str
+    nodes: tuple[tuple[str, tuple[int, ...], dict[str, Any]], ...]
+    outputs: tuple[int, ...]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [attrs["name"] for op, _, attrs in self.nodes if op == "input"]
+
+
+def leaf(namespace: Any, kind: str, value: Any) -> Any:
+    """A leaf of the right class for the graph's kind."""
+    if kind == SCALAR:
+        return namespace.Value(float(value))
+    return namespace.Tensor(np.array(value, dtype=np.float64))
+
+
+def build(
+    graph: Graph, leaves: Mapping[str, Any], phase: Callable[[str], None] = lambda _: None
+) -> list[Any]:
+    """Every node of `graph` as a target object, inputs taken from `leaves` by name."""
+    nodes: list[Any] = []
+    for i, (op, args, attrs) in enumerate(graph.nodes):
+        if op == "input":
+            nodes.append(leaves[attrs["name"]])
+            continue
+        phase(f"computing n{i} = {describe(op, args, attrs)}")
+        nodes.append(apply(op, attrs, [nodes[a] for a in args]))
+    return nodes
+
+
+def describe(op: str, args: Sequence[int], attrs: Mapping[str, Any]) -> str:
+    """The node as the snippet writes it, roughly: ``n1 * n2``, ``n3.tanh()``."""
+    names = [f"n{a}" for a in args]
+    if op in _SYMBOL:
+        side = attrs.get("side") if "const" in attrs else None
+        if side == "right":
+            names.append(repr(attrs["const"]))
+        elif side == "left":
+            names.insert(0, repr(attrs["const"]))
+        return f" {_SYMBOL[op]} ".join(names)
+    if op == "neg":
+        return f"-{names[0]}"
+    if op == "matmul":
+        return f"{names[0]} @ {names[1]}"
+    return f"{names[0]}.{op}(...)" if attrs else f"{names[0]}.{op}()"
+
+
+def apply(op: str, attrs: Mapping[str, Any], args: Sequence[Any]) -> Any:
+    """One IR operation with the target's operators and methods."""
+    if op in _BINARY:
+        side = attrs.get("side") if "const" in attrs else None
+        if side == "right":
+            return _BINARY[op](args[0], attrs["const"])
+        if side == "left":
+            return _BINARY[op](attrs["const"], args[0])
+        return _BINARY[op](args[0], args[1])
+    if op == "neg":
+        return -args[0]
+    if op == "matmul":
+        return args[0] @ args[1]
+    if op in ("sum", "mean", "max"):
+        kwargs: dict[str, Any] = {} if attrs["axis"] is None else {"axis": attrs["axis"]}
+        if attrs["keepdims"]:
+            kwargs["keepdims"] = True
+        return getattr(args[0], op)(**kwargs)
+    if op == "reshape":
+        shape = attrs["shape"]  # ints, as the spec calls it; () for a 0-d result
+        return args[0].reshape(*shape) if shape else args[0].reshape(())
+    if op == "transpose":
+        axes = attrs["axes"]
+        return args[0].transpose() if axes is None else args[0].transpose(*axes)
+    if op == "T":
+        return args[0].T
+    if op in _DEFAULT_AXIS:
+        axis = attrs["axis"]
+        return getattr(args[0], op)() if axis == -1 else getattr(args[0], op)(axis=axis)
+    if op == "index":
+        index = attrs["index"]
+        return args[0][index[0] if len(index) == 1 else index]
+    return getattr(args[0], op)()
+
+
+def weighted_sum(kind: str, outs: Sequence[Any], upstream: Sequence[Any]) -> Any:
+    """``sum_k upstream_k * outs_k`` as one scalar of the target."""
+    total = None
+    for out, g in zip(outs, upstream, strict=True):
+        term = out * float(g) if kind == SCALAR else (out * np.asarray(g)).sum()
+        total = term if total is None else total + term
+    return total
