@@ -66,16 +66,18 @@ def op_rows(data: ReportData) -> list[dict[str, Any]]:
     for op in data.ops_covered:
         members = data.op_members[op]
         errors = data.gradient_errors[members]
-        rows.append({
-            "op": op,
-            "nodes": data.op_nodes[op],
-            "graphs": int(members.size),
-            "disagreements": int(np.sum(data.statuses[members] != 0)),
-            "max_gradient_error": float(errors.max()) if errors.size else 0.0,
-            "median_gradient_error": _percentile(errors, 50),
-            "p90_gradient_error": _percentile(errors, 90),
-            "max_value_error": data.op_value_max[op],
-        })
+        rows.append(
+            {
+                "op": op,
+                "nodes": data.op_nodes[op],
+                "graphs": int(members.size),
+                "disagreements": int(np.sum(data.statuses[members] != 0)),
+                "max_gradient_error": float(errors.max()) if errors.size else 0.0,
+                "median_gradient_error": _percentile(errors, 50),
+                "p90_gradient_error": _percentile(errors, 90),
+                "max_value_error": data.op_value_max[op],
+            }
+        )
     return rows
 
 
@@ -93,9 +95,13 @@ def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
         "gradient_error": _number(outcome.gradient_error),
         "graph": json.loads(to_json(case.graph, case.inputs)),
         "upstream": codec.encode(tuple(case.upstream)),
-        "expected": {"outputs": [codec.encode(v) for v in explained.expected_outputs],
-                     "grads": {k: codec.encode(v) for k, v in explained.expected_grads.items()}},
-        "actual": None if outcome.status == "error" else {
+        "expected": {
+            "outputs": [codec.encode(v) for v in explained.expected_outputs],
+            "grads": {k: codec.encode(v) for k, v in explained.expected_grads.items()},
+        },
+        "actual": None
+        if outcome.status == "error"
+        else {
             "outputs": [codec.encode(_plain(v)) for v in outcome.actual_outputs],
             "grads": {k: codec.encode(_plain(v)) for k, v in outcome.actual_grads.items()},
         },
@@ -123,14 +129,23 @@ def document(data: ReportData) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": {"target": config.target, "graphs": config.graphs, "seed": config.seed,
-                   "ops": None if config.ops is None else list(config.ops),
-                   "max_nodes": config.max_nodes, "kind": config.kind},
+        "config": {
+            "target": config.target,
+            "graphs": config.graphs,
+            "seed": config.seed,
+            "ops": None if config.ops is None else list(config.ops),
+            "max_nodes": config.max_nodes,
+            "kind": config.kind,
+        },
         "environment": {
-            "vgrad": _version("vgrad"), "python": platform.python_version(),
-            "numpy": np.__version__, "jax": _version("jax"),
-            "target_module": data.target.import_name, "target_version": _target_version(data),
-            "platform": platform.platform(), "graphviz_dot": shutil.which("dot") is not None,
+            "vgrad": _version("vgrad"),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "jax": _version("jax"),
+            "target_module": data.target.import_name,
+            "target_version": _target_version(data),
+            "platform": platform.platform(),
+            "graphviz_dot": shutil.which("dot") is not None,
         },
         "summary": {
             "graphs": n,
@@ -148,8 +163,10 @@ def document(data: ReportData) -> dict[str, Any]:
             "seconds": round(data.seconds, 3),
             "graphs_per_second": round(n / data.seconds, 1) if data.seconds else None,
         },
-        "ops": [{k: _number(v) if isinstance(v, float) else v for k, v in row.items()}
-                for row in op_rows(data)],
+        "ops": [
+            {k: _number(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in op_rows(data)
+        ],
         "graphs": {
             "seed": data.seeds.tolist(),
             "nodes": data.nodes.tolist(),
@@ -159,8 +176,12 @@ def document(data: ReportData) -> dict[str, Any]:
             "gradient_error": [_number(float(e)) for e in data.gradient_errors],
         },
         "cases": [_case_entry(data, e) for e in data.explained],
-        "cases_not_shown": max(0, data.count("disagree") + data.count("error")
-                               - sum(e.why == "disagreement" for e in data.explained)),
+        "cases_not_shown": max(
+            0,
+            data.count("disagree")
+            + data.count("error")
+            - sum(e.why == "disagreement" for e in data.explained),
+        ),
     }
 
 
@@ -181,8 +202,11 @@ def in_every_disagreement(doc: dict[str, Any]) -> list[str]:
 def summary_markdown(doc: dict[str, Any]) -> str:
     """A short Markdown summary for a CI job summary or a pull-request comment."""
     s, c = doc["summary"], doc["config"]
-    verdict = ("all graphs agree with the oracle" if s["agree"] == s["graphs"]
-               else f"**{s['disagree']} disagreements, {s['error']} errors**")
+    verdict = (
+        "all graphs agree with the oracle"
+        if s["agree"] == s["graphs"]
+        else f"**{s['disagree']} disagreements, {s['error']} errors**"
+    )
     lines = [
         f"## vgrad report: `{c['target']}`, {verdict}",
         "",
@@ -204,10 +228,16 @@ def summary_markdown(doc: dict[str, Any]) -> str:
         lines.append(f"In every disagreeing graph: {', '.join(suspects)}.")
     bad = [case for case in doc["cases"] if case["why"] == "disagreement"]
     if bad:
-        lines += ["", "| graph | status | gradient error | regenerate |",
-                  "| --- | --- | --- | --- |"]
-        lines += [f"| {case['index']} | {case['status']} | {_fmt(case['gradient_error'])} | "
-                  f"`{case['regenerate']}` |" for case in bad]
+        lines += [
+            "",
+            "| graph | status | gradient error | regenerate |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {case['index']} | {case['status']} | {_fmt(case['gradient_error'])} | "
+            f"`{case['regenerate']}` |"
+            for case in bad
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -235,8 +265,9 @@ def _img(png: bytes, alt: str) -> str:
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -246,22 +277,29 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
     grads = outcome.actual_grads if outcome.status != "error" else explained.expected_grads
     n_nodes = len(case.graph.nodes)
     if n_nodes > pictures.DRAW_LIMIT:
-        drawing = (f"<p>(A graph of {n_nodes} nodes is not drawn, over {pictures.DRAW_LIMIT}; "
-                   "the snippet below rebuilds it.)</p>")
+        drawing = (
+            f"<p>(A graph of {n_nodes} nodes is not drawn, over {pictures.DRAW_LIMIT}; "
+            "the snippet below rebuilds it.)</p>"
+        )
     else:
         values = explained.node_values
         dot = pictures.graph_dot(case.graph, case.inputs, values, grads, wrong)
         svg = pictures.graph_svg(dot)
-        drawing = (f'<div class="graph">{svg}</div>' if svg else
-                   "<p>(Graphviz's <code>dot</code> is not installed: the graph as text)</p><pre>"
-                   + html.escape(pictures.graph_text(case.graph, values, grads, case.inputs))
-                   + "</pre>")
+        drawing = (
+            f'<div class="graph">{svg}</div>'
+            if svg
+            else "<p>(Graphviz's <code>dot</code> is not installed: the graph as text)</p><pre>"
+            + html.escape(pictures.graph_text(case.graph, values, grads, case.inputs))
+            + "</pre>"
+        )
     title = "Disagreement" if explained.why == "disagreement" else "Worst agreeing case"
-    facts = [("status", outcome.status),
-             ("graph", f"{entry['nodes']} nodes, depth {entry['depth']}"),
-             ("gradient error", _fmt(outcome.gradient_error)),
-             ("output error", _fmt(outcome.value_error)),
-             ("regenerate", explained.regenerate)]
+    facts = [
+        ("status", outcome.status),
+        ("graph", f"{entry['nodes']} nodes, depth {entry['depth']}"),
+        ("gradient error", _fmt(outcome.gradient_error)),
+        ("output error", _fmt(outcome.value_error)),
+        ("regenerate", explained.regenerate),
+    ]
     if explained.verdict:
         facts.append(("second opinion", explained.verdict.split(": ", 1)[-1]))
     if outcome.exception:
@@ -276,17 +314,24 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
     parts = [
         f'<div class="case {explained.why}"><h3>{title}: graph {case.index} '
         f"(seed {entry['seed']})</h3>",
-        "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
-                         for k, v in facts) + "</dl>",
+        "<dl>"
+        + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)
+        + "</dl>",
     ]
     if explained.problems:
         parts.append("<pre>" + html.escape("\n".join(explained.problems)) + "</pre>")
-    parts += [drawing, "<h4>Expected (oracle) and actual (target)</h4>",
-              "<pre>" + html.escape("\n".join(numbers)) + "</pre>",
-              "<h4>Reproduce on the target</h4><pre>" + html.escape(explained.snippet) + "</pre>"]
+    parts += [
+        drawing,
+        "<h4>Expected (oracle) and actual (target)</h4>",
+        "<pre>" + html.escape("\n".join(numbers)) + "</pre>",
+        "<h4>Reproduce on the target</h4><pre>" + html.escape(explained.snippet) + "</pre>",
+    ]
     if outcome.traceback:
-        parts.append("<details><summary>traceback</summary><pre>"
-                     + html.escape(outcome.traceback) + "</pre></details>")
+        parts.append(
+            "<details><summary>traceback</summary><pre>"
+            + html.escape(outcome.traceback)
+            + "</pre></details>"
+        )
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -301,48 +346,97 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
     """The self-contained HTML page: summary, plots, per-op table, notable cases."""
     s, c, env = doc["summary"], doc["config"], doc["environment"]
     ok = s["agree"] == s["graphs"]
-    headline = ('<span class="ok">every graph agrees with the oracle</span>' if ok else
-                f'<span class="bad">{s["disagree"]} disagreements and {s["error"]} errors</span>')
+    headline = (
+        '<span class="ok">every graph agrees with the oracle</span>'
+        if ok
+        else f'<span class="bad">{s["disagree"]} disagreements and {s["error"]} errors</span>'
+    )
     facts = [
-        ("target", f"{c['target']} ({env['target_module']}, "
-                   f"version {env['target_version'] or 'unknown'})"),
-        ("graphs", f"{s['graphs']} {c['kind']} graphs, {s['nodes']} nodes, up to "
-                   f"{c['max_nodes']} nodes each"),
+        (
+            "target",
+            f"{c['target']} ({env['target_module']}, version {env['target_version'] or 'unknown'})",
+        ),
+        (
+            "graphs",
+            f"{s['graphs']} {c['kind']} graphs, {s['nodes']} nodes, up to "
+            f"{c['max_nodes']} nodes each",
+        ),
         ("seed", f"{c['seed']} (graph k is regenerated by --seed {c['seed']}+k --graphs 1)"),
-        ("agreement", f"{s['agree']}/{s['graphs']} ({100 * s['agreement_rate']:.2f}%), "
-                      f"{s['exact']} bit-identical"),
-        ("gradient error", f"median {_fmt(s['median_gradient_error'])}, "
-                           f"largest {_fmt(s['max_gradient_error'])} (relative, normwise)"),
+        (
+            "agreement",
+            f"{s['agree']}/{s['graphs']} ({100 * s['agreement_rate']:.2f}%), "
+            f"{s['exact']} bit-identical",
+        ),
+        (
+            "gradient error",
+            f"median {_fmt(s['median_gradient_error'])}, "
+            f"largest {_fmt(s['max_gradient_error'])} (relative, normwise)",
+        ),
         ("output error", f"largest {_fmt(s['max_value_error'])}"),
         ("ops covered", ", ".join(s["ops_covered"])),
     ]
     if suspects := in_every_disagreement(doc):
         facts.append(("suspects", f"{', '.join(suspects)}: in every disagreeing graph"))
     if s["ops_not_covered"]:
-        facts.append(("not covered", ", ".join(f"{op} (target lacks {need})"
-                                               for op, need in s["ops_not_covered"].items())))
-    facts += [("time", f"{s['seconds']:.1f} s, {s['graphs_per_second']} graphs/s"),
-              ("versions", f"vgrad {env['vgrad']}, Python {env['python']}, NumPy "
-                           f"{env['numpy']}, JAX {env['jax']}"),
-              ("created", doc["created"])]
+        facts.append(
+            (
+                "not covered",
+                ", ".join(
+                    f"{op} (target lacks {need})" for op, need in s["ops_not_covered"].items()
+                ),
+            )
+        )
+    facts += [
+        ("time", f"{s['seconds']:.1f} s, {s['graphs_per_second']} graphs/s"),
+        (
+            "versions",
+            f"vgrad {env['vgrad']}, Python {env['python']}, NumPy {env['numpy']}, JAX {env['jax']}",
+        ),
+        ("created", doc["created"]),
+    ]
     rows = doc["ops"]
     op_table = _table(
-        ["op", "nodes", "graphs containing it", "disagreements", "median gradient error",
-         "90th percentile", "max gradient error", "max output error of its nodes"],
-        [[r["op"], r["nodes"], r["graphs"], r["disagreements"], r["median_gradient_error"],
-          r["p90_gradient_error"], r["max_gradient_error"], r["max_value_error"]]
-         for r in rows])
-    cases = [_case_html(data, e, entry)
-             for e, entry in zip(data.explained, doc["cases"], strict=True)]
+        [
+            "op",
+            "nodes",
+            "graphs containing it",
+            "disagreements",
+            "median gradient error",
+            "90th percentile",
+            "max gradient error",
+            "max output error of its nodes",
+        ],
+        [
+            [
+                r["op"],
+                r["nodes"],
+                r["graphs"],
+                r["disagreements"],
+                r["median_gradient_error"],
+                r["p90_gradient_error"],
+                r["max_gradient_error"],
+                r["max_value_error"],
+            ]
+            for r in rows
+        ],
+    )
+    cases = [
+        _case_html(data, e, entry) for e, entry in zip(data.explained, doc["cases"], strict=True)
+    ]
     bad = [x for x in cases if 'class="case disagreement"' in x]
     worst = [x for x in cases if 'class="case worst"' in x]
-    not_shown = (f"<p>{doc['cases_not_shown']} more disagreements are listed in report.json "
-                 "(graphs with status disagree or error).</p>" if doc["cases_not_shown"] else "")
+    not_shown = (
+        f"<p>{doc['cases_not_shown']} more disagreements are listed in report.json "
+        "(graphs with status disagree or error).</p>"
+        if doc["cases_not_shown"]
+        else ""
+    )
     body = [
         f"<h1>vgrad report: {html.escape(c['target'])}</h1>",
         f"<p>{headline}.</p>",
-        "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
-                         for k, v in facts) + "</dl>",
+        "<dl>"
+        + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)
+        + "</dl>",
         "<p>A graph agrees when every output and every input's gradient is within the "
         "bound of the oracle's error analysis of that case (as in <code>vgrad check</code>). "
         "Errors are normwise relative to the oracle's answer (JAX, float64), the largest "
@@ -353,21 +447,28 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
         "second opinion (mpmath at 50 digits, no JAX) says which is closer to the "
         "truth.</p>",
         "<h2>Errors</h2>",
-        _img(pictures.error_histogram(data.gradient_errors, data.value_errors),
-             "histogram of relative errors"),
-        _img(pictures.error_by_size(data.depths, data.nodes, data.gradient_errors),
-             "gradient error against depth and size"),
+        _img(
+            pictures.error_histogram(data.gradient_errors, data.value_errors),
+            "histogram of relative errors",
+        ),
+        _img(
+            pictures.error_by_size(data.depths, data.nodes, data.gradient_errors),
+            "gradient error against depth and size",
+        ),
         "<h2>Per op</h2>",
         _img(pictures.error_by_op(op_rows(data)), "gradient error per op"),
         op_table,
         f"<h2>Disagreements ({s['disagree'] + s['error']})</h2>",
-        *(bad or ["<p>None.</p>"]), not_shown,
+        *(bad or ["<p>None.</p>"]),
+        not_shown,
         f"<h2>Worst agreeing cases ({len(worst)})</h2>",
         *worst,
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>vgrad report: {html.escape(c['target'])}</title>"
-            f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>vgrad report: {html.escape(c['target'])}</title>"
+        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def write_report(data: ReportData, out: Path) -> dict[str, Path]:
