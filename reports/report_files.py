@@ -2,21 +2,31 @@
 
 `document` turns a run into the JSON document (schema: `reports/schema.json`); the HTML
 and the Markdown are rendered from that document plus the pictures, so the three say
-the same thing.  `write_report` writes every file into a temporary folder first and
-then moves each into place, so an interrupted run never leaves a half-written file
-where a good one was.
+the same thing.  `write_report` writes the three files into a new folder next to the
+destination and then swaps the two folders in one step (`replace_folder`), so whenever
+a run stops, even killed between two steps, the destination holds either the whole
+previous report or the whole new one, never a mix.
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
+import errno
+import functools
+import hashlib
 import html
 import json
 import math
 import os
 import platform
+import re
+import secrets
+import shlex
 import shutil
-import tempfile
+import stat
+import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +37,7 @@ import numpy as np
 from oracle import codec
 from oracle.ir import to_json
 from reports import pictures
-from reports.report import ExplainedCase, ReportData
+from reports.report import ExplainedCase, ReportConfig, ReportData
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -81,13 +91,28 @@ def op_rows(data: ReportData) -> list[dict[str, Any]]:
     return rows
 
 
+def regenerate_command(config: ReportConfig, index: int) -> str:
+    """The shell command that draws graph `index` of a run alone, quoted for a POSIX shell."""
+    words = ["vgrad", "report"]
+    if config.target != "engine":
+        target = config.target
+        words += [f"--target={target}"] if target.startswith("-") else ["--target", target]
+    words += ["--seed", str(config.seed + index), "--graphs", "1"]
+    words += ["--max-nodes", str(config.max_nodes)]
+    if config.ops is not None:
+        words += ["--ops", ",".join(config.ops)]
+    if config.tensor:
+        words.append("--tensor")
+    return shlex.join(words)
+
+
 def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
     case, outcome = explained.case, explained.outcome
     return {
         "why": explained.why,
         "index": case.index,
         "seed": data.config.seed + case.index,
-        "regenerate": explained.regenerate,
+        "regenerate": regenerate_command(data.config, case.index),
         "status": outcome.status,
         "nodes": len(case.graph.nodes),
         "depth": max(case.graph.depths),
@@ -185,6 +210,14 @@ def document(data: ReportData) -> dict[str, Any]:
     }
 
 
+def _code_cell(text: str) -> str:
+    """`text` as Markdown code in a table cell: pipes escaped, fenced by enough backticks."""
+    text = text.replace("|", "\\|")
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _fmt(x: Any) -> str:
     if isinstance(x, str):
         return x
@@ -235,7 +268,7 @@ def summary_markdown(doc: dict[str, Any]) -> str:
         ]
         lines += [
             f"| {case['index']} | {case['status']} | {_fmt(case['gradient_error'])} | "
-            f"`{case['regenerate']}` |"
+            f"{_code_cell(case['regenerate'])} |"
             for case in bad
         ]
     return "\n".join(lines) + "\n"
@@ -298,7 +331,7 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
         ("graph", f"{entry['nodes']} nodes, depth {entry['depth']}"),
         ("gradient error", _fmt(outcome.gradient_error)),
         ("output error", _fmt(outcome.value_error)),
-        ("regenerate", explained.regenerate),
+        ("regenerate", entry["regenerate"]),
     ]
     if explained.verdict:
         facts.append(("second opinion", explained.verdict.split(": ", 1)[-1]))
@@ -471,20 +504,220 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
     )
 
 
+REPORT_FILES = ("report.json", "report.html", "summary.md")
+_OLD_STAGING = ".writing-"  # the in-folder staging of earlier versions: dropped with the old set
+
+
 def write_report(data: ReportData, out: Path) -> dict[str, Path]:
-    """Write report.json, report.html and summary.md into `out`; return their paths."""
+    """Write report.json, report.html and summary.md into `out`, replacing the three
+    together (`replace_folder`); return their paths."""
     doc = document(data)
     contents = {
         "report.json": json.dumps(doc, indent=1),
         "report.html": report_html(data, doc),
         "summary.md": summary_markdown(doc),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    with tempfile.TemporaryDirectory(dir=out, prefix=".writing-") as staging:
+    replace_folder(out, contents)
+    return {name: Path(out) / name for name in contents}
+
+
+def foreign_entries(out: Path) -> list[str]:
+    """What folder `out` holds besides a report: replacing the folder would delete it."""
+    if not Path(out).is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in Path(out).iterdir()
+        if entry.name not in REPORT_FILES and not entry.name.startswith(_OLD_STAGING)
+    )
+
+
+def replace_folder(out: Path, contents: Mapping[str, str]) -> None:
+    """Make folder `out` hold exactly the files `contents` (name -> text), atomically.
+
+    The files are written (and synced) into a new folder next to `out`, which then takes
+    the place of `out` in one step: `renameat2(RENAME_EXCHANGE)` on Linux, or, where the
+    file system cannot exchange, the old folder renamed aside and the new one renamed in
+    (if that is interrupted between the two renames, the next run puts the old folder
+    back).  Then the old folder is removed.  Whenever this stops, `out` holds either the
+    whole old set or the whole new one, plus at most a leftover sibling folder
+    ``.<name>.<hash>.vgrad-<pid>-...`` that the next run removes once process <pid> has
+    ended.  A folder holding anything but a report's files is refused (FileExistsError),
+    never replaced.
+    """
+    out = Path(out).resolve()  # a symlink to a folder: replace the folder it points to
+    if os.path.lexists(out) and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(out))
+    if foreign := foreign_entries(out):
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise FileExistsError(
+            errno.EEXIST,
+            f"holds files that are not a report's ({shown}); not replacing it",
+            str(out),
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out)
+    staging = _make_sibling(out)
+    old = staging  # where whatever is to be removed at the end lies
+    try:
         for name, text in contents.items():
-            (Path(staging) / name).write_text(text, encoding="utf-8")
-        for name in contents:  # every file is complete before any replaces its old version
-            os.replace(Path(staging) / name, out / name)
-            written[name] = out / name
-    return written
+            _write_file(staging / name, text)
+        _sync_folder(staging)
+        if out.is_dir():
+            os.chmod(staging, stat.S_IMODE(out.stat().st_mode))  # the old folder's permissions
+            old = _swap(staging, out)
+        else:
+            _rename(staging, out)
+        _sync_folder(out.parent)
+    finally:
+        _remove_tree(old)  # the old set after a swap; an unfinished new set otherwise
+        if old != staging:
+            _remove_tree(staging)
+
+
+def _swap(new: Path, out: Path) -> Path:
+    """Put folder `new` in the place of folder `out`; return where the old `out` now is."""
+    if _exchange(new, out):
+        return new
+    aside = new.with_name(new.name + _ASIDE)
+    _rename(out, aside)
+    try:
+        _rename(new, out)
+    except BaseException:
+        _rename(aside, out)
+        raise
+    return aside
+
+
+_ASIDE = ".old"
+
+
+def _sibling_prefix(out: Path) -> str:
+    """Names of `out`'s temporary siblings start with this (short, whatever `out`'s name)."""
+    digest = hashlib.sha256(os.fsencode(out.name)).hexdigest()[:8]
+    return f".{out.name[:40]}.{digest}.vgrad-"
+
+
+def _make_sibling(out: Path) -> Path:
+    """A new empty folder next to `out`, named so that `clean_leftovers` finds it."""
+    prefix = f"{_sibling_prefix(out)}{os.getpid()}-"
+    while True:
+        folder = out.with_name(prefix + secrets.token_hex(4))
+        try:
+            _make_folder(folder)
+        except FileExistsError:
+            continue
+        break
+    return folder
+
+
+def clean_leftovers(out: Path) -> None:
+    """Remove the temporary siblings of `out` left by runs that were killed.
+
+    A sibling whose process still runs is left alone.  An old folder renamed aside (the
+    fallback of `replace_folder`) whose run was killed before the new folder took its
+    place is put back at `out`.
+    """
+    out = Path(out)
+    pattern = re.compile(
+        re.escape(_sibling_prefix(out)) + r"(\d+)-[0-9a-f]+(" + re.escape(_ASIDE) + ")?"
+    )
+    try:
+        entries = list(os.scandir(out.parent))
+    except FileNotFoundError:
+        return
+    for entry in sorted(entries, key=lambda e: e.name):
+        match = pattern.fullmatch(entry.name)
+        if match is None or _process_alive(int(match[1])):
+            continue
+        path = Path(entry.path)
+        if match[2] and not os.path.lexists(out):
+            _rename(path, out)
+        else:
+            _remove_tree(path)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+# The steps that change the file system, one function each (tests interrupt between them).
+
+
+def _make_folder(path: Path) -> None:
+    os.mkdir(path)
+
+
+def _write_file(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _rename(source: Path, destination: Path) -> None:
+    os.rename(source, destination)
+
+
+def _remove_tree(path: Path) -> None:
+    if os.path.lexists(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+@functools.cache
+def _renameat2() -> Any:
+    """libc's renameat2 (glibc 2.28 and later), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    )
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Exchange two folders in one atomic step; False when the system cannot."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # an old kernel, or a file system without RENAME_EXCHANGE
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a folder's entries durable (best effort: not every system can)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
