@@ -270,13 +270,17 @@ def _known_ops(tensor: bool) -> tuple[str, ...]:
 
 def _check_select(expression: str) -> None:
     """-k: pytest's own parser, so what passes here is what pytest accepts."""
-    from _pytest.mark.expression import Expression
+    from _pytest.mark import expression as pytest_expression
 
+    # pytest 8.4 and later raise SyntaxError; earlier ones their own ParseError.
+    parse_error = getattr(pytest_expression, "ParseError", SyntaxError)
     try:
-        Expression.compile(expression)
-    except SyntaxError as error:  # pytest's wording (see _pytest.mark._parse_expression)
+        pytest_expression.Expression.compile(expression)
+    except (SyntaxError, parse_error) as error:  # worded as _pytest.mark._parse_expression
+        column = getattr(error, "offset", None) or getattr(error, "column", "?")
+        reason = getattr(error, "msg", None) or getattr(error, "message", str(error))
         raise UsageError(
-            f"-k: wrong expression {error.text!r}: at column {error.offset}: {error.msg}"
+            f"-k: wrong expression {expression!r}: at column {column}: {reason}"
         ) from None
 
 
