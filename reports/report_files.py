@@ -2,21 +2,31 @@
 
 `document` turns a run into the JSON document (schema: `reports/schema.json`); the HTML
 and the Markdown are rendered from that document plus the pictures, so the three say
-the same thing.  `write_report` writes every file into a temporary folder first and
-then moves each into place, so an interrupted run never leaves a half-written file
-where a good one was.
+the same thing.  `write_report` writes the three files into a new folder next to the
+destination and then swaps the two folders in one step (`replace_folder`), so whenever
+a run stops, even killed between two steps, the destination holds either the whole
+previous report or the whole new one, never a mix.
 """
 
 from __future__ import annotations
 
 import base64
+import ctypes
+import errno
+import functools
+import hashlib
 import html
 import json
 import math
 import os
 import platform
+import re
+import secrets
+import shlex
 import shutil
-import tempfile
+import stat
+import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +37,7 @@ import numpy as np
 from oracle import codec
 from oracle.ir import to_json
 from reports import pictures
-from reports.report import ExplainedCase, ReportData
+from reports.report import ExplainedCase, ReportConfig, ReportData
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -61,17 +71,34 @@ def op_rows(data: ReportData) -> list[dict[str, Any]]:
     for op in data.ops_covered:
         members = data.op_members[op]
         errors = data.gradient_errors[members]
-        rows.append({
-            "op": op,
-            "nodes": data.op_nodes[op],
-            "graphs": int(members.size),
-            "disagreements": int(np.sum(data.statuses[members] != 0)),
-            "max_gradient_error": float(errors.max()) if errors.size else 0.0,
-            "median_gradient_error": _percentile(errors, 50),
-            "p90_gradient_error": _percentile(errors, 90),
-            "max_value_error": data.op_value_max[op],
-        })
+        rows.append(
+            {
+                "op": op,
+                "nodes": data.op_nodes[op],
+                "graphs": int(members.size),
+                "disagreements": int(np.sum(data.statuses[members] != 0)),
+                "max_gradient_error": float(errors.max()) if errors.size else 0.0,
+                "median_gradient_error": _percentile(errors, 50),
+                "p90_gradient_error": _percentile(errors, 90),
+                "max_value_error": data.op_value_max[op],
+            }
+        )
     return rows
+
+
+def regenerate_command(config: ReportConfig, index: int) -> str:
+    """The shell command that draws graph `index` of a run alone, quoted for a POSIX shell."""
+    words = ["vgrad", "report"]
+    if config.target != "engine":
+        target = config.target
+        words += [f"--target={target}"] if target.startswith("-") else ["--target", target]
+    words += ["--seed", str(config.seed + index), "--graphs", "1"]
+    words += ["--max-nodes", str(config.max_nodes)]
+    if config.ops is not None:
+        words += ["--ops", ",".join(config.ops)]
+    if config.tensor:
+        words.append("--tensor")
+    return shlex.join(words)
 
 
 def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
@@ -80,7 +107,7 @@ def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
         "why": explained.why,
         "index": case.index,
         "seed": data.config.seed + case.index,
-        "regenerate": explained.regenerate,
+        "regenerate": regenerate_command(data.config, case.index),
         "status": outcome.status,
         "nodes": len(case.graph.nodes),
         "depth": max(case.graph.depths),
@@ -88,9 +115,13 @@ def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
         "gradient_error": _number(outcome.gradient_error),
         "graph": json.loads(to_json(case.graph, case.inputs)),
         "upstream": codec.encode(tuple(case.upstream)),
-        "expected": {"outputs": [codec.encode(v) for v in explained.expected_outputs],
-                     "grads": {k: codec.encode(v) for k, v in explained.expected_grads.items()}},
-        "actual": None if outcome.status == "error" else {
+        "expected": {
+            "outputs": [codec.encode(v) for v in explained.expected_outputs],
+            "grads": {k: codec.encode(v) for k, v in explained.expected_grads.items()},
+        },
+        "actual": None
+        if outcome.status == "error"
+        else {
             "outputs": [codec.encode(_plain(v)) for v in outcome.actual_outputs],
             "grads": {k: codec.encode(_plain(v)) for k, v in outcome.actual_grads.items()},
         },
@@ -118,14 +149,23 @@ def document(data: ReportData) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config": {"target": config.target, "graphs": config.graphs, "seed": config.seed,
-                   "ops": None if config.ops is None else list(config.ops),
-                   "max_nodes": config.max_nodes, "kind": config.kind},
+        "config": {
+            "target": config.target,
+            "graphs": config.graphs,
+            "seed": config.seed,
+            "ops": None if config.ops is None else list(config.ops),
+            "max_nodes": config.max_nodes,
+            "kind": config.kind,
+        },
         "environment": {
-            "vgrad": _version("vgrad"), "python": platform.python_version(),
-            "numpy": np.__version__, "jax": _version("jax"),
-            "target_module": data.target.import_name, "target_version": _target_version(data),
-            "platform": platform.platform(), "graphviz_dot": shutil.which("dot") is not None,
+            "vgrad": _version("vgrad"),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "jax": _version("jax"),
+            "target_module": data.target.import_name,
+            "target_version": _target_version(data),
+            "platform": platform.platform(),
+            "graphviz_dot": shutil.which("dot") is not None,
         },
         "summary": {
             "graphs": n,
@@ -143,8 +183,10 @@ def document(data: ReportData) -> dict[str, Any]:
             "seconds": round(data.seconds, 3),
             "graphs_per_second": round(n / data.seconds, 1) if data.seconds else None,
         },
-        "ops": [{k: _number(v) if isinstance(v, float) else v for k, v in row.items()}
-                for row in op_rows(data)],
+        "ops": [
+            {k: _number(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in op_rows(data)
+        ],
         "graphs": {
             "seed": data.seeds.tolist(),
             "nodes": data.nodes.tolist(),
@@ -154,9 +196,21 @@ def document(data: ReportData) -> dict[str, Any]:
             "gradient_error": [_number(float(e)) for e in data.gradient_errors],
         },
         "cases": [_case_entry(data, e) for e in data.explained],
-        "cases_not_shown": max(0, data.count("disagree") + data.count("error")
-                               - sum(e.why == "disagreement" for e in data.explained)),
+        "cases_not_shown": max(
+            0,
+            data.count("disagree")
+            + data.count("error")
+            - sum(e.why == "disagreement" for e in data.explained),
+        ),
     }
+
+
+def _code_cell(text: str) -> str:
+    """`text` as Markdown code in a table cell: pipes escaped, fenced by enough backticks."""
+    text = text.replace("|", "\\|")
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _fmt(x: Any) -> str:
@@ -176,8 +230,11 @@ def in_every_disagreement(doc: dict[str, Any]) -> list[str]:
 def summary_markdown(doc: dict[str, Any]) -> str:
     """A short Markdown summary for a CI job summary or a pull-request comment."""
     s, c = doc["summary"], doc["config"]
-    verdict = ("all graphs agree with the oracle" if s["agree"] == s["graphs"]
-               else f"**{s['disagree']} disagreements, {s['error']} errors**")
+    verdict = (
+        "all graphs agree with the oracle"
+        if s["agree"] == s["graphs"]
+        else f"**{s['disagree']} disagreements, {s['error']} errors**"
+    )
     lines = [
         f"## vgrad report: `{c['target']}`, {verdict}",
         "",
@@ -199,10 +256,16 @@ def summary_markdown(doc: dict[str, Any]) -> str:
         lines.append(f"In every disagreeing graph: {', '.join(suspects)}.")
     bad = [case for case in doc["cases"] if case["why"] == "disagreement"]
     if bad:
-        lines += ["", "| graph | status | gradient error | regenerate |",
-                  "| --- | --- | --- | --- |"]
-        lines += [f"| {case['index']} | {case['status']} | {_fmt(case['gradient_error'])} | "
-                  f"`{case['regenerate']}` |" for case in bad]
+        lines += [
+            "",
+            "| graph | status | gradient error | regenerate |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {case['index']} | {case['status']} | {_fmt(case['gradient_error'])} | "
+            f"{_code_cell(case['regenerate'])} |"
+            for case in bad
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -230,8 +293,9 @@ def _img(png: bytes, alt: str) -> str:
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -241,22 +305,29 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
     grads = outcome.actual_grads if outcome.status != "error" else explained.expected_grads
     n_nodes = len(case.graph.nodes)
     if n_nodes > pictures.DRAW_LIMIT:
-        drawing = (f"<p>(A graph of {n_nodes} nodes is not drawn, over {pictures.DRAW_LIMIT}; "
-                   "the snippet below rebuilds it.)</p>")
+        drawing = (
+            f"<p>(A graph of {n_nodes} nodes is not drawn, over {pictures.DRAW_LIMIT}; "
+            "the snippet below rebuilds it.)</p>"
+        )
     else:
         values = explained.node_values
         dot = pictures.graph_dot(case.graph, case.inputs, values, grads, wrong)
         svg = pictures.graph_svg(dot)
-        drawing = (f'<div class="graph">{svg}</div>' if svg else
-                   "<p>(Graphviz's <code>dot</code> is not installed: the graph as text)</p><pre>"
-                   + html.escape(pictures.graph_text(case.graph, values, grads, case.inputs))
-                   + "</pre>")
+        drawing = (
+            f'<div class="graph">{svg}</div>'
+            if svg
+            else "<p>(Graphviz's <code>dot</code> is not installed: the graph as text)</p><pre>"
+            + html.escape(pictures.graph_text(case.graph, values, grads, case.inputs))
+            + "</pre>"
+        )
     title = "Disagreement" if explained.why == "disagreement" else "Worst agreeing case"
-    facts = [("status", outcome.status),
-             ("graph", f"{entry['nodes']} nodes, depth {entry['depth']}"),
-             ("gradient error", _fmt(outcome.gradient_error)),
-             ("output error", _fmt(outcome.value_error)),
-             ("regenerate", explained.regenerate)]
+    facts = [
+        ("status", outcome.status),
+        ("graph", f"{entry['nodes']} nodes, depth {entry['depth']}"),
+        ("gradient error", _fmt(outcome.gradient_error)),
+        ("output error", _fmt(outcome.value_error)),
+        ("regenerate", entry["regenerate"]),
+    ]
     if explained.verdict:
         facts.append(("second opinion", explained.verdict.split(": ", 1)[-1]))
     if outcome.exception:
@@ -271,17 +342,24 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
     parts = [
         f'<div class="case {explained.why}"><h3>{title}: graph {case.index} '
         f"(seed {entry['seed']})</h3>",
-        "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
-                         for k, v in facts) + "</dl>",
+        "<dl>"
+        + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)
+        + "</dl>",
     ]
     if explained.problems:
         parts.append("<pre>" + html.escape("\n".join(explained.problems)) + "</pre>")
-    parts += [drawing, "<h4>Expected (oracle) and actual (target)</h4>",
-              "<pre>" + html.escape("\n".join(numbers)) + "</pre>",
-              "<h4>Reproduce on the target</h4><pre>" + html.escape(explained.snippet) + "</pre>"]
+    parts += [
+        drawing,
+        "<h4>Expected (oracle) and actual (target)</h4>",
+        "<pre>" + html.escape("\n".join(numbers)) + "</pre>",
+        "<h4>Reproduce on the target</h4><pre>" + html.escape(explained.snippet) + "</pre>",
+    ]
     if outcome.traceback:
-        parts.append("<details><summary>traceback</summary><pre>"
-                     + html.escape(outcome.traceback) + "</pre></details>")
+        parts.append(
+            "<details><summary>traceback</summary><pre>"
+            + html.escape(outcome.traceback)
+            + "</pre></details>"
+        )
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -296,48 +374,97 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
     """The self-contained HTML page: summary, plots, per-op table, notable cases."""
     s, c, env = doc["summary"], doc["config"], doc["environment"]
     ok = s["agree"] == s["graphs"]
-    headline = ('<span class="ok">every graph agrees with the oracle</span>' if ok else
-                f'<span class="bad">{s["disagree"]} disagreements and {s["error"]} errors</span>')
+    headline = (
+        '<span class="ok">every graph agrees with the oracle</span>'
+        if ok
+        else f'<span class="bad">{s["disagree"]} disagreements and {s["error"]} errors</span>'
+    )
     facts = [
-        ("target", f"{c['target']} ({env['target_module']}, "
-                   f"version {env['target_version'] or 'unknown'})"),
-        ("graphs", f"{s['graphs']} {c['kind']} graphs, {s['nodes']} nodes, up to "
-                   f"{c['max_nodes']} nodes each"),
+        (
+            "target",
+            f"{c['target']} ({env['target_module']}, version {env['target_version'] or 'unknown'})",
+        ),
+        (
+            "graphs",
+            f"{s['graphs']} {c['kind']} graphs, {s['nodes']} nodes, up to "
+            f"{c['max_nodes']} nodes each",
+        ),
         ("seed", f"{c['seed']} (graph k is regenerated by --seed {c['seed']}+k --graphs 1)"),
-        ("agreement", f"{s['agree']}/{s['graphs']} ({100 * s['agreement_rate']:.2f}%), "
-                      f"{s['exact']} bit-identical"),
-        ("gradient error", f"median {_fmt(s['median_gradient_error'])}, "
-                           f"largest {_fmt(s['max_gradient_error'])} (relative, normwise)"),
+        (
+            "agreement",
+            f"{s['agree']}/{s['graphs']} ({100 * s['agreement_rate']:.2f}%), "
+            f"{s['exact']} bit-identical",
+        ),
+        (
+            "gradient error",
+            f"median {_fmt(s['median_gradient_error'])}, "
+            f"largest {_fmt(s['max_gradient_error'])} (relative, normwise)",
+        ),
         ("output error", f"largest {_fmt(s['max_value_error'])}"),
         ("ops covered", ", ".join(s["ops_covered"])),
     ]
     if suspects := in_every_disagreement(doc):
         facts.append(("suspects", f"{', '.join(suspects)}: in every disagreeing graph"))
     if s["ops_not_covered"]:
-        facts.append(("not covered", ", ".join(f"{op} (target lacks {need})"
-                                               for op, need in s["ops_not_covered"].items())))
-    facts += [("time", f"{s['seconds']:.1f} s, {s['graphs_per_second']} graphs/s"),
-              ("versions", f"vgrad {env['vgrad']}, Python {env['python']}, NumPy "
-                           f"{env['numpy']}, JAX {env['jax']}"),
-              ("created", doc["created"])]
+        facts.append(
+            (
+                "not covered",
+                ", ".join(
+                    f"{op} (target lacks {need})" for op, need in s["ops_not_covered"].items()
+                ),
+            )
+        )
+    facts += [
+        ("time", f"{s['seconds']:.1f} s, {s['graphs_per_second']} graphs/s"),
+        (
+            "versions",
+            f"vgrad {env['vgrad']}, Python {env['python']}, NumPy {env['numpy']}, JAX {env['jax']}",
+        ),
+        ("created", doc["created"]),
+    ]
     rows = doc["ops"]
     op_table = _table(
-        ["op", "nodes", "graphs containing it", "disagreements", "median gradient error",
-         "90th percentile", "max gradient error", "max output error of its nodes"],
-        [[r["op"], r["nodes"], r["graphs"], r["disagreements"], r["median_gradient_error"],
-          r["p90_gradient_error"], r["max_gradient_error"], r["max_value_error"]]
-         for r in rows])
-    cases = [_case_html(data, e, entry)
-             for e, entry in zip(data.explained, doc["cases"], strict=True)]
+        [
+            "op",
+            "nodes",
+            "graphs containing it",
+            "disagreements",
+            "median gradient error",
+            "90th percentile",
+            "max gradient error",
+            "max output error of its nodes",
+        ],
+        [
+            [
+                r["op"],
+                r["nodes"],
+                r["graphs"],
+                r["disagreements"],
+                r["median_gradient_error"],
+                r["p90_gradient_error"],
+                r["max_gradient_error"],
+                r["max_value_error"],
+            ]
+            for r in rows
+        ],
+    )
+    cases = [
+        _case_html(data, e, entry) for e, entry in zip(data.explained, doc["cases"], strict=True)
+    ]
     bad = [x for x in cases if 'class="case disagreement"' in x]
     worst = [x for x in cases if 'class="case worst"' in x]
-    not_shown = (f"<p>{doc['cases_not_shown']} more disagreements are listed in report.json "
-                 "(graphs with status disagree or error).</p>" if doc["cases_not_shown"] else "")
+    not_shown = (
+        f"<p>{doc['cases_not_shown']} more disagreements are listed in report.json "
+        "(graphs with status disagree or error).</p>"
+        if doc["cases_not_shown"]
+        else ""
+    )
     body = [
         f"<h1>vgrad report: {html.escape(c['target'])}</h1>",
         f"<p>{headline}.</p>",
-        "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
-                         for k, v in facts) + "</dl>",
+        "<dl>"
+        + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)
+        + "</dl>",
         "<p>A graph agrees when every output and every input's gradient is within the "
         "bound of the oracle's error analysis of that case (as in <code>vgrad check</code>). "
         "Errors are normwise relative to the oracle's answer (JAX, float64), the largest "
@@ -348,37 +475,244 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
         "second opinion (mpmath at 50 digits, no JAX) says which is closer to the "
         "truth.</p>",
         "<h2>Errors</h2>",
-        _img(pictures.error_histogram(data.gradient_errors, data.value_errors),
-             "histogram of relative errors"),
-        _img(pictures.error_by_size(data.depths, data.nodes, data.gradient_errors),
-             "gradient error against depth and size"),
+        _img(
+            pictures.error_histogram(data.gradient_errors, data.value_errors),
+            "histogram of relative errors",
+        ),
+        _img(
+            pictures.error_by_size(data.depths, data.nodes, data.gradient_errors),
+            "gradient error against depth and size",
+        ),
         "<h2>Per op</h2>",
         _img(pictures.error_by_op(op_rows(data)), "gradient error per op"),
         op_table,
         f"<h2>Disagreements ({s['disagree'] + s['error']})</h2>",
-        *(bad or ["<p>None.</p>"]), not_shown,
+        *(bad or ["<p>None.</p>"]),
+        not_shown,
         f"<h2>Worst agreeing cases ({len(worst)})</h2>",
         *worst,
     ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>vgrad report: {html.escape(c['target'])}</title>"
-            f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>vgrad report: {html.escape(c['target'])}</title>"
+        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+REPORT_FILES = ("report.json", "report.html", "summary.md")
+_OLD_STAGING = ".writing-"  # the in-folder staging of earlier versions: dropped with the old set
 
 
 def write_report(data: ReportData, out: Path) -> dict[str, Path]:
-    """Write report.json, report.html and summary.md into `out`; return their paths."""
+    """Write report.json, report.html and summary.md into `out`, replacing the three
+    together (`replace_folder`); return their paths."""
     doc = document(data)
     contents = {
         "report.json": json.dumps(doc, indent=1),
         "report.html": report_html(data, doc),
         "summary.md": summary_markdown(doc),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    with tempfile.TemporaryDirectory(dir=out, prefix=".writing-") as staging:
+    replace_folder(out, contents)
+    return {name: Path(out) / name for name in contents}
+
+
+def foreign_entries(out: Path) -> list[str]:
+    """What folder `out` holds besides a report: replacing the folder would delete it."""
+    if not Path(out).is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in Path(out).iterdir()
+        if entry.name not in REPORT_FILES and not entry.name.startswith(_OLD_STAGING)
+    )
+
+
+def replace_folder(out: Path, contents: Mapping[str, str]) -> None:
+    """Make folder `out` hold exactly the files `contents` (name -> text), atomically.
+
+    The files are written (and synced) into a new folder next to `out`, which then takes
+    the place of `out` in one step: `renameat2(RENAME_EXCHANGE)` on Linux, or, where the
+    file system cannot exchange, the old folder renamed aside and the new one renamed in
+    (if that is interrupted between the two renames, the next run puts the old folder
+    back).  Then the old folder is removed.  Whenever this stops, `out` holds either the
+    whole old set or the whole new one, plus at most a leftover sibling folder
+    ``.<name>.<hash>.vgrad-<pid>-...`` that the next run removes once process <pid> has
+    ended.  A folder holding anything but a report's files is refused (FileExistsError),
+    never replaced.
+    """
+    out = Path(out).resolve()  # a symlink to a folder: replace the folder it points to
+    if os.path.lexists(out) and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(out))
+    if foreign := foreign_entries(out):
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise FileExistsError(
+            errno.EEXIST,
+            f"holds files that are not a report's ({shown}); not replacing it",
+            str(out),
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out)
+    staging = _make_sibling(out)
+    old = staging  # where whatever is to be removed at the end lies
+    try:
         for name, text in contents.items():
-            (Path(staging) / name).write_text(text, encoding="utf-8")
-        for name in contents:  # every file is complete before any replaces its old version
-            os.replace(Path(staging) / name, out / name)
-            written[name] = out / name
-    return written
+            _write_file(staging / name, text)
+        _sync_folder(staging)
+        if out.is_dir():
+            os.chmod(staging, stat.S_IMODE(out.stat().st_mode))  # the old folder's permissions
+            old = _swap(staging, out)
+        else:
+            _rename(staging, out)
+        _sync_folder(out.parent)
+    finally:
+        _remove_tree(old)  # the old set after a swap; an unfinished new set otherwise
+        if old != staging:
+            _remove_tree(staging)
+
+
+def _swap(new: Path, out: Path) -> Path:
+    """Put folder `new` in the place of folder `out`; return where the old `out` now is."""
+    if _exchange(new, out):
+        return new
+    aside = new.with_name(new.name + _ASIDE)
+    _rename(out, aside)
+    try:
+        _rename(new, out)
+    except BaseException:
+        _rename(aside, out)
+        raise
+    return aside
+
+
+_ASIDE = ".old"
+
+
+def _sibling_prefix(out: Path) -> str:
+    """Names of `out`'s temporary siblings start with this (short, whatever `out`'s name)."""
+    digest = hashlib.sha256(os.fsencode(out.name)).hexdigest()[:8]
+    return f".{out.name[:40]}.{digest}.vgrad-"
+
+
+def _make_sibling(out: Path) -> Path:
+    """A new empty folder next to `out`, named so that `clean_leftovers` finds it."""
+    prefix = f"{_sibling_prefix(out)}{os.getpid()}-"
+    while True:
+        folder = out.with_name(prefix + secrets.token_hex(4))
+        try:
+            _make_folder(folder)
+        except FileExistsError:
+            continue
+        break
+    return folder
+
+
+def clean_leftovers(out: Path) -> None:
+    """Remove the temporary siblings of `out` left by runs that were killed.
+
+    A sibling whose process still runs is left alone.  An old folder renamed aside (the
+    fallback of `replace_folder`) whose run was killed before the new folder took its
+    place is put back at `out`.
+    """
+    out = Path(out)
+    pattern = re.compile(
+        re.escape(_sibling_prefix(out)) + r"(\d+)-[0-9a-f]+(" + re.escape(_ASIDE) + ")?"
+    )
+    try:
+        entries = list(os.scandir(out.parent))
+    except FileNotFoundError:
+        return
+    for entry in sorted(entries, key=lambda e: e.name):
+        match = pattern.fullmatch(entry.name)
+        if match is None or _process_alive(int(match[1])):
+            continue
+        path = Path(entry.path)
+        if match[2] and not os.path.lexists(out):
+            _rename(path, out)
+        else:
+            _remove_tree(path)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+# The steps that change the file system, one function each (tests interrupt between them).
+
+
+def _make_folder(path: Path) -> None:
+    os.mkdir(path)
+
+
+def _write_file(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _rename(source: Path, destination: Path) -> None:
+    os.rename(source, destination)
+
+
+def _remove_tree(path: Path) -> None:
+    if os.path.lexists(path):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+@functools.cache
+def _renameat2() -> Any:
+    """libc's renameat2 (glibc 2.28 and later), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    )
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Exchange two folders in one atomic step; False when the system cannot."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # an old kernel, or a file system without RENAME_EXCHANGE
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a folder's entries durable (best effort: not every system can)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
