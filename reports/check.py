@@ -143,6 +143,7 @@ def run_check(
     exitfirst: bool = False,
     shrink: bool = True,
     timeout: float | None = None,
+    strict: bool = False,
 ) -> CheckReport:
     """Run the suite against `target` (raises TargetLoadError when it cannot load).
 
@@ -189,6 +190,11 @@ def run_check(
     for case in report.cases:
         if case.outcome == "failed":
             case.verdict = _second_opinion(case.message)
+    if strict:
+        report.cases += [
+            CaseResult(f"limitations::{name}", "failed", message=f"limitation (--strict): {why}")
+            for name, why in report.limitations.items()
+        ]
     return report
 
 
@@ -303,7 +309,8 @@ def main(args: Any) -> int:
             args.workers,
             console=console,
             exitfirst=args.exitfirst,
-            timeout=getattr(args, "timeout", None),
+            timeout=args.timeout,
+            strict=args.strict,
         )
     except TargetLoadError as error:
         console.print(f"vgrad check: {error}", markup=False)

@@ -175,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-x", "--exitfirst", action="store_true", help="stop at the first failing property"
     )
     check.add_argument("--timeout", type=_timeout, metavar="SECONDS", help=timeout_help)
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="count limitations (a variant whose forward runs but whose backward raises) "
+        "as failures",
+    )
     check.set_defaults(run=_check)
 
     report = commands.add_parser(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import shlex
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ from properties.execute import leaf_grads, wire
 from properties.reference import FLUSH, RTOL, bad_value, mismatches
 from properties.targets import Target, TargetDied, TargetRaised
 
-BATCH = 256  # graphs evaluated by the oracle at once
+BATCH = 256  # scalar graphs evaluated by the oracle at once
+TENSOR_BATCH = 16  # tensor graphs (a compile each): a request to stop waits for one batch
 WORST = 5  # worst agreeing cases explained in full
 MAX_EXPLAINED = 50  # disagreements explained in full; the rest are counted and listed
 MIN_NODES = 2
@@ -43,6 +45,10 @@ SECOND_OPINION_LIMIT = 300  # nodes
 
 class ReportError(ValueError):
     """Arguments `vgrad report` cannot run with."""
+
+
+class ReportInterrupted(Exception):
+    """The run was asked to stop before it had checked any graph."""
 
 
 @dataclass(frozen=True)
@@ -61,16 +67,18 @@ class ReportConfig:
         return TENSOR if self.tensor else SCALAR
 
     def regenerate_command(self, index: int) -> str:
-        """The command that draws graph `index` of this run alone."""
-        parts = ["vgrad report"]
+        """The command that draws graph `index` of this run alone, quoted for a POSIX shell."""
+        words = ["vgrad", "report"]
         if self.target != "engine":
-            parts.append(f"--target {self.target}")
-        parts.append(f"--seed {self.seed + index} --graphs 1 --max-nodes {self.max_nodes}")
+            target = self.target
+            words += [f"--target={target}"] if target.startswith("-") else ["--target", target]
+        words += ["--seed", str(self.seed + index), "--graphs", "1"]
+        words += ["--max-nodes", str(self.max_nodes)]
         if self.ops is not None:
-            parts.append(f"--ops {','.join(self.ops)}")
+            words += ["--ops", ",".join(self.ops)]
         if self.tensor:
-            parts.append("--tensor")
-        return " ".join(parts)
+            words.append("--tensor")
+        return shlex.join(words)
 
 
 @dataclass
@@ -127,6 +135,7 @@ class ReportData:
     value_errors: np.ndarray
     gradient_errors: np.ndarray
     statuses: np.ndarray  # 0 agree, 1 disagree, 2 error
+    partial: bool  # stopped (Ctrl-C, SIGTERM) before all of config.graphs were checked
     op_nodes: dict[str, int]
     op_members: dict[str, np.ndarray]  # op -> indices of the graphs containing it
     op_value_max: dict[str, float]
@@ -140,7 +149,7 @@ class ReportData:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.count("agree") == len(self.statuses) else 1
+        return 0 if self.count("agree") == len(self.statuses) and not self.partial else 1
 
 
 def usable_ops(config: ReportConfig, target: Target) -> tuple[list[str], dict[str, str]]:
@@ -378,15 +387,22 @@ def problems_of(
     )
 
 
-def _batches(n: int) -> Iterator[range]:
-    for start in range(0, n, BATCH):
-        yield range(start, min(n, start + BATCH))
+def _batches(n: int, size: int) -> Iterator[range]:
+    for start in range(0, n, size):
+        yield range(start, min(n, start + size))
 
 
 def run_report(
-    config: ReportConfig, target: Target, advance: Callable[[int], None] = lambda _: None
+    config: ReportConfig,
+    target: Target,
+    advance: Callable[[int], None] = lambda _: None,
+    stop_requests: Callable[[], int] = lambda: 0,
 ) -> ReportData:
-    """Generate, evaluate and compare `config.graphs` graphs; explain the notable ones."""
+    """Generate, evaluate and compare `config.graphs` graphs; explain the notable ones.
+
+    `stop_requests` counts the requests to stop (Ctrl-C, SIGTERM): after the first, the
+    graphs checked so far are explained and returned as a partial report; after a second,
+    the explanations stop too."""
     validate(config)
     started = time.perf_counter()
     ops, missing = usable_ops(config, target)
@@ -399,7 +415,10 @@ def run_report(
     op_value_max = dict.fromkeys(ops, 0.0)
     worst: list[tuple[float, int]] = []  # a min-heap of the WORST largest errors
     disagreeing: list[int] = []
-    for batch in _batches(n):
+    done = 0
+    for batch in _batches(n, TENSOR_BATCH if config.tensor else BATCH):
+        if stop_requests():
+            break
         cases = [generate(config, ops, target, k) for k in batch]
         evaluations = evaluate.vjp_batch(
             [c.graph for c in cases], [c.inputs for c in cases], [c.upstream for c in cases]
@@ -428,22 +447,31 @@ def run_report(
                 disagreeing.append(k)
         for op, ks in members.items():
             op_members[op].append(np.asarray(ks, dtype=np.int64))
+        done = batch.stop
         advance(len(batch))
-    explained = [
-        explain(config, ops, target, k, "disagreement") for k in disagreeing[:MAX_EXPLAINED]
-    ]
-    explained += [explain(config, ops, target, -k, "worst") for _, k in sorted(worst, reverse=True)]
+    if done == 0:
+        raise ReportInterrupted("interrupted before any graph was checked: no report written")
+    explained = []
+    requests = stop_requests()
+    for why, k in [
+        *(("disagreement", k) for k in disagreeing[:MAX_EXPLAINED]),
+        *(("worst", -k) for _, k in sorted(worst, reverse=True)),
+    ]:
+        if stop_requests() > requests:  # asked again: what is explained so far is kept
+            break
+        explained.append(explain(config, ops, target, k, why))
     return ReportData(
         config=config,
         target=target,
         ops_covered=ops,
         ops_missing=missing,
-        seeds=config.seed + np.arange(n),
-        nodes=nodes,
-        depths=depths,
-        value_errors=value_errors,
-        gradient_errors=gradient_errors,
-        statuses=statuses,
+        seeds=config.seed + np.arange(done),
+        nodes=nodes[:done],
+        depths=depths[:done],
+        value_errors=value_errors[:done],
+        gradient_errors=gradient_errors[:done],
+        statuses=statuses[:done],
+        partial=done < n,
         op_nodes=op_nodes,
         op_members={op: np.concatenate(parts) for op, parts in op_members.items()},
         op_value_max=op_value_max,

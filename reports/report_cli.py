@@ -7,18 +7,30 @@ Exit codes: 0 when every graph agrees with the oracle, 1 when any disagrees or r
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from properties.targets import TargetLoadError, load_target
-from reports.report import ReportConfig, ReportData, ReportError, run_report, validate
+from reports.report import (
+    ReportConfig,
+    ReportData,
+    ReportError,
+    ReportInterrupted,
+    run_report,
+    validate,
+)
 from reports.report_files import write_report
 
-EXIT_USAGE = 2
+EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
 def main(args: argparse.Namespace) -> int:
@@ -28,27 +40,70 @@ def main(args: argparse.Namespace) -> int:
                           max_nodes=args.max_nodes, tensor=args.tensor)
     try:
         validate(config)
-        target = load_target(config.target)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task(f"graphs on {config.target}", total=config.graphs)
-            data = run_report(config, target, lambda n: progress.advance(task, n))
+        target = load_target(config.target, timeout=args.timeout)
     except (ReportError, TargetLoadError) as error:
-        console.print(f"[red]vgrad report: {error}[/red]")
+        _error(console, f"vgrad report: {error}")
         return EXIT_USAGE
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    try:
+        with _stop_on_signals() as requests, Progress(
+            *columns, console=console, transient=True
+        ) as progress:
+            task = progress.add_task(f"graphs on {escape(config.target)}", total=config.graphs)
+            data = run_report(config, target, lambda n: progress.advance(task, n), requests)
+    except ReportError as error:
+        _error(console, f"vgrad report: {error}")
+        return EXIT_USAGE
+    except ReportInterrupted as error:
+        _error(console, f"vgrad report: {error}")
+        return EXIT_FAILED
+    finally:
+        target.close()
     try:
         files = write_report(data, Path(args.out))
     except OSError as error:
-        console.print(f"[red]vgrad report: cannot write the report to {args.out}: {error}[/red]")
+        _error(console, f"vgrad report: cannot write the report to {args.out}: {error}")
         return EXIT_USAGE
     _print_summary(data, files, Console())
+    if data.partial:
+        _error(console, f"vgrad report: interrupted: the report holds the first "
+               f"{len(data.statuses)} of {config.graphs} graphs (marked partial)")
     return data.exit_code
+
+
+def _error(console: Console, text: str) -> None:
+    console.print(text, style="red", markup=False, highlight=False)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], int]]:
+    """Count SIGINT and SIGTERM instead of dying: the run stops at the next batch and
+    writes what it checked; a third signal ends it at once."""
+    count = [0]
+
+    def request(signum: int, frame: Any) -> None:
+        count[0] += 1
+        if count[0] >= 3:
+            raise KeyboardInterrupt
+
+    try:
+        previous = [signal.signal(s, request) for s in (signal.SIGINT, signal.SIGTERM)]
+    except ValueError:  # not the main thread
+        yield lambda: 0
+        return
+    try:
+        yield lambda: count[0]
+    finally:
+        for s, handler in zip((signal.SIGINT, signal.SIGTERM), previous, strict=True):
+            signal.signal(s, handler)
 
 
 def _print_summary(data: ReportData, files: dict[str, Path], console: Console) -> None:
     n = len(data.statuses)
-    table = Table(title=f"vgrad report: {data.config.target}, {n} {data.config.kind} graphs")
+    table = Table(
+        title=f"vgrad report: {escape(data.config.target)}, {n} {data.config.kind} graphs"
+    )
     for column in ("agree", "disagree", "error", "median grad error", "max grad error", "time"):
         table.add_column(column, justify="right")
     finite = data.gradient_errors[np.isfinite(data.gradient_errors)]
@@ -61,6 +116,7 @@ def _print_summary(data: ReportData, files: dict[str, Path], console: Console) -
     console.print(table)
     if data.ops_missing:
         console.print("not covered (target lacks): "
-                      + ", ".join(f"{op} ({need})" for op, need in data.ops_missing.items()))
+                      + ", ".join(f"{op} ({need})" for op, need in data.ops_missing.items()),
+                      markup=False)
     for name, path in files.items():
-        console.print(f"{name}: {path}")
+        console.print(f"{name}: {path}", markup=False)

@@ -22,7 +22,6 @@ import os
 import platform
 import re
 import secrets
-import shlex
 import shutil
 import stat
 import sys
@@ -88,17 +87,7 @@ def op_rows(data: ReportData) -> list[dict[str, Any]]:
 
 def regenerate_command(config: ReportConfig, index: int) -> str:
     """The shell command that draws graph `index` of a run alone, quoted for a POSIX shell."""
-    words = ["vgrad", "report"]
-    if config.target != "engine":
-        target = config.target
-        words += [f"--target={target}"] if target.startswith("-") else ["--target", target]
-    words += ["--seed", str(config.seed + index), "--graphs", "1"]
-    words += ["--max-nodes", str(config.max_nodes)]
-    if config.ops is not None:
-        words += ["--ops", ",".join(config.ops)]
-    if config.tensor:
-        words.append("--tensor")
-    return shlex.join(words)
+    return config.regenerate_command(index)
 
 
 def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
@@ -169,6 +158,7 @@ def document(data: ReportData) -> dict[str, Any]:
         },
         "summary": {
             "graphs": n,
+            "partial": data.partial,
             "nodes": int(data.nodes.sum()),
             "agree": data.count("agree"),
             "disagree": data.count("disagree"),
@@ -249,6 +239,8 @@ def summary_markdown(doc: dict[str, Any]) -> str:
         "",
         f"Ops covered: {', '.join(s['ops_covered'])}.",
     ]
+    if s["partial"]:
+        lines.append(f"**Partial**: interrupted after {s['graphs']} of {c['graphs']} graphs.")
     if s["ops_not_covered"]:
         missing = ", ".join(f"{op} (no {need})" for op, need in s["ops_not_covered"].items())
         lines.append(f"Not covered, the target lacks them: {missing}.")
@@ -403,6 +395,8 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
         ("output error", f"largest {_fmt(s['max_value_error'])}"),
         ("ops covered", ", ".join(s["ops_covered"])),
     ]
+    if s["partial"]:
+        facts.insert(1, ("partial", f"interrupted after {s['graphs']} of {c['graphs']} graphs"))
     if suspects := in_every_disagreement(doc):
         facts.append(("suspects", f"{', '.join(suspects)}: in every disagreeing graph"))
     if s["ops_not_covered"]:
