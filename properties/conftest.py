@@ -59,9 +59,9 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The engine under test, loaded once per session in a worker process of its own."""
     spec = request.config.getoption("--target")
     profile = os.environ.get("VGRAD_PROFILE", "default")
-    timeout = request.config.getoption("--case-timeout") or case_timeout(profile)
+    given = request.config.getoption("--case-timeout")
     try:
-        loaded = load_target(spec, timeout=timeout)
+        loaded = load_target(spec, timeout=given or case_timeout(profile), load_timeout=given)
     except TargetLoadError as error:
         pytest.exit(f"vgrad: {error}", returncode=2)
     yield loaded

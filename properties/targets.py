@@ -258,6 +258,7 @@ class Target:
     capabilities: frozenset[str] = field(default_factory=frozenset)
     limitations: dict[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
+    load_timeout: float = LOAD_TIMEOUT
     _worker: Worker | None = field(default=None, repr=False)
 
     def has(self, *capabilities: str) -> bool:
@@ -291,7 +292,7 @@ class Target:
                 answer = worker.request(
                     "load",
                     {"spec": self.spec, "is_path": is_path(self.spec)},
-                    max(LOAD_TIMEOUT, self.timeout),
+                    self.load_timeout,
                 )
             except TargetDied as died:
                 raise TargetDied(
@@ -319,15 +320,26 @@ def _close_all() -> None:
         target.close()
 
 
-def load_target(spec: str, timeout: float | None = None) -> Target:
+def load_target(
+    spec: str, timeout: float | None = None, load_timeout: float | None = None
+) -> Target:
     """Start a worker that imports `spec` (module name, alias, .py file or package folder)
-    and detects what it offers; raise TargetLoadError when it cannot."""
+    and detects what it offers; raise TargetLoadError when it cannot.
+
+    `timeout` limits each case (default DEFAULT_TIMEOUT); `load_timeout` the import and
+    detection (default LOAD_TIMEOUT, for torch's slow import).
+    """
     where = str(Path(spec).resolve()) if is_path(spec) else spec
-    target = Target(name=spec, spec=where, timeout=timeout or DEFAULT_TIMEOUT)
+    target = Target(
+        name=spec,
+        spec=where,
+        timeout=timeout or DEFAULT_TIMEOUT,
+        load_timeout=load_timeout or LOAD_TIMEOUT,
+    )
     worker = Worker()
     try:
         answer = worker.request(
-            "load", {"spec": where, "is_path": is_path(spec)}, max(LOAD_TIMEOUT, target.timeout)
+            "load", {"spec": where, "is_path": is_path(spec)}, target.load_timeout
         )
     except TargetDied as died:
         worker.close()

@@ -149,7 +149,7 @@ def run_check(
 
     Ctrl-C or SIGTERM ends the run early: the report then holds every property that
     finished and names the one that was running."""
-    loaded = load_target(target, timeout=timeout or case_timeout(profile))
+    loaded = load_target(target, timeout=timeout or case_timeout(profile), load_timeout=timeout)
     report = CheckReport(
         target, profile, seed, sorted(loaded.capabilities), dict(loaded.limitations)
     )

@@ -36,20 +36,31 @@ EXIT_FAILED, EXIT_USAGE = 1, 2
 def main(args: argparse.Namespace) -> int:
     """Run `vgrad report` with parsed arguments; return the exit code."""
     console = Console(stderr=True)
-    config = ReportConfig(target=args.target, graphs=args.graphs, seed=args.seed, ops=args.ops,
-                          max_nodes=args.max_nodes, tensor=args.tensor)
+    config = ReportConfig(
+        target=args.target,
+        graphs=args.graphs,
+        seed=args.seed,
+        ops=args.ops,
+        max_nodes=args.max_nodes,
+        tensor=args.tensor,
+    )
     try:
         validate(config)
-        target = load_target(config.target, timeout=args.timeout)
+        target = load_target(config.target, timeout=args.timeout, load_timeout=args.timeout)
     except (ReportError, TargetLoadError) as error:
         _error(console, f"vgrad report: {error}")
         return EXIT_USAGE
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     try:
-        with _stop_on_signals() as requests, Progress(
-            *columns, console=console, transient=True
-        ) as progress:
+        with (
+            _stop_on_signals() as requests,
+            Progress(*columns, console=console, transient=True) as progress,
+        ):
             task = progress.add_task(f"graphs on {escape(config.target)}", total=config.graphs)
             data = run_report(config, target, lambda n: progress.advance(task, n), requests)
     except ReportError as error:
@@ -67,8 +78,11 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _print_summary(data, files, Console())
     if data.partial:
-        _error(console, f"vgrad report: interrupted: the report holds the first "
-               f"{len(data.statuses)} of {config.graphs} graphs (marked partial)")
+        _error(
+            console,
+            f"vgrad report: interrupted: the report holds the first "
+            f"{len(data.statuses)} of {config.graphs} graphs (marked partial)",
+        )
     return data.exit_code
 
 
@@ -109,14 +123,19 @@ def _print_summary(data: ReportData, files: dict[str, Path], console: Console) -
     finite = data.gradient_errors[np.isfinite(data.gradient_errors)]
     median = float(np.median(finite)) if finite.size else float("nan")
     table.add_row(
-        str(data.count("agree")), str(data.count("disagree")), str(data.count("error")),
-        f"{median:.3g}", f"{float(data.gradient_errors.max()):.3g}",
+        str(data.count("agree")),
+        str(data.count("disagree")),
+        str(data.count("error")),
+        f"{median:.3g}",
+        f"{float(data.gradient_errors.max()):.3g}",
         f"{data.seconds:.1f} s ({n / data.seconds:.0f}/s)",
     )
     console.print(table)
     if data.ops_missing:
-        console.print("not covered (target lacks): "
-                      + ", ".join(f"{op} ({need})" for op, need in data.ops_missing.items()),
-                      markup=False)
+        console.print(
+            "not covered (target lacks): "
+            + ", ".join(f"{op} ({need})" for op, need in data.ops_missing.items()),
+            markup=False,
+        )
     for name, path in files.items():
         console.print(f"{name}: {path}", markup=False)

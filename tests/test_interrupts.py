@@ -27,7 +27,8 @@ def _slowed(tmp_path: Path, method: str, seconds: float) -> Path:
         CLEAN_SOURCE
         + "\n\nimport time as _time\n"
         + f"_original = Value.{method}\n\n\n"
-        + f"def _slow(self, *args):\n    _time.sleep({seconds})\n    return _original(self, *args)\n\n\n"
+        + f"def _slow(self, *args):\n    _time.sleep({seconds})\n"
+        + "    return _original(self, *args)\n\n\n"
         + f"Value.{method} = _slow\n"
     )
     return path
@@ -50,8 +51,19 @@ def test_sigterm_during_check_keeps_results_and_names_the_running_property(
     engine = _slowed(tmp_path, "tanh", 300)
     results = tmp_path / "results.json"
     code, output, waited = _run_then_terminate(
-        ["check", "--target", str(engine), "--profile", "quick", "-k", "conventions",
-         "--timeout", "600", "--json", str(results)],
+        [
+            "check",
+            "--target",
+            str(engine),
+            "--profile",
+            "quick",
+            "-k",
+            "conventions",
+            "--timeout",
+            "600",
+            "--json",
+            str(results),
+        ],
         cwd=ROOT,
         after=12,
     )
