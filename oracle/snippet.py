@@ -123,10 +123,15 @@ def _loss(graph: Graph, names: list[str], upstream: Sequence[Any] | None) -> str
     terms = []
     for k, o in enumerate(graph.outputs):
         term = names[o]
-        if upstream is not None:
+        if upstream is not None and graph.kind != SCALAR:
+            # exactly what the suite's executor does: an array upstream, then .sum(), also
+            # for a one-element output
+            u = np.asarray(upstream[k], dtype=np.float64)
+            term = f"({term} * {_array(u)}).sum()"
+        elif upstream is not None:
             term = f"{term} * {_operand(_constant(upstream[k]))}"
-        if graph.kind != SCALAR and math.prod(graph.shapes[o]) != 1:
-            term = f"({term}).sum()" if upstream is not None else f"{term}.sum()"
+        elif graph.kind != SCALAR and math.prod(graph.shapes[o]) != 1:
+            term = f"{term}.sum()"
         terms.append(term)
     return " + ".join(terms)
 

@@ -7,15 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
+from hypothesis.errors import FlakyFailure
 
+from properties import running
 from properties.settings import (
     case_timeout,
     limit_shrinking,
     no_shrink,
     register_profiles,
     set_shrink_seconds,
+    without_database,
 )
-from properties.targets import Target, TargetLoadError, load_target
+from properties.targets import Target, TargetDied, TargetLoadError, load_target
 
 register_profiles()
 _outer_profile: list[str] = []
@@ -28,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
     profile = os.environ.get("VGRAD_PROFILE", "default")
     if os.environ.get("VGRAD_NO_SHRINK"):
         profile = no_shrink(profile)
+    if os.environ.get("VGRAD_NO_DATABASE"):
+        profile = without_database(profile)
     settings.load_profile(profile)
     _outer_shrink_seconds.append(limit_shrinking(profile))
 
@@ -66,3 +71,45 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         pytest.exit(f"vgrad: {error}", returncode=2)
     yield loaded
     loaded.close()
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The running test's id, for the example-database key of its property."""
+    token = running.CURRENT_TEST.set(request.node.nodeid)
+    yield
+    running.CURRENT_TEST.reset(token)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """Every distinct failure of a property on its own: when Hypothesis found several
+    (an ExceptionGroup) or a flaky one, each failure's message travels with the report
+    (`user_properties`, which pytest-xdist carries back too), for `vgrad check`."""
+    report = yield
+    if report.failed and call.excinfo is not None:
+        report.user_properties.append(("vgrad_failures", failures_of(call.excinfo.value)))
+    return report
+
+
+_HYPOTHESIS_NOTES = ("Falsifying", "You can reproduce", "Draw ", "Explanation:", "Trying example")
+
+
+def failures_of(error: BaseException, flaky: bool = False) -> list[str]:
+    """The messages of every failure inside `error` (a group is opened, nested ones too)."""
+    if isinstance(error, BaseExceptionGroup):
+        flaky = flaky or isinstance(error, FlakyFailure)
+        return [m for sub in error.exceptions for m in failures_of(sub, flaky)]
+    if isinstance(error, AssertionError):
+        message = str(error)
+    elif isinstance(error, TargetDied):
+        message = error.message
+    else:
+        message = f"{type(error).__name__}: {error}"
+    notes = [n for n in getattr(error, "__notes__", []) if not n.startswith(_HYPOTHESIS_NOTES)]
+    if flaky:
+        message = (
+            "flaky: this failed once and passed when Hypothesis ran the same case again, so "
+            "the target (or the suite) is not deterministic here:\n" + message
+        )
+    return ["\n".join([message, *notes]).strip()]

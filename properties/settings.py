@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 PROFILES = ("quick", "default", "thorough", "mutmut")
@@ -21,7 +22,10 @@ def cache_dir() -> Path:
 
 
 def register_profiles() -> None:
-    """Register every profile with Hypothesis (idempotent)."""
+    """Register every profile with Hypothesis (idempotent). Hypothesis's own files (its
+    cache of constants, say) go to vgrad's cache too, never into the current folder."""
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        set_hypothesis_home_dir(cache_dir() / "hypothesis-home")
     database = DirectoryBasedExampleDatabase(cache_dir() / "hypothesis")
     common = dict(database=database, deadline=None, print_blob=True)
     settings.register_profile(
@@ -81,6 +85,14 @@ def limit_shrinking(profile: str) -> float:
     if profile.startswith("quick"):
         return set_shrink_seconds(QUICK_SHRINK_SECONDS)
     return engine.MAX_SHRINKING_SECONDS
+
+
+def without_database(profile: str) -> str:
+    """`profile` with no example database: a run with a given seed replays exactly the same
+    examples, never a counterexample saved by an earlier run."""
+    name = f"{profile}-nodb"
+    settings.register_profile(name, parent=settings.get_profile(profile), database=None)
+    return name
 
 
 def no_shrink(profile: str) -> str:

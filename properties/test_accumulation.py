@@ -17,7 +17,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from oracle.ir import SCALAR
-from properties import execute
+from properties import execute, running
 from properties.reference import (
     bad_value,
     expected,
@@ -89,7 +89,7 @@ def test_second_backward_doubles_leaf_gradients(target: Target, kind: str) -> No
             problems = mismatches(doubled, twice, bounds, labels(case, "2x"))
         assert not problems, failure_report(case, target, None, problems, backward=twice_code)
 
-    doubles()
+    running.run(doubles, target)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -114,7 +114,7 @@ def test_backward_of_two_outputs_adds_up(target: Target, kind: str) -> None:
         )
         assert not problems, failure_report(case, target, None, problems, backward=split)
 
-    adds_up()
+    running.run(adds_up, target)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -134,7 +134,7 @@ def test_unused_input_and_zero_upstream_give_zero(target: Target, kind: str) -> 
         ]
         assert not bad, failure_report(case, target, None, ["zero upstream gave", *bad])
 
-    zero()
+    running.run(zero, target)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -160,4 +160,4 @@ def test_reset_leaves_then_backward_counts_once(target: Target, kind: str) -> No
         )
         assert not problems, failure_report(case, target, None, problems, backward=reset_code)
 
-    reset()
+    running.run(reset, target)

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracle import training
-from properties import networks
+from properties import networks, running
 from properties.reference import bad_value, bounds, expected, mismatches
 from properties.settings import fewer_examples
 from properties.strategies import NetworkCase, network_cases
@@ -66,7 +66,7 @@ def test_network_loss_and_gradients_agree_with_oracle(target: Target) -> None:
         )
         assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
 
-    agrees()
+    running.run(agrees, target)
 
 
 def test_scalar_and_tensor_engines_agree_on_the_same_network(target: Target) -> None:
@@ -105,7 +105,7 @@ def test_scalar_and_tensor_engines_agree_on_the_same_network(target: Target) -> 
         )
         assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
 
-    agrees()
+    running.run(agrees, target)
 
 
 def test_mlp_zero_grad_clears_every_parameter(target: Target) -> None:
@@ -122,7 +122,7 @@ def test_mlp_zero_grad_clears_every_parameter(target: Target) -> None:
         ]
         assert not left, f"{describe(net)}: zero_grad() left (index, grad) {left}"
 
-    clears()
+    running.run(clears, target)
 
 
 def train_on_target(target: Target, net: NetworkCase, lr: float, steps: int) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def test_training_follows_the_oracle_step_by_step(target: Target) -> None:
                 f"{got[t]}, the oracle's {want[t].tolist()}"
             )
 
-    follows()
+    running.run(follows, target)
 
 
 SEPARABLE = NetworkCase(

@@ -31,6 +31,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracle import optim as reference
+from properties import running
 from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.strategies import OPTIMIZERS, OptimizerConfig, magnitudes, optimizer_configs
@@ -193,7 +194,7 @@ def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name
     def agrees(config: OptimizerConfig, run: tuple) -> None:
         check_trajectory(target, kind, config, *run)
 
-    agrees()
+    running.run(agrees, target)
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

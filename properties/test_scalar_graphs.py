@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from hypothesis import given, note
+from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.control import currently_in_test_context
 
-from properties import execute
+from properties import execute, running
 from properties.reference import (
     bounds,
     expected,
@@ -37,22 +37,12 @@ def menu_of(target: Target) -> list:
 def check_case(target: Target, case: Case) -> None:
     """Run `case` on the target and on the oracle; fail with a reproduction if they differ."""
     want = expected(case)
-    if currently_in_test_context():
-        note(f"case: {case}")
-    try:
-        run = execute.run(
-            target,
-            case.graph,
-            case.inputs,
-            case.upstream,
-            context=lambda: reproduction_text(case, target),
+    run = run_on_target(target, case)
+    if isinstance(run, TargetRaised):  # an exception where the truth is finite is a failure
+        problems = [f"raised {run.describe()}"]
+        raise AssertionError(
+            failure_report(case, target, None, problems + rerun(target, case, run))
         )
-    except TargetRaised as error:  # an exception where the truth is finite is a failure
-        problem = f"raised {error.describe()}"
-    else:
-        problem = None
-    if problem:  # raised outside the handler: the same failure wherever the target raised
-        raise AssertionError(failure_report(case, target, None, [problem]))
     names = list(case.graph.input_names)
     value_bounds, grad_bounds = bounds(case, want)
     outputs = [f"output n{o}" for o in case.graph.outputs]
@@ -63,7 +53,60 @@ def check_case(target: Target, case: Case) -> None:
         grad_bounds,
         [f"d loss / d {n}" for n in names],
     )
+    if problems:
+        problems += rerun(target, case, run)
     assert not problems, failure_report(case, target, run, problems, want)
+
+
+def run_on_target(target: Target, case: Case) -> execute.TargetRun | TargetRaised:
+    """The target's run of the case, or what it raised."""
+    try:
+        return execute.run(
+            target,
+            case.graph,
+            case.inputs,
+            case.upstream,
+            context=lambda: reproduction_text(case, target),
+        )
+    except TargetRaised as error:
+        return error
+
+
+NOT_DETERMINISTIC = (
+    "the target is not deterministic on this case: run again, it {what}, so the snippet "
+    "may print other numbers. This usually comes from a backward pass whose order depends "
+    "on iterating over a set (or a dict keyed by id()): a topological sort must visit "
+    "children in a fixed order."
+)
+
+
+def rerun(target: Target, case: Case, first: execute.TargetRun | TargetRaised) -> list[str]:
+    """A line saying the target is not deterministic, if running the case again on it
+    gives anything other than the first run's exact numbers (or exception)."""
+    again = run_on_target(target, case)
+    if isinstance(first, TargetRaised) or isinstance(again, TargetRaised):
+        if isinstance(first, TargetRaised) and isinstance(again, TargetRaised):
+            return []
+        what = f"raised {again.describe()}" if isinstance(again, TargetRaised) else "did not raise"
+        return [NOT_DETERMINISTIC.format(what=what)]
+    if exactly_equal(first.outputs, again.outputs) and exactly_equal(
+        [first.grads[n] for n in case.graph.input_names],
+        [again.grads[n] for n in case.graph.input_names],
+    ):
+        return []
+    return [NOT_DETERMINISTIC.format(what="gave other numbers")]
+
+
+def exactly_equal(a: list, b: list) -> bool:
+    for x, y in zip(a, b, strict=True):
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, np.ndarray):
+            if x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+                return False
+        elif not (x == y or (x != x and y != y)):
+            return False
+    return True
 
 
 def test_random_scalar_graphs_agree_with_oracle(target: Target) -> None:
@@ -75,7 +118,7 @@ def test_random_scalar_graphs_agree_with_oracle(target: Target) -> None:
     def agrees(data: st.DataObject) -> None:
         check_case(target, data.draw(scalar_cases(menu), label="case"))
 
-    agrees()
+    running.run(agrees, target)
 
 
 @pytest.mark.parametrize(("op", "side"), SCALAR_MENU, ids=lambda x: str(x))
@@ -89,7 +132,7 @@ def test_each_scalar_op_agrees_with_oracle(target: Target, op: str, side: str | 
     def agrees(case: Case) -> None:
         check_case(target, case)
 
-    agrees()
+    running.run(agrees, target)
 
 
 def test_deep_chains_agree_with_oracle(target: Target) -> None:
@@ -102,4 +145,4 @@ def test_deep_chains_agree_with_oracle(target: Target) -> None:
     def agrees(case: Case) -> None:
         check_case(target, case)
 
-    agrees()
+    running.run(agrees, target)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from properties import running
 from properties.settings import TENSOR_SHARE, fewer_examples
 from properties.strategies import (
     RANKED_SHAPES,
@@ -41,7 +42,7 @@ def test_random_tensor_graphs_agree_with_oracle(target: Target) -> None:
     def agrees(data: st.DataObject) -> None:
         check_case(target, data.draw(tensor_cases(menu), label="case"))
 
-    agrees()
+    running.run(agrees, target)
 
 
 @pytest.mark.parametrize(("op", "variant"), TENSOR_MENU, ids=str)
@@ -59,4 +60,4 @@ def test_each_tensor_op_agrees_with_oracle(target: Target, op: str, variant: str
     def agrees(case) -> None:
         check_case(target, case)
 
-    agrees()
+    running.run(agrees, target)

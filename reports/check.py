@@ -43,8 +43,10 @@ class CaseResult:
     outcome: str  # passed | failed | skipped
     seconds: float = 0.0
     reason: str = ""
-    message: str = ""
+    message: str = ""  # the first failure's (or the only one's)
     verdict: str = ""  # the second opinion on a failed comparison
+    failures: list[str] = field(default_factory=list)  # every distinct failure
+    verdicts: list[str] = field(default_factory=list)  # each failure's second opinion
 
 
 @dataclass
@@ -119,8 +121,13 @@ def _case(report: pytest.TestReport) -> CaseResult:
         case.reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         case.reason = re.sub(r"^Skipped: ", "", case.reason)
     elif report.failed:
-        crash = getattr(report.longrepr, "reprcrash", None)
-        case.message = _readable(crash.message if crash else report.longreprtext)
+        found = dict(report.user_properties).get("vgrad_failures")
+        if found:
+            case.failures = [_readable(str(m)) for m in found]
+        else:
+            crash = getattr(report.longrepr, "reprcrash", None)
+            case.failures = [_readable(crash.message if crash else report.longreprtext)]
+        case.message = case.failures[0]
     return case
 
 
@@ -170,6 +177,8 @@ def run_check(
     os.environ["VGRAD_PROFILE"] = profile
     if not shrink:
         os.environ["VGRAD_NO_SHRINK"] = "1"
+    if seed is not None:  # the same seed replays the same run: no saved examples first
+        os.environ["VGRAD_NO_DATABASE"] = "1"
     progress = _progress(console) if console else None
     recorder = _Recorder(report, progress)
     with _sigterm_as_interrupt(), progress or contextlib.nullcontext():
@@ -177,6 +186,7 @@ def run_check(
     if status == pytest.ExitCode.INTERRUPTED:
         report.interrupted = recorder.running or "(between properties)"
     os.environ.pop("VGRAD_NO_SHRINK", None)
+    os.environ.pop("VGRAD_NO_DATABASE", None)
     if previous is None:
         os.environ.pop("VGRAD_PROFILE")
     else:
@@ -189,7 +199,8 @@ def run_check(
         report.errors.append(f"pytest stopped with {status!r}")
     for case in report.cases:
         if case.outcome == "failed":
-            case.verdict = _second_opinion(case.message)
+            case.verdicts = [_second_opinion(m) for m in case.failures or [case.message]]
+            case.verdict = case.verdicts[0]
     if strict:
         report.cases += [
             CaseResult(f"limitations::{name}", "failed", message=f"limitation (--strict): {why}")
@@ -270,12 +281,17 @@ def print_report(report: CheckReport, console: Console) -> None:
         )
     console.print(table)
     for case in report.cases:
-        if case.outcome == "failed":
-            console.rule(f"[red]FAILED {escape(case.nodeid)}")
-            shown = [ln for ln in case.message.splitlines() if not ln.startswith(CASE_MARKER)]
+        if case.outcome != "failed":
+            continue
+        messages = case.failures or [case.message]
+        verdicts = case.verdicts or [case.verdict]
+        for k, (message, verdict) in enumerate(zip(messages, verdicts, strict=False)):
+            which = f" (failure {k + 1} of {len(messages)})" if len(messages) > 1 else ""
+            console.rule(f"[red]FAILED {escape(case.nodeid)}{which}")
+            shown = [ln for ln in message.splitlines() if not ln.startswith(CASE_MARKER)]
             console.print("\n".join(shown), markup=False, highlight=False)
-            if case.verdict:
-                console.print(case.verdict, markup=False, highlight=False)
+            if verdict:
+                console.print(verdict, markup=False, highlight=False)
     for error in report.errors:
         console.rule("[red]ERROR")
         console.print(error, markup=False, highlight=False)

@@ -1,0 +1,63 @@
+"""How `vgrad check` reports failures: every distinct failure on its own, flaky ones
+said to be flaky, and a target that gives other numbers for the same case named as not
+deterministic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis.errors import FlakyFailure
+
+from properties.conftest import failures_of
+from reports.check import run_check
+from tests.planted import CLEAN_SOURCE
+
+
+def test_each_failure_of_a_group_is_reported_on_its_own() -> None:
+    group = ExceptionGroup(
+        "Hypothesis found 2 distinct failures",
+        [AssertionError("tanh is wrong"), ExceptionGroup("inner", [ValueError("boom")])],
+    )
+    assert failures_of(group) == ["tanh is wrong", "ValueError: boom"]
+
+
+def test_a_flaky_failure_says_so() -> None:
+    flaky = FlakyFailure("Inconsistent results", [AssertionError("exp is wrong")])
+    (message,) = failures_of(flaky)
+    assert message.startswith("flaky:") and message.endswith("exp is wrong"), message
+
+
+def test_hypothesis_notes_are_dropped_and_others_kept() -> None:
+    error = AssertionError("value differs")
+    error.add_note("Falsifying example: agrees(case=...)")
+    error.add_note("the second run differs")
+    assert failures_of(error) == ["value differs\nthe second run differs"]
+
+
+NOISY_TANH = (
+    CLEAN_SOURCE
+    + """
+
+import random as _random
+
+_tanh = Value.tanh
+
+
+def _noisy_tanh(self):
+    out = _tanh(self)
+    out._partials = (out._partials[0] * (1 + 1e-3 * _random.random()),)
+    return out
+
+
+Value.tanh = _noisy_tanh
+"""
+)
+
+
+def test_a_target_that_changes_its_numbers_is_named_not_deterministic(tmp_path: Path) -> None:
+    engine = tmp_path / "noisy.py"
+    engine.write_text(NOISY_TANH)
+    report = run_check(str(engine), profile="quick", select="each_scalar_op and tanh", seed=1)
+    failed = [c for c in report.cases if c.outcome == "failed"]
+    assert failed, [(c.nodeid, c.outcome) for c in report.cases]
+    assert "the target is not deterministic on this case" in failed[0].message, failed[0].message
