@@ -26,14 +26,18 @@ def to_python(
     inputs: Mapping[str, Any],
     module: str = "engine",
     upstream: Sequence[Any] | None = None,
+    constants_as_leaves: bool = False,
 ) -> str:
     """Python source that rebuilds `graph` on the target `module` and prints its gradients.
 
     `module` is an importable name (``engine``, ``micrograd.engine``) or a path to a
     ``.py`` file or a package folder.  `upstream` holds one upstream gradient per output
     (the snippet backpropagates ``sum(out * u)``); by default every output gets ones.
+    With `constants_as_leaves` (a target whose operators refuse plain numbers), every
+    constant operand but an exponent is written as a leaf, ``Value(3.0)``.
     """
     cls = "Value" if graph.kind == SCALAR else "Tensor"
+    wrap = (lambda text: f"{cls}({text})") if constants_as_leaves else (lambda text: text)
     names = [_var(graph, i) for i in range(len(graph.nodes))]
     outputs = ", ".join(names[o] for o in graph.outputs)
     lines = [f"# vgrad case: {len(graph.nodes)} nodes, outputs {outputs}"]
@@ -47,8 +51,8 @@ def to_python(
         if node.op == "input":
             lines.append(f"{names[i]} = {cls}({_literal(inputs[names[i]], graph.kind)})")
         else:
-            lines.append(f"{names[i]} = {_expression(node, names)}")
-    lines.append(f"loss = {_loss(graph, names, upstream)}")
+            lines.append(f"{names[i]} = {_expression(node, names, wrap)}")
+    lines.append(f"loss = {_loss(graph, names, upstream, wrap)}")
     lines.append("loss.backward()")
     lines += [f"print({names[o]!r}, '=', {names[o]}.data)" for o in dict.fromkeys(graph.outputs)]
     lines += [f"print('d loss / d {n} =', {n}.grad)" for n in graph.input_names]
@@ -68,8 +72,10 @@ def _import_lines(module: str, cls: str) -> list[str]:
         spec = f"importlib.util.spec_from_file_location('target', {path!r})"
     else:
         init = os.path.join(path, "__init__.py")
-        spec = (f"importlib.util.spec_from_file_location('target', {init!r}, "
-                f"submodule_search_locations=[{path!r}])")
+        spec = (
+            f"importlib.util.spec_from_file_location('target', {init!r}, "
+            f"submodule_search_locations=[{path!r}])"
+        )
     return [
         "import importlib.util",
         "import sys",
@@ -82,14 +88,14 @@ def _import_lines(module: str, cls: str) -> list[str]:
     ]
 
 
-def _expression(node: Any, names: list[str]) -> str:
+def _expression(node: Any, names: list[str], wrap: Any = lambda text: text) -> str:
     op, attrs = node.op, node.attrs
     args = [names[a] for a in node.args]
     if op in BINARY_OPS:
         symbol = _SYMBOLS[op]
         if node.const_side is None:
             return f"{args[0]} {symbol} {args[1]}"
-        const = _operand(attrs["const"])
+        const = _operand(attrs["const"]) if op == "pow" else wrap(_operand(attrs["const"]))
         if node.const_side == "left":
             return f"{const} {symbol} {args[0]}"
         return f"{args[0]} {symbol} {const}"
@@ -119,7 +125,9 @@ def _expression(node: Any, names: list[str]) -> str:
     return f"{args[0]}.{op}()"
 
 
-def _loss(graph: Graph, names: list[str], upstream: Sequence[Any] | None) -> str:
+def _loss(
+    graph: Graph, names: list[str], upstream: Sequence[Any] | None, wrap: Any = lambda t: t
+) -> str:
     terms = []
     for k, o in enumerate(graph.outputs):
         term = names[o]
@@ -127,9 +135,9 @@ def _loss(graph: Graph, names: list[str], upstream: Sequence[Any] | None) -> str
             # exactly what the suite's executor does: an array upstream, then .sum(), also
             # for a one-element output
             u = np.asarray(upstream[k], dtype=np.float64)
-            term = f"({term} * {_array(u)}).sum()"
+            term = f"({term} * {wrap(_array(u))}).sum()"
         elif upstream is not None:
-            term = f"{term} * {_operand(_constant(upstream[k]))}"
+            term = f"{term} * {wrap(_operand(_constant(upstream[k])))}"
         elif graph.kind != SCALAR and math.prod(graph.shapes[o]) != 1:
             term = f"{term}.sum()"
         terms.append(term)

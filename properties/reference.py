@@ -45,7 +45,13 @@ def expected(case: Case) -> Expected:
 
 def snippet(case: Case, target: Target) -> str:
     """The case as Python that reproduces it on `target`."""
-    return to_python(case.graph, case.inputs, module=target.import_name, upstream=case.upstream)
+    return to_python(
+        case.graph,
+        case.inputs,
+        module=target.import_name,
+        upstream=case.upstream,
+        constants_as_leaves=target.constants_as_leaves(case.graph.kind),
+    )
 
 
 def mismatches(

@@ -703,13 +703,25 @@ def network_cases(draw: st.DrawFn, max_hidden_layers: int = 2, max_width: int = 
 CHAIN_OPS = (("add", "right"), ("mul", "right"), ("sub", "left"), ("neg", None), ("sigmoid", None))
 
 
+ARITHMETIC_CHAIN_OPS = (("add", "right"), ("sub", "left"), ("mul", "right"))
+
+
 @st.composite
 def deep_chain_cases(
-    draw: st.DrawFn, capabilities: Collection[str], min_depth: int = 10_000
+    draw: st.DrawFn,
+    capabilities: Collection[str],
+    min_depth: int = 10_000,
+    arithmetic: bool = False,
 ) -> Case:
     """A chain thousands of nodes deep: a short random pattern of smooth ops repeated,
     each repetition squashed back into [-1, 1] (by tanh, or by halving where the
-    target has no tanh), so values and gradients stay finite at any depth."""
+    target has no tanh), so values and gradients stay finite at any depth.
+
+    With `arithmetic`, only ``n + c``, ``c - n`` and ``n * (+-1)``, unsquashed (the value
+    wanders by at most the sum of the constants, the gradient is +-1): a chain whose
+    only demand is depth, so a broken tanh cannot stand in for a RecursionError."""
+    if arithmetic:
+        return _arithmetic_chain(draw, min_depth)
     menu = [e for e in CHAIN_OPS if SCALAR_CAPABILITY[e] in capabilities]
     pattern = draw(st.lists(st.sampled_from(menu), min_size=1, max_size=4))
     squash = ("tanh", None) if "Value.tanh" in capabilities else ("mul", "right")
@@ -724,6 +736,23 @@ def deep_chain_cases(
         for (op, side), c in zip(pattern, constants, strict=True):
             node = b.op(op, node, const=c, side=side) if side else b.op(op, node)
         node = b.op("tanh", node) if squash[1] is None else b.op("mul", node, const=0.5)
+    x0 = draw(st.floats(-2.0, 2.0, allow_subnormal=False).filter(lambda x: abs(x) > 1e-3))
+    return Case(b.build([node]), {"x0": x0}, (draw(UPSTREAM),))
+
+
+def _arithmetic_chain(draw: st.DrawFn, min_depth: int) -> Case:
+    pattern = draw(st.lists(st.sampled_from(ARITHMETIC_CHAIN_OPS), min_size=1, max_size=4))
+    constants = [
+        draw(st.sampled_from([-1.0, 1.0]))
+        if op == "mul"
+        else draw(st.floats(-1.5, 1.5, allow_subnormal=False).filter(lambda c: abs(c) > 1e-3))
+        for op, _ in pattern
+    ]
+    b = GraphBuilder(SCALAR)
+    node = b.input("x0")
+    for _ in range(-(-min_depth // len(pattern))):
+        for (op, side), c in zip(pattern, constants, strict=True):
+            node = b.op(op, node, const=c, side=side)
     x0 = draw(st.floats(-2.0, 2.0, allow_subnormal=False).filter(lambda x: abs(x) > 1e-3))
     return Case(b.build([node]), {"x0": x0}, (draw(UPSTREAM),))
 

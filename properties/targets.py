@@ -257,9 +257,16 @@ class Target:
     version: str | None = None
     capabilities: frozenset[str] = field(default_factory=frozenset)
     limitations: dict[str, str] = field(default_factory=dict)
+    # "Value"/"Tensor" -> how its operators refused a plain number (then the suite makes
+    # constants leaves of the target's own type, and says so in one failing property)
+    plain_operand_refusals: dict[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
     load_timeout: float = LOAD_TIMEOUT
     _worker: Worker | None = field(default=None, repr=False)
+
+    def constants_as_leaves(self, kind: str) -> bool:
+        """Whether constants of a `kind` ("scalar"/"tensor") graph are made leaves."""
+        return ("Value" if kind == "scalar" else "Tensor") in self.plain_operand_refusals
 
     def has(self, *capabilities: str) -> bool:
         return all(c in self.capabilities for c in capabilities)
@@ -354,6 +361,9 @@ def load_target(
         target.version = None if info["version"] is None else shown(info["version"], 100)
         target.capabilities = frozenset(str(c) for c in info["capabilities"])
         target.limitations = {str(k): shown(v, 1000) for k, v in info["limitations"].items()}
+        target.plain_operand_refusals = {
+            str(k): shown(v, 1000) for k, v in info["plain_operand_refusals"].items()
+        }
     except (KeyError, TypeError, AttributeError):
         worker.close()
         raise TargetLoadError(f"target {spec!r}: its worker answered in the wrong form") from None

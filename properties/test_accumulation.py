@@ -100,8 +100,11 @@ def test_backward_of_two_outputs_adds_up(target: Target, kind: str) -> None:
         want = expected(case)
         outputs = [f"n{o}" for o in case.graph.outputs]
         reduce = "" if case.graph.kind == SCALAR else ".sum()"
+        cls = "Value" if case.graph.kind == SCALAR else "Tensor"
+        leaves = target.constants_as_leaves(case.graph.kind)
         split = "\n".join(
-            f"({o} * {execute.literal(g)}){reduce}.backward()"
+            f"({o} * {f'{cls}({execute.literal(g)})' if leaves else execute.literal(g)})"
+            f"{reduce}.backward()"
             for o, g in zip(outputs, case.upstream, strict=True)
         )
         answer = on_target(target, case, "split", split)

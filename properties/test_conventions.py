@@ -70,6 +70,20 @@ def test_required_operators_exist(target: Target, kind: str) -> None:
     assert not missing, f"{kind} lacks operators the spec requires: {', '.join(missing)}"
 
 
+@pytest.mark.parametrize("kind", REQUIRED)
+def test_arithmetic_takes_plain_numbers(target: Target, kind: str) -> None:
+    """``x + 3.0``, ``3.0 * x``, ...: the spec's operators take a plain number on either
+    side. A target that refuses fails here, once; the other properties then build its
+    constants as leaves (``Value(3.0)``), so its other defects are still found."""
+    if not target.has(kind):
+        pytest.skip(f"target lacks {kind}")
+    refusal = target.plain_operand_refusals.get(kind)
+    assert refusal is None, (
+        f"{kind} refuses a plain number: {refusal}\n"
+        f"(the other properties make their constants {kind} leaves for this target)"
+    )
+
+
 def needs(target: Target, *capabilities: str) -> None:
     missing = target.missing(*capabilities)
     if missing:

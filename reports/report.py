@@ -497,7 +497,11 @@ def explain(
         node_values=evaluation.values,
         problems=problems,
         snippet=to_python(
-            case.graph, case.inputs, module=target.import_name, upstream=case.upstream
+            case.graph,
+            case.inputs,
+            module=target.import_name,
+            upstream=case.upstream,
+            constants_as_leaves=target.constants_as_leaves(case.graph.kind),
         ),
         verdict="" if outcome.status == "error" else _verdict(case, evaluation, outcome),
         regenerate=config.regenerate_command(index),

@@ -28,6 +28,22 @@ _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 _DEFAULT_AXIS = {"softmax": -1, "log_softmax": -1}
 
 
+# How a constant becomes an operand, by kind: as it is, unless the target refuses plain
+# numbers (then a leaf of its own type, `constants_as_leaves`), so its other defects are
+# still found.
+_OPERAND: dict[str, Callable[[Any], Any]] = {}
+
+
+def constants_as_leaves(kind: str, make: Callable[[Any], Any]) -> None:
+    _OPERAND[kind] = make
+
+
+def operand(kind: str, constant: Any) -> Any:
+    """A constant as the target takes it: a plain number or array, or one of its leaves."""
+    make = _OPERAND.get(kind)
+    return constant if make is None else make(constant)
+
+
 class Graph(NamedTuple):
     """A graph as the worker receives it."""
 
@@ -57,7 +73,7 @@ def build(
             nodes.append(leaves[attrs["name"]])
             continue
         phase(f"computing n{i} = {describe(op, args, attrs)}")
-        nodes.append(apply(op, attrs, [nodes[a] for a in args]))
+        nodes.append(apply(op, attrs, [nodes[a] for a in args], graph.kind))
     return nodes
 
 
@@ -78,14 +94,16 @@ def describe(op: str, args: Sequence[int], attrs: Mapping[str, Any]) -> str:
     return f"{names[0]}.{op}(...)" if attrs else f"{names[0]}.{op}()"
 
 
-def apply(op: str, attrs: Mapping[str, Any], args: Sequence[Any]) -> Any:
+def apply(op: str, attrs: Mapping[str, Any], args: Sequence[Any], kind: str = SCALAR) -> Any:
     """One IR operation with the target's operators and methods."""
     if op in _BINARY:
         side = attrs.get("side") if "const" in attrs else None
+        # an exponent stays a number: `x ** 2` is the spec's own form
+        const = operand(kind, attrs["const"]) if side and op != "pow" else attrs.get("const")
         if side == "right":
-            return _BINARY[op](args[0], attrs["const"])
+            return _BINARY[op](args[0], const)
         if side == "left":
-            return _BINARY[op](attrs["const"], args[0])
+            return _BINARY[op](const, args[0])
         return _BINARY[op](args[0], args[1])
     if op == "neg":
         return -args[0]
@@ -117,6 +135,9 @@ def weighted_sum(kind: str, outs: Sequence[Any], upstream: Sequence[Any]) -> Any
     """``sum_k upstream_k * outs_k`` as one scalar of the target."""
     total = None
     for out, g in zip(outs, upstream, strict=True):
-        term = out * float(g) if kind == SCALAR else (out * np.asarray(g)).sum()
+        if kind == SCALAR:
+            term = out * operand(kind, float(g))
+        else:
+            term = (out * operand(kind, np.asarray(g, dtype=np.float64))).sum()
         total = term if total is None else total + term
     return total

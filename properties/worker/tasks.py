@@ -22,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from properties.worker.execute import SCALAR, Graph, build, leaf, weighted_sum
+from properties.worker.execute import (
+    SCALAR,
+    Graph,
+    build,
+    constants_as_leaves,
+    leaf,
+    operand,
+    weighted_sum,
+)
 
 Phase = Callable[[str], None]
 
@@ -79,6 +87,10 @@ def load(spec: str, is_path: bool, phase: Phase) -> dict[str, Any]:
     TARGET = Loaded(module)
     phase("detecting capabilities")
     capabilities, limitations = detect(TARGET)
+    refusals = plain_operand_refusals(TARGET)
+    for kind, cls in (("scalar", TARGET.Value), ("tensor", TARGET.Tensor)):
+        if cls is not None and _class_name(kind) in refusals:
+            constants_as_leaves(kind, lambda c, kind=kind: leaf(TARGET, kind, c))
     import_name = module.__name__
     if import_name.startswith("vgrad_target_"):
         file = str(module.__file__)
@@ -88,7 +100,66 @@ def load(spec: str, is_path: bool, phase: Phase) -> dict[str, Any]:
         "version": _version(module, spec),
         "capabilities": sorted(capabilities),
         "limitations": limitations,
+        "plain_operand_refusals": refusals,
     }
+
+
+def _class_name(kind: str) -> str:
+    return "Value" if kind == SCALAR else "Tensor"
+
+
+_PLAIN_PROBES = {
+    "__add__": lambda x, c: x + c,
+    "__radd__": lambda x, c: c + x,
+    "__sub__": lambda x, c: x - c,
+    "__rsub__": lambda x, c: c - x,
+    "__mul__": lambda x, c: x * c,
+    "__rmul__": lambda x, c: c * x,
+    "__truediv__": lambda x, c: x / c,
+    "__rtruediv__": lambda x, c: c / x,
+}
+_PLAIN_SHOWN = {
+    "__add__": "{x} + {c}",
+    "__radd__": "{c} + {x}",
+    "__sub__": "{x} - {c}",
+    "__rsub__": "{c} - {x}",
+    "__mul__": "{x} * {c}",
+    "__rmul__": "{c} * {x}",
+    "__truediv__": "{x} / {c}",
+    "__rtruediv__": "{c} / {x}",
+}
+
+
+def plain_operand_refusals(loaded: Loaded) -> dict[str, str]:
+    """For `Value` and `Tensor`: the first arithmetic operator that refuses a plain number
+    (the spec's operators take one on either side), as ``"Value(2.0) * 3.0 raised ..."``;
+    nothing for a class that takes them."""
+    refusals: dict[str, str] = {}
+    for name, cls, make, shown_x, constants in (
+        ("Value", loaded.Value, lambda: loaded.Value(2.0), "Value(2.0)", [3.0]),
+        (
+            "Tensor",
+            loaded.Tensor,
+            lambda: loaded.Tensor(np.array([2.0, 4.0])),
+            "Tensor(np.array([2.0, 4.0]))",
+            [3.0, np.array([3.0, 5.0])],
+        ),
+    ):
+        if cls is None:
+            continue
+        for method, probe in _PLAIN_PROBES.items():
+            if not callable(getattr(cls, method, None)):
+                continue
+            for c in constants:
+                try:
+                    probe(make(), c)
+                except Exception as error:
+                    shown = _PLAIN_SHOWN[method].format(x=shown_x, c=_repr.repr(c))
+                    refusals[name] = f"{shown} raised {type(error).__name__}: {_text(error)}"
+                    break
+            if name in refusals:
+                break
+    return refusals
 
 
 def _version(module: ModuleType, spec: str) -> str | None:
@@ -384,7 +455,10 @@ def optimizer_run(
         optimizer.zero_grad()
         loss = None
         for p, g in zip(params, step_grads, strict=True):
-            term = p * float(g) if kind == SCALAR else (p * np.asarray(g)).sum()
+            if kind == SCALAR:
+                term = p * operand(kind, float(g))
+            else:
+                term = (p * operand(kind, np.asarray(g, dtype=np.float64))).sum()
             loss = term if loss is None else loss + term
         phase(f"step {t + 1}: loss.backward()")
         loss.backward()
@@ -401,7 +475,7 @@ def zero_grad(name: str, phase: Phase) -> list[Any]:
     phase(f"optim.{name}(params, lr=0.1)")
     optimizer = getattr(namespace.optim, name)(params, lr=0.1)
     phase("(p0 * p1 * 3.0).backward()")
-    (params[0] * params[1] * 3.0).backward()
+    (params[0] * params[1] * operand(SCALAR, 3.0)).backward()
     phase("optimizer.zero_grad()")
     optimizer.zero_grad()
     return [_grad(p) for p in params]
@@ -436,13 +510,14 @@ def _mlp_loss(model: Any, net: dict[str, Any]) -> Any:
     for x, y in zip(net["X"], net["y"], strict=True):
         score = model([value(float(v)) for v in x])
         if net["loss"] == "hinge":
-            terms.append((1.0 + score * -float(y)).relu())
+            one, minus_y = operand(SCALAR, 1.0), operand(SCALAR, -float(y))
+            terms.append((one + score * minus_y).relu())
         else:
-            terms.append((score - float(y)) ** 2)
+            terms.append((score - operand(SCALAR, float(y))) ** 2)
     total = terms[0]
     for term in terms[1:]:
         total = total + term
-    return total * (1.0 / len(terms))
+    return total * operand(SCALAR, 1.0 / len(terms))
 
 
 def mlp_loss(net: dict[str, Any], phase: Phase) -> dict[str, Any]:
@@ -472,9 +547,9 @@ def tensor_loss(net: dict[str, Any], phase: Phase) -> dict[str, Any]:
     y = np.asarray(net["y"], dtype=np.float64)
     scores = h.reshape(len(y))
     if net["loss"] == "hinge":
-        loss = (1.0 - scores * y).relu().mean()
+        loss = (operand("tensor", 1.0) - scores * operand("tensor", y)).relu().mean()
     else:
-        loss = ((scores - y) ** 2).mean()
+        loss = ((scores - operand("tensor", y)) ** 2).mean()
     phase("loss.backward()")
     loss.backward()
     return {
@@ -515,7 +590,7 @@ def train(net: dict[str, Any], lr: float, steps: int, phase: Phase) -> dict[str,
             optimizer.step()
         else:
             for p in params:
-                p.data -= lr * p.grad
+                p.data -= lr * p.grad  # on the numbers themselves: no operand to wrap
         history.append([_data(p) for p in params])
     phase("the loss after training")
     return {"history": history, "loss": _data(_mlp_loss(model, net))}
