@@ -272,10 +272,12 @@ def _log_uniform(low: float, high: float) -> st.SearchStrategy[float]:
 OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
 LEARNING_RATES = _log_uniform(1e-4, 1.0)
 EPSILONS = st.one_of(st.just(1e-8), _log_uniform(1e-12, 1e-1))
-DECAYS = st.one_of(st.just(0.0), _log_uniform(1e-5, 0.5))
-MOMENTA = st.one_of(st.just(0.0), st.floats(0.0, 0.99, allow_subnormal=False))
+# boundary values too: weight decay and momentum exactly 0 and 1, betas exactly 0.5
+DECAYS = st.one_of(st.sampled_from([0.0, 1.0]), _log_uniform(1e-5, 0.5))
+MOMENTA = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 0.99, allow_subnormal=False))
 BETAS = st.tuples(
-    st.floats(0.0, 0.99, allow_subnormal=False), st.floats(0.0, 0.9999, allow_subnormal=False)
+    st.one_of(st.just(0.5), st.floats(0.0, 0.99, allow_subnormal=False)),
+    st.one_of(st.just(0.5), st.floats(0.0, 0.9999, allow_subnormal=False)),
 )
 
 

@@ -178,6 +178,38 @@ def check_trajectory(
     assert not problems, f"{case}:\n" + "\n".join(problems)
 
 
+_REFUSALS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def refused_arguments(target: Target, name: str) -> dict[str, str]:
+    """The arguments of optimizer `name` the target refuses (asked once per target)."""
+    key = (target.spec, name)
+    if key not in _REFUSALS:
+        try:
+            _REFUSALS[key] = dict(target.call("optimizer_refusals", name=name))
+        except TargetRaised:  # making the parameters failed: the trajectories will say so
+            _REFUSALS[key] = {}
+    return _REFUSALS[key]
+
+
+def accepted(config: OptimizerConfig, refused: dict[str, str]) -> OptimizerConfig:
+    """`config` without the arguments the target refuses (they keep torch's defaults)."""
+    return OptimizerConfig(
+        config.name, {k: v for k, v in config.kwargs.items() if k not in refused}
+    )
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_takes_every_argument(target: Target, name: str) -> None:
+    """Each keyword argument of the spec is accepted; one the target refuses is listed as
+    missing, and the trajectories are verified on the configurations it accepts."""
+    if not target.has(f"optim.{name}"):
+        pytest.skip(f"target lacks optim.{name}")
+    refused = refused_arguments(target, name)
+    if refused:
+        pytest.skip("target lacks " + ", ".join(f"optim.{name}({arg}=...)" for arg in refused))
+
+
 @pytest.mark.parametrize("kind", ["scalar", "tensor"])
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name: str) -> None:
@@ -185,12 +217,14 @@ def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name
     missing = target.missing(f"optim.{name}", cls)
     if missing:
         pytest.skip(f"target lacks {', '.join(missing)}")
+    refused = refused_arguments(target, name)
 
     for kwargs in EXPLICIT[name]:
-        check_trajectory(target, kind, OptimizerConfig(name, kwargs), *explicit_run(kind))
+        config = accepted(OptimizerConfig(name, kwargs), refused)
+        check_trajectory(target, kind, config, *explicit_run(kind))
 
     @fewer_examples(0.5)
-    @given(config=optimizer_configs([name]), run=runs(kind))
+    @given(config=optimizer_configs([name]).map(lambda c: accepted(c, refused)), run=runs(kind))
     def agrees(config: OptimizerConfig, run: tuple) -> None:
         check_trajectory(target, kind, config, *run)
 

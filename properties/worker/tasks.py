@@ -468,6 +468,41 @@ def optimizer_run(
     return history
 
 
+OPTIMIZER_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "SGD": {"momentum": 0.5, "nesterov": True, "weight_decay": 0.1},
+    "Adam": {"betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
+    "AdamW": {"betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
+    "RMSprop": {"alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.5},
+    "Adagrad": {"eps": 1e-3, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
+}
+REFUSED = (TypeError, NotImplementedError)
+
+
+def optimizer_refusals(name: str, phase: Phase) -> dict[str, str]:
+    """The keyword arguments of `name` that the target's optimizer refuses (TypeError or
+    NotImplementedError when made or stepped with it alone), each with what it raised."""
+    namespace = target()
+    kind = SCALAR if namespace.Value is not None else "tensor"
+    refusals = {}
+    for argument, value in OPTIMIZER_ARGUMENTS[name].items():
+        kwargs = {"lr": 0.1, argument: value}
+        if argument == "nesterov":
+            kwargs["momentum"] = 0.5
+        phase(f"optim.{name}(params, **{kwargs!r}) and one step")
+        params = _parameters(kind, [1.5])
+        try:
+            optimizer = getattr(namespace.optim, name)(params, **kwargs)
+            optimizer.zero_grad()
+            loss = params[0] * operand(kind, 2.0)
+            (loss if kind == SCALAR else loss.sum()).backward()
+            optimizer.step()
+        except REFUSED as error:
+            refusals[argument] = f"{type(error).__name__}: {_text(error)}"
+        except Exception:  # accepted, and broken: the trajectories will say how
+            pass
+    return refusals
+
+
 def zero_grad(name: str, phase: Phase) -> list[Any]:
     """Gradients of two parameters after a backward pass and the optimizer's zero_grad()."""
     namespace = target()
@@ -636,6 +671,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "accumulate": accumulate,
     "optimizer_run": optimizer_run,
     "zero_grad": zero_grad,
+    "optimizer_refusals": optimizer_refusals,
     "mlp_loss": mlp_loss,
     "tensor_loss": tensor_loss,
     "mlp_zero_grad": mlp_zero_grad,
