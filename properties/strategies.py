@@ -390,9 +390,10 @@ def tensor_cases(
     tracked: list[_TrackedArray] = []
     inputs: dict[str, np.ndarray] = {}
 
-    def new_input(shape: tuple[int, ...]) -> int:
+    def new_input(shape: tuple[int, ...], positive: bool = False) -> int:
         name = f"x{len(inputs)}"
-        inputs[name] = draw(_arrays_of(shape, magnitudes()))
+        elements = magnitudes().map(abs) if positive else magnitudes()
+        inputs[name] = draw(_arrays_of(shape, elements))
         tracked.append(_TrackedArray(inputs[name], np.zeros(shape)))
         return b.input(name, shape)
 
@@ -430,6 +431,10 @@ def _tensor_step(draw, op, variant, a, tracked, new_input, may_add_input):
         return None if new is None else ((a,), {"const": const}, new)
     if op in ("neg", "relu", "tanh", "exp", "log", "sigmoid"):
         new = _elementwise(op, x, None, None, None)
+        if new is None and op == "log" and may_add_input:  # log of a fresh positive input
+            fresh = new_input(shape, positive=True)
+            new = _elementwise(op, tracked[fresh], None, None, None)
+            return None if new is None else ((fresh,), {}, new)
         return None if new is None else ((a,), {}, new)
     if op == "matmul":
         return _matmul_step(draw, variant, a, tracked, new_input, may_add_input)

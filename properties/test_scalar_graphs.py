@@ -58,6 +58,13 @@ def check_case(target: Target, case: Case) -> None:
     assert not problems, failure_report(case, target, run, problems, want)
 
 
+def contains(case: Case, op: str, side: str | None = "any") -> bool:
+    """Whether the case has a node of `op` (with a constant on `side`, if given)."""
+    return any(
+        node.op == op and (side == "any" or node.const_side == side) for node in case.graph.nodes
+    )
+
+
 def run_on_target(target: Target, case: Case) -> execute.TargetRun | TargetRaised:
     """The target's run of the case, or what it raised."""
     try:
@@ -130,7 +137,8 @@ def test_each_scalar_op_agrees_with_oracle(target: Target, op: str, side: str | 
 
     @given(case=scalar_cases([(op, side), ("add", None), ("mul", None)], max_ops=6))
     def agrees(case: Case) -> None:
-        check_case(target, case)
+        if contains(case, op, side):  # a case without the op passes: the shrunk case keeps it
+            check_case(target, case)
 
     running.run(agrees, target)
 

@@ -22,7 +22,7 @@ from properties.strategies import (
     tensor_menu,
 )
 from properties.targets import Target
-from properties.test_scalar_graphs import check_case
+from properties.test_scalar_graphs import check_case, contains
 
 BASICS = ("Tensor", "Tensor.__mul__", "Tensor.__add__", "Tensor.sum")
 
@@ -58,6 +58,7 @@ def test_each_tensor_op_agrees_with_oracle(target: Target, op: str, variant: str
     @fewer_examples(TENSOR_SHARE)
     @given(case=tensor_cases([(op, variant)], max_ops=2, shapes=RANKED_SHAPES))
     def agrees(case) -> None:
-        check_case(target, case)
+        if contains(case, op):  # a case without the op passes: the shrunk case keeps it
+            check_case(target, case)
 
     running.run(agrees, target)
