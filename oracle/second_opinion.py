@@ -40,12 +40,41 @@ def gradient(
     method: str = "mpmath",
     dps: int = 50,
 ) -> dict[str, np.ndarray]:
-    """d(sum_k <upstream_k, out_k>)/d(input) for every input, without JAX."""
+    """d(sum_k <upstream_k, out_k>)/d(input) for every input, without JAX.
+
+    At `dps` digits a central difference resolves a gradient down to about
+    ``10**-(2 dps / 3)`` of the function's scale; ask for more digits
+    (`digits_to_resolve`) to judge gradients near the underflow edge."""
     if method == "mpmath":
         return _mpmath_gradient(graph, inputs, upstream, dps)
     if method == "richardson":
         return _richardson_gradient(graph, inputs, upstream)
     raise ValueError(f"method must be 'mpmath' or 'richardson', got {method!r}")
+
+
+def outputs(graph: Graph, inputs: Mapping[str, Any], dps: int = 50) -> list[np.ndarray]:
+    """The graph's outputs evaluated with mpmath at `dps` digits, rounded to float64."""
+    values = evaluate(graph, inputs, dps)
+    to_float = np.vectorize(float, otypes=[np.float64])
+    return [to_float(np.asarray(values[o], dtype=object)) for o in graph.outputs]
+
+
+def digits_to_resolve(*answers: Any, dps: int = 50) -> int:
+    """Digits that resolve the smallest nonzero magnitude among `answers` (numbers, arrays
+    or dicts of them) by a central difference of step 10**-(dps/3): its rounding error is
+    about 10**-(2 dps / 3) of the function's scale, so a gradient m needs
+    ``1.5 * (-log10 m + 10)`` digits (a gradient of 1e-308 of a function of order one,
+    about 480); at least `dps`."""
+    smallest = math.inf
+    for answer in answers:
+        for value in answer.values() if isinstance(answer, Mapping) else [answer]:
+            v = np.abs(np.asarray(value, dtype=np.float64))
+            v = v[np.isfinite(v) & (v > 0)]
+            if v.size:
+                smallest = min(smallest, float(v.min()))
+    if not math.isfinite(smallest):
+        return dps
+    return min(max(dps, math.ceil(1.5 * (-math.log10(smallest) + 10))), 1000)
 
 
 def objective(
@@ -77,8 +106,9 @@ def central_difference(f: Callable[[np.ndarray], float], x: Any, step: float = 0
     x = np.array(x, dtype=np.float64)
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
-        grad[i] = _ridders(lambda t, i=i: f(_replace(x, i, t)), float(x[i]),
-                           step * max(abs(float(x[i])), 1e-3))
+        grad[i] = _ridders(
+            lambda t, i=i: f(_replace(x, i, t)), float(x[i]), step * max(abs(float(x[i])), 1e-3)
+        )
     return grad
 
 
@@ -97,9 +127,7 @@ class Verdict:
     message: str
 
 
-def verdict(
-    expected: Any, actual: Any, truth: Any, rtol: float = 1e-8, atol: Any = 0.0
-) -> Verdict:
+def verdict(expected: Any, actual: Any, truth: Any, rtol: float = 1e-8, atol: Any = 0.0) -> Verdict:
     """Compare two answers (numbers, arrays, or dicts of them) with the truth.
 
     An answer agrees when every entry is within ``atol + rtol * max|truth|`` of the truth
@@ -110,8 +138,12 @@ def verdict(
     allowed = _flat(atol) + rtol * (np.max(np.abs(t[np.isfinite(t)]), initial=0.0))
     e_ok, a_ok = _within(expected, t, allowed), _within(actual, t, allowed)
     e_err, a_err = relative_error(expected, t), relative_error(actual, t)
-    agrees = {(True, True): "both", (True, False): "expected", (False, True): "actual",
-              (False, False): "neither"}[(e_ok, a_ok)]
+    agrees = {
+        (True, True): "both",
+        (True, False): "expected",
+        (False, True): "actual",
+        (False, False): "neither",
+    }[(e_ok, a_ok)]
     closer = "tie" if e_err == a_err else ("expected" if e_err < a_err else "actual")
     words = {
         "both": "both agree with the second opinion",
@@ -162,8 +194,10 @@ def _mpmath_gradient(
 ) -> dict[str, np.ndarray]:
     f = objective(graph, upstream, dps)
     with mpmath.workdps(dps):
-        base = {n: np.vectorize(mpmath.mpf, otypes=[object])(np.asarray(v, np.float64))
-                for n, v in inputs.items()}
+        base = {
+            n: np.vectorize(mpmath.mpf, otypes=[object])(np.asarray(v, np.float64))
+            for n, v in inputs.items()
+        }
         grads = {}
         for name in graph.input_names:
             x = base[name]
@@ -172,8 +206,13 @@ def _mpmath_gradient(
                 xi = x[i]
                 h = (abs(xi) if xi != 0 else mpmath.mpf(1)) * mpmath.mpf(10) ** (-(dps // 3))
 
-                def diff(step: mpmath.mpf, i: tuple = i, x: np.ndarray = x, name: str = name,
-                         xi: mpmath.mpf = xi) -> mpmath.mpf:
+                def diff(
+                    step: mpmath.mpf,
+                    i: tuple = i,
+                    x: np.ndarray = x,
+                    name: str = name,
+                    xi: mpmath.mpf = xi,
+                ) -> mpmath.mpf:
                     up = f({**base, name: _replace(x, i, xi + step)})
                     down = f({**base, name: _replace(x, i, xi - step)})
                     return (up - down) / (2 * step)
@@ -200,8 +239,9 @@ def _replace(x: np.ndarray, i: tuple, value: Any) -> np.ndarray:
     return y
 
 
-def _ridders(f: Callable[[float], float], x: float, h: float, shrink: float = 1.4,
-             levels: int = 10) -> float:
+def _ridders(
+    f: Callable[[float], float], x: float, h: float, shrink: float = 1.4, levels: int = 10
+) -> float:
     """Ridders' extrapolated central difference of a scalar function (Numerical Recipes)."""
     table = [[0.0] * levels for _ in range(levels)]
     best, best_error = math.nan, math.inf

@@ -32,7 +32,7 @@ from oracle.random_graphs import DEFAULT_OPS, random_scalar_graph
 from oracle.random_tensor_graphs import TENSOR_DEFAULT_OPS, random_tensor_graph
 from oracle.snippet import to_python
 from properties.execute import leaf_grads, wire
-from properties.reference import FLUSH, RTOL, bad_value, mismatches
+from properties.reference import FLUSH, RTOL, allowed_error, bad_value, mismatches
 from properties.targets import Target, TargetDied, TargetRaised
 
 BATCH = 256  # scalar graphs evaluated by the oracle at once
@@ -370,12 +370,10 @@ def problems_of(
     if analysis is None:
         analysis = tolerance.error_bounds(graph, case.inputs, case.upstream)
     value_bounds = [
-        analysis.values[o] + RTOL * np.abs(v) + FLUSH
+        allowed_error(analysis.values[o], v)
         for o, v in zip(graph.outputs, evaluation.outputs, strict=True)
     ]
-    grad_bounds = [
-        analysis.grads[n] + RTOL * np.abs(evaluation.grads[n]) + FLUSH for n in graph.input_names
-    ]
+    grad_bounds = [allowed_error(analysis.grads[n], evaluation.grads[n]) for n in graph.input_names]
     labels = [f"output n{o}" for o in graph.outputs] + [f"d/d{n}" for n in graph.input_names]
     if outcome.bad:
         return list(outcome.bad)
@@ -509,13 +507,15 @@ def explain(
 
 
 def _verdict(case: Case, evaluation: evaluate.Evaluation, outcome: Outcome) -> str:
-    """The JAX-free second opinion (mpmath, 50 digits) on who is closer to the truth."""
+    """The JAX-free second opinion (mpmath, 50 digits or what tiny numbers need) on who is
+    closer to the truth, for the gradients and the values."""
     if len(case.graph.nodes) > SECOND_OPINION_LIMIT:
         return (
             f"second opinion not asked: {len(case.graph.nodes)} nodes, over "
             f"{SECOND_OPINION_LIMIT} (mpmath differentiates input by input)"
         )
-    truth = second_opinion.gradient(case.graph, case.inputs, case.upstream)
+    dps = second_opinion.digits_to_resolve(evaluation.grads, outcome.actual_grads)
+    truth = second_opinion.gradient(case.graph, case.inputs, case.upstream, dps=dps)
     actual = {}
     for name, g in outcome.actual_grads.items():
         try:
@@ -523,4 +523,12 @@ def _verdict(case: Case, evaluation: evaluate.Evaluation, outcome: Outcome) -> s
         except (TypeError, ValueError):
             actual[name] = np.full(np.shape(truth[name]), np.nan)
     verdict = second_opinion.verdict(evaluation.grads, actual, truth)
-    return f"second opinion (mpmath, 50 digits): {verdict.message}"
+    values = second_opinion.verdict(
+        list(evaluation.outputs),
+        list(outcome.actual_outputs),
+        second_opinion.outputs(case.graph, case.inputs, dps),
+    )
+    return (
+        f"second opinion (mpmath, {dps} digits): gradients: {verdict.message}; "
+        f"values: {values.message}"
+    )
