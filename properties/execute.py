@@ -41,11 +41,13 @@ def run(
     upstream: Sequence[Any],
     context: Callable[[], str] | None = None,
     values: bool = False,
+    timeout: float | None = None,
 ) -> TargetRun:
     """Evaluate `graph` on the target and backpropagate the `upstream` gradients."""
     answer = target.call(
         "run_graph",
         context=context,
+        timeout=timeout,
         graph=wire(graph),
         inputs=dict(inputs),
         upstream=list(upstream),

@@ -274,13 +274,20 @@ class Target:
     def missing(self, *capabilities: str) -> list[str]:
         return [c for c in capabilities if c not in self.capabilities]
 
-    def call(self, task: str, context: Callable[[], str] | None = None, **kwargs: Any) -> Any:
+    def call(
+        self,
+        task: str,
+        context: Callable[[], str] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Run `task` on the target; its result, or TargetRaised / TargetDied.
 
-        `context` describes the case (a snippet) for a TargetDied message."""
+        `context` describes the case (a snippet) for a TargetDied message; `timeout`
+        replaces the target's time limit for this call."""
         try:
             worker = self._ready()
-            answer = worker.request(task, kwargs, self.timeout)
+            answer = worker.request(task, kwargs, timeout or self.timeout)
         except TargetDied as died:
             self._worker = None
             if context is not None:

@@ -19,7 +19,9 @@ import pytest
 from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder
 from properties import execute
 from properties.reference import bad_value
-from properties.targets import Target, TargetRaised
+from properties.strategies import Case
+from properties.targets import Target, TargetDied, TargetRaised
+from properties.test_scalar_graphs import check_case
 
 UPSTREAM = -1.75  # a non-unit upstream gradient
 
@@ -103,6 +105,8 @@ KINKS = {
     "sigmoid(-800)": ("Value.sigmoid", -800.0, ("sigmoid", {}), 0.0, 0.0),
     "exp(-800)": ("Value.exp", -800.0, ("exp", {}), 0.0, 0.0),
     "log(1e-300)": ("Value.log", 1e-300, ("log", {}), math.log(1e-300), 1e300),
+    "x**2.5 at 0": ("Value.__pow__", 0.0, ("pow", {"const": 2.5}), 0.0, 0.0),
+    "x**1.5 at 0": ("Value.__pow__", 0.0, ("pow", {"const": 1.5}), 0.0, 0.0),
 }
 
 
@@ -244,3 +248,107 @@ def test_tensor_huge_inputs_stay_finite(target: Target, method: str) -> None:
     case = f"{method} of {x.tolist()}"
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad)), f"{case}: non-finite"
     assert np.allclose(value, expected, rtol=1e-12, atol=1e-300), f"{case}: {value.tolist()}"
+
+
+# Magnitudes where a formula that is right on paper loses its digits: tanh through exp
+# keeps 8 digits near 0, sigmoid as 0.5 * tanh(x / 2) + 0.5 loses the tail, log(1 + x)
+# forms lose tiny x, exp overflows early. Each is compared with the oracle on one op.
+EDGE_INPUTS = {
+    "tanh": [1e-300, -1e-150, 1e-20, 3e-9, -1e-5, 19.0, -30.0],
+    "sigmoid": [1e-300, -1e-20, 1e-8, -30.0, 35.0, -700.0],
+    "exp": [1e-300, -1e-20, 1e-9, 700.0, -700.0, -740.0],
+    "log": [1e-300, 1e-20, 1.0 + 2.0**-40, 1e300, 1.7e308],
+    "relu": [1e-300, -1e-300, 1e300],
+}
+
+
+@pytest.mark.parametrize("kind", ["scalar", "tensor"])
+@pytest.mark.parametrize("op", EDGE_INPUTS)
+def test_tiny_and_huge_inputs_agree_with_oracle(target: Target, op: str, kind: str) -> None:
+    cls = "Value" if kind == "scalar" else "Tensor"
+    needs(target, f"{cls}.{op}", *(() if kind == "scalar" else ("Tensor.sum",)))
+    xs = EDGE_INPUTS[op]
+    if kind == "scalar":
+        for x in xs:
+            check_case(target, Case(one_op(SCALAR, (op, {})), {"x": x}, (UPSTREAM,)))
+    else:
+        x = np.array(xs)
+        upstream = np.linspace(-1.5, 2.0, x.size)
+        check_case(target, Case(one_op(TENSOR, (op, {}), x.shape), {"x": x}, (upstream,)))
+
+
+# Exponents at their boundaries and bases away from 1, where a missing ``log(base)`` term
+# of d/dy x**y hides at base 1 (log 1 = 0): exponent 0 and 1 as numbers and as operands.
+POWERS = [(2.5, 0.0), (2.5, 1.0), (0.5, 2.0), (3.0, -1.0), (7.0, 0.5), (0.25, 3.0)]
+
+
+@pytest.mark.parametrize("kind", ["scalar", "tensor"])
+def test_operand_exponents_at_boundaries(target: Target, kind: str) -> None:
+    cls = "Value" if kind == "scalar" else "Tensor"
+    needs(target, f"{cls}.__pow__({cls})", *(() if kind == "scalar" else ("Tensor.sum",)))
+    graph_kind = SCALAR if kind == "scalar" else TENSOR
+    b = GraphBuilder(graph_kind)
+    shape = None if kind == "scalar" else (len(POWERS),)
+    x, y = b.input("x", shape), b.input("y", shape)
+    graph = b.build([b.op("pow", x, y)])
+    bases, exponents = (np.array(v, dtype=np.float64) for v in zip(*POWERS, strict=True))
+    if kind == "scalar":
+        for base, exponent in POWERS:
+            check_case(target, Case(graph, {"x": base, "y": exponent}, (UPSTREAM,)))
+    else:
+        upstream = np.linspace(0.5, 2.0, len(POWERS))
+        check_case(target, Case(graph, {"x": bases, "y": exponents}, (upstream,)))
+
+
+@pytest.mark.parametrize("kind", ["scalar", "tensor"])
+def test_number_to_the_power_of_an_operand(target: Target, kind: str) -> None:
+    """``2.0 ** x`` and ``0.5 ** x``: d/dx c**x = c**x log c (zero only at c = 1)."""
+    cls = "Value" if kind == "scalar" else "Tensor"
+    needs(target, f"{cls}.__rpow__", *(() if kind == "scalar" else ("Tensor.sum",)))
+    for base in (2.0, 0.5, 10.0):
+        if kind == "scalar":
+            graph = one_op(SCALAR, ("pow", {"const": base, "side": "left"}))
+            for x in (0.0, 1.0, -2.5):
+                check_case(target, Case(graph, {"x": x}, (UPSTREAM,)))
+        else:
+            graph = one_op(TENSOR, ("pow", {"const": base, "side": "left"}), (3,))
+            check_case(target, Case(graph, {"x": np.array([0.0, 1.0, -2.5])}, (np.ones(3),)))
+
+
+@pytest.mark.parametrize("kind", ["scalar", "tensor"])
+def test_backward_on_a_leaf_gives_one(target: Target, kind: str) -> None:
+    """``x.backward()`` on a leaf itself: d x / d x = 1."""
+    needs(target, "Value" if kind == "scalar" else "Tensor")
+    try:
+        grad = target.call("leaf_backward", kind=kind)
+    except TargetRaised as error:
+        raise AssertionError(f"x.backward() on a leaf raised {error.describe()}") from None
+    why = bad_value(grad)
+    assert why is None and np.all(np.asarray(grad) == 1.0), (
+        f"x = {'Value(3.0)' if kind == 'scalar' else 'Tensor(np.array(3.0))'}; x.backward(): "
+        f"x.grad is {why or repr(grad)}, expected 1.0"
+    )
+
+
+DIAMONDS = 30  # 2**30 paths through 91 nodes
+
+
+def test_backward_takes_time_linear_in_the_nodes(target: Target) -> None:
+    """A ladder of diamonds, ``n = n * 0.5 + n * 0.5`` thirty times: 91 nodes, 2**30
+    paths from the output to the input. A backward pass that visits each node once takes
+    microseconds; one that walks every path takes hours."""
+    needs(target, "Value", "Value.__mul__", "Value.__add__")
+    b = GraphBuilder(SCALAR)
+    n = b.input("x")
+    for _ in range(DIAMONDS):
+        n = b.op("add", b.op("mul", n, const=0.5), b.op("mul", n, const=0.5))
+    case = Case(b.build([n]), {"x": 1.25}, (UPSTREAM,))
+    try:
+        check_case(target, case, timeout=min(target.timeout, 10.0))
+    except TargetDied as died:
+        raise AssertionError(
+            f"backward() did not finish on a ladder of {DIAMONDS} diamonds ({2**DIAMONDS} "
+            f"paths, {len(case.graph.nodes)} nodes): a backward pass that walks every path "
+            "instead of visiting each node once (in topological order) takes exponential "
+            f"time.\n{died.message}"
+        ) from None

@@ -34,10 +34,10 @@ def menu_of(target: Target) -> list:
     return menu
 
 
-def check_case(target: Target, case: Case) -> None:
+def check_case(target: Target, case: Case, timeout: float | None = None) -> None:
     """Run `case` on the target and on the oracle; fail with a reproduction if they differ."""
     want = expected(case)
-    run = run_on_target(target, case)
+    run = run_on_target(target, case, timeout)
     if isinstance(run, TargetRaised):  # an exception where the truth is finite is a failure
         problems = [f"raised {run.describe()}"]
         raise AssertionError(
@@ -65,7 +65,9 @@ def contains(case: Case, op: str, side: str | None = "any") -> bool:
     )
 
 
-def run_on_target(target: Target, case: Case) -> execute.TargetRun | TargetRaised:
+def run_on_target(
+    target: Target, case: Case, timeout: float | None = None
+) -> execute.TargetRun | TargetRaised:
     """The target's run of the case, or what it raised."""
     try:
         return execute.run(
@@ -74,6 +76,7 @@ def run_on_target(target: Target, case: Case) -> execute.TargetRun | TargetRaise
             case.inputs,
             case.upstream,
             context=lambda: reproduction_text(case, target),
+            timeout=timeout,
         )
     except TargetRaised as error:
         return error

@@ -664,7 +664,16 @@ def described(error: BaseException) -> dict[str, str]:
     }
 
 
+def leaf_backward(kind: str, phase: Phase) -> Any:
+    """``x.backward()`` on a leaf: its gradient afterwards (1 by the chain rule)."""
+    x = leaf(target(), kind, 3.0)
+    phase("x.backward() on a leaf")
+    x.backward()
+    return _grad(x)
+
+
 TASKS: dict[str, Callable[..., Any]] = {
+    "leaf_backward": leaf_backward,
     "load": load,
     "run_graph": run_graph,
     "run_graphs": run_graphs,
