@@ -40,8 +40,9 @@ larger bound they need.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -50,7 +51,7 @@ import numpy as np
 from oracle import numpy_eval
 from oracle.ir import SCALAR, Graph, Node
 
-U = 2.0**-53
+U = 2.0**-53  # the unit roundoff of the implementation analysed (`unit_roundoff`)
 SAFETY = 4.0
 _LIB = 8.0  # rounding of a library function, in units of u
 
@@ -72,6 +73,19 @@ class Comparison(NamedTuple):
     ok: bool
     max_error: float
     where: tuple | None
+
+
+@contextlib.contextmanager
+def unit_roundoff(u: float) -> Iterator[None]:
+    """Analyse implementations that round at `u` (2**-24 for float32) inside the block.
+
+    The model is the same at any precision; only the size of one rounding changes."""
+    global U
+    previous, U = U, u
+    try:
+        yield
+    finally:
+        U = previous
 
 
 def error_bounds(
@@ -96,8 +110,9 @@ def _analyse(graph: Graph, inputs: Mapping[str, Any], upstream: Sequence[Any] | 
     grad_err = [np.zeros(v.shape) for v in values]
     grad_mag = [np.zeros(v.shape) for v in values]
     for o, u in zip(graph.outputs, ups, strict=True):
-        grad_mag[o] = grad_mag[o] + np.abs(np.broadcast_to(np.asarray(u, np.float64),
-                                                           values[o].shape))
+        grad_mag[o] = grad_mag[o] + np.abs(
+            np.broadcast_to(np.asarray(u, np.float64), values[o].shape)
+        )
     for i in reversed(range(len(graph.nodes))):
         node = graph.nodes[i]
         if node.op == "input" or not (np.any(grad_mag[i]) or np.any(grad_err[i])):
@@ -114,7 +129,6 @@ def _analyse(graph: Graph, inputs: Mapping[str, Any], upstream: Sequence[Any] | 
         grads={names[i]: _allowed(grad_err[i]) for i in graph.input_indices},
         magnitudes={names[i]: grad_mag[i] for i in graph.input_indices},
     )
-
 
 
 def _allowed(error: Array) -> Array:
@@ -189,21 +203,35 @@ _ELEMENTWISE: dict[str, _Elementwise] = {
     "sub": _Elementwise(np.subtract, (_ones, lambda x, y: -_ones(x, y)), _ones),
     "mul": _Elementwise(np.multiply, (lambda x, y: y + 0 * x, lambda x, y: x + 0 * y), _ones),
     "div": _Elementwise(
-        np.divide, (lambda x, y: 1 / y + 0 * x, lambda x, y: -x / (y * y)), _ones,
-        lambda x, y, v, e: (0.0, (e + U * np.abs(v)) / np.abs(y))),
+        np.divide,
+        (lambda x, y: 1 / y + 0 * x, lambda x, y: -x / (y * y)),
+        _ones,
+        lambda x, y, v, e: (0.0, (e + U * np.abs(v)) / np.abs(y)),
+    ),
     "pow": _Elementwise(
-        lambda x, y: np.power(x, y), (_pow_dx, _pow_dy),
+        lambda x, y: np.power(x, y),
+        (_pow_dx, _pow_dy),
         lambda x, y: _LIB * (1 + np.abs(y * np.log(np.abs(x) + (x == 0)))),
-        lambda x, y, v, e: (np.abs(y / x) * e, np.abs(np.log(np.abs(x))) * e)),
+        lambda x, y, v, e: (np.abs(y / x) * e, np.abs(np.log(np.abs(x))) * e),
+    ),
     "neg": _Elementwise(np.negative, (lambda x: -np.ones_like(x),), lambda x: 0 * x),
-    "relu": _Elementwise(lambda x: np.where(x > 0, x, 0.0), (lambda x: (x > 0) * 1.0,),
-                         lambda x: 0 * x),
-    "tanh": _Elementwise(np.tanh, (lambda x: 1 - np.tanh(x) ** 2,), _library,
-                         lambda x, v, e: (2 * np.abs(v) * e + 2 * U * (1 + v * v),)),
+    "relu": _Elementwise(
+        lambda x: np.where(x > 0, x, 0.0), (lambda x: (x > 0) * 1.0,), lambda x: 0 * x
+    ),
+    "tanh": _Elementwise(
+        np.tanh,
+        (lambda x: 1 - np.tanh(x) ** 2,),
+        _library,
+        lambda x, v, e: (2 * np.abs(v) * e + 2 * U * (1 + v * v),),
+    ),
     "exp": _Elementwise(np.exp, (np.exp,), _library, lambda x, v, e: (e,)),
     "log": _Elementwise(np.log, (lambda x: 1 / x,), _library),
-    "sigmoid": _Elementwise(numpy_eval.sigmoid, (_sigmoid_dx,), _library,
-                            lambda x, v, e: (np.abs(1 - 2 * v) * e + 2 * U * np.abs(v),)),
+    "sigmoid": _Elementwise(
+        numpy_eval.sigmoid,
+        (_sigmoid_dx,),
+        _library,
+        lambda x, v, e: (np.abs(1 - 2 * v) * e + 2 * U * np.abs(v),),
+    ),
 }
 
 
@@ -254,8 +282,13 @@ def _elementwise_forward(node: Node, args: list[Array], errs: list[Array], v: Ar
 
 
 def _elementwise_backward(
-    node: Node, args: list[Array], errs: list[Array], v: Array, e_v: Array,
-    g_err: Array, g_mag: Array,
+    node: Node,
+    args: list[Array],
+    errs: list[Array],
+    v: Array,
+    e_v: Array,
+    g_err: Array,
+    g_mag: Array,
 ) -> list[tuple[Array, Array]]:
     rule = _ELEMENTWISE[node.op]
     xs, es = _operands(node, args, errs)
@@ -266,10 +299,14 @@ def _elementwise_backward(
         if node.const_side == ("left" if k == 0 else "right"):
             continue  # the constant's side
         j = np.abs(partial(*xs))
-        dj = (_deviation(partial, xs, es, partial(*xs)) + output_terms[k]
-              + (rule.rounding(*xs) + 2) * U * j)
-        err = _times(j, g_err) + _times(np.where(pole, np.inf, dj), g_mag) \
-            + 2 * U * _times(j, g_mag)
+        dj = (
+            _deviation(partial, xs, es, partial(*xs))
+            + output_terms[k]
+            + (rule.rounding(*xs) + 2) * U * j
+        )
+        err = (
+            _times(j, g_err) + _times(np.where(pole, np.inf, dj), g_mag) + 2 * U * _times(j, g_mag)
+        )
         mag = _times(j, g_mag)
         parts.append(_unbroadcast(err, mag, np.shape(xs[k])))
     return parts
@@ -286,8 +323,9 @@ def _forward(node: Node, args: list[Array], errs: list[Array], v: Array) -> Arra
     if op in ("sum", "mean"):
         axis, keep = attrs["axis"], attrs["keepdims"]
         n = max(1, x.size // max(1, v.size))
-        err = np.sum(e, axis=axis, keepdims=keep) + n * U * np.sum(np.abs(x), axis=axis,
-                                                                   keepdims=keep)
+        err = np.sum(e, axis=axis, keepdims=keep) + n * U * np.sum(
+            np.abs(x), axis=axis, keepdims=keep
+        )
         return err / n + U * np.abs(v) if op == "mean" else err
     if op == "max":
         _, candidate = _max_candidates(x, e, attrs["axis"])
@@ -323,8 +361,13 @@ def _structural(node: Node, e: Array) -> Array:
 
 
 def _backward(
-    node: Node, args: list[Array], errs: list[Array], v: Array, e_v: Array,
-    g_err: Array, g_mag: Array,
+    node: Node,
+    args: list[Array],
+    errs: list[Array],
+    v: Array,
+    e_v: Array,
+    g_err: Array,
+    g_mag: Array,
 ) -> list[tuple[Array, Array]]:
     """(error, magnitude) of the gradient contribution to each of `node`'s args."""
     op, attrs = node.op, node.attrs
@@ -369,8 +412,9 @@ def _max_candidates(x: Array, e: Array, axis: Any) -> tuple[Array, Array]:
     return tied, (v - x) <= (e + e_max)
 
 
-def _max_backward(node: Node, x: Array, e: Array, g_err: Array, g_mag: Array
-                  ) -> tuple[Array, Array]:
+def _max_backward(
+    node: Node, x: Array, e: Array, g_err: Array, g_mag: Array
+) -> tuple[Array, Array]:
     """Gradient routed to the maxima, split among ties; where other entries could be the
     maximum within their errors, any routing is allowed (the bound is the magnitude)."""
     axis = node.attrs["axis"]
@@ -422,9 +466,13 @@ def _softmax_backward(
     total_mag = np.sum(g_mag, axis=axis, keepdims=True)
     if op == "softmax":
         mag = s * g_mag + s * np.sum(s * g_mag, axis=axis, keepdims=True)
-        err = (s * g_err + s * np.sum(s * g_err, axis=axis, keepdims=True)
-               + e_s * g_mag + e_s * np.sum(s * g_mag, axis=axis, keepdims=True)
-               + s * np.sum(e_s * g_mag, axis=axis, keepdims=True))
+        err = (
+            s * g_err
+            + s * np.sum(s * g_err, axis=axis, keepdims=True)
+            + e_s * g_mag
+            + e_s * np.sum(s * g_mag, axis=axis, keepdims=True)
+            + s * np.sum(e_s * g_mag, axis=axis, keepdims=True)
+        )
     else:
         mag = g_mag + s * total_mag
         err = g_err + s * np.sum(g_err, axis=axis, keepdims=True) + e_s * total_mag
@@ -454,7 +502,6 @@ def _unbroadcast(err: Array, mag: Array, shape: tuple[int, ...]) -> tuple[Array,
     return summed_err, summed_mag
 
 
-
 # -- scalar graphs: the same model on NumPy float64 scalars ----------------------------
 # A scalar graph's values are 0-d, where NumPy's array functions (where, maximum, stack,
 # broadcasting) cost far more than the arithmetic.  These functions apply the same rules
@@ -463,8 +510,9 @@ def _unbroadcast(err: Array, mag: Array, shape: tuple[int, ...]) -> tuple[Array,
 # (tests/oracle/test_oracle_tolerance.py), about ten times faster on deep chains.
 
 
-def _analyse_scalar(graph: Graph, inputs: Mapping[str, Any],
-                    upstream: Sequence[Any] | None) -> Bounds:
+def _analyse_scalar(
+    graph: Graph, inputs: Mapping[str, Any], upstream: Sequence[Any] | None
+) -> Bounds:
     values = [v[()] for v in numpy_eval.evaluate(graph, inputs)]
     errors: list[float] = []
     for node, v in zip(graph.nodes, values, strict=True):
@@ -515,8 +563,9 @@ def _scalar_forward(op: str, xs: list, es: list, v: Any) -> Any:
     return math.inf if _scalar_pole(op, xs, es) or e != e else e
 
 
-def _scalar_backward(node: Node, xs: list, es: list, v: Any, e_v: Any, g_err: Any,
-                     g_mag: Any) -> list[tuple[Any, Any]]:
+def _scalar_backward(
+    node: Node, xs: list, es: list, v: Any, e_v: Any, g_err: Any, g_mag: Any
+) -> list[tuple[Any, Any]]:
     """`_elementwise_backward` for scalars."""
     rule = _ELEMENTWISE[node.op]
     pole = _scalar_pole(node.op, xs, es)
@@ -526,10 +575,16 @@ def _scalar_backward(node: Node, xs: list, es: list, v: Any, e_v: Any, g_err: An
         if node.const_side == ("left" if k == 0 else "right"):
             continue  # the constant's side
         j = abs(partial(*xs))
-        dj = (_scalar_deviation(partial, xs, es, partial(*xs)) + output_terms[k]
-              + (rule.rounding(*xs) + 2) * U * j)
-        err = (_scalar_times(j, g_err) + _scalar_times(math.inf if pole else dj, g_mag)
-               + 2 * U * _scalar_times(j, g_mag))
+        dj = (
+            _scalar_deviation(partial, xs, es, partial(*xs))
+            + output_terms[k]
+            + (rule.rounding(*xs) + 2) * U * j
+        )
+        err = (
+            _scalar_times(j, g_err)
+            + _scalar_times(math.inf if pole else dj, g_mag)
+            + 2 * U * _scalar_times(j, g_mag)
+        )
         parts.append((err, _scalar_times(j, g_mag)))
     return parts
 

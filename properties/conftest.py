@@ -35,6 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
         profile = without_database(profile)
     settings.load_profile(profile)
     _outer_shrink_seconds.append(limit_shrinking(profile))
+    chosen = config.getoption("--precision", None)
+    if chosen:
+        os.environ["VGRAD_PRECISION"] = chosen
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -50,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--target",
         default="engine",
         help="the engine to verify: a module, a .py file, a package folder, or micrograd/torch",
+    )
+    parser.addoption(
+        "--precision",
+        choices=("float64", "float32"),
+        default=None,
+        help="the precision the target computes in (default float64, or VGRAD_PRECISION)",
     )
     parser.addoption(
         "--case-timeout",

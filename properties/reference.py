@@ -20,6 +20,7 @@ from hypothesis import reject
 from oracle import codec, evaluate, second_opinion, tolerance
 from oracle.ir import from_json, to_json
 from oracle.snippet import to_python
+from properties import precision
 from properties.execute import TargetRun
 from properties.settings import cache_dir
 from properties.strategies import Case
@@ -40,6 +41,8 @@ def expected(case: Case) -> Expected:
     finite = all(np.all(np.isfinite(v)) for v in (*evaluation.outputs, *evaluation.grads.values()))
     if not finite:  # the strategies keep away from this; a case that slips through is no test
         reject()
+    if not precision.fits([*evaluation.values, *evaluation.grads.values()]):
+        reject()  # a float32 run: some node's value overflows float32
     return Expected(list(evaluation.outputs), dict(evaluation.grads))
 
 
@@ -92,12 +95,15 @@ def mismatches(
 
 
 def bad_value(got: Any) -> str | None:
-    """Why a value read from the target is not a float64 number or array (None if it is):
-    None, a bool, a complex number, a string or another object, a list, float32 or ints."""
+    """Why a value read from the target is not a number or array of the run's precision
+    (None if it is): None, a bool, a complex number, a string or another object, a list,
+    an array of ints, or float32 in a float64 run."""
     kind = type(got)
     if kind is float or kind is int:
         return None
     if kind is np.ndarray and got.dtype == np.float64:
+        return None
+    if kind is np.ndarray and got.dtype == precision.current().dtype:
         return None
     if got is None:
         return "None"
@@ -229,15 +235,24 @@ UNDERFLOW_EDGE = 2.0**-1000  # about 9.3e-302
 
 def allowed_error(analysis_bound: Any, want: Any) -> Any:
     """The error analysis's bound, plus RTOL of the value, plus the flush of the last
-    result; where the oracle's value is itself within the underflow edge, that edge."""
-    bound = analysis_bound + RTOL * np.abs(want) + FLUSH
-    return np.where(np.abs(want) < UNDERFLOW_EDGE, np.maximum(bound, UNDERFLOW_EDGE), bound)
+    result; where the oracle's value is itself within the underflow edge, that edge.
+    (RTOL and the edge are the float64 ones, or float32's in a float32 run.)"""
+    p = precision.current()
+    rtol, edge = (RTOL, UNDERFLOW_EDGE) if p is precision.FLOAT64 else (p.rtol, p.underflow_edge)
+    bound = analysis_bound + rtol * np.abs(want) + FLUSH
+    return np.where(np.abs(want) < edge, np.maximum(bound, edge), bound)
+
+
+def error_bounds(case: Case) -> tolerance.Bounds:
+    """The running error analysis of the case, at the unit roundoff of the run's precision."""
+    with tolerance.unit_roundoff(precision.current().unit_roundoff):
+        return tolerance.error_bounds(case.graph, case.inputs, case.upstream)
 
 
 def bounds(case: Case, want: Expected) -> tuple[list[Any], list[Any]]:
     """Allowed |actual - expected| for each output and each input's gradient (input order),
     from the oracle's running error analysis of this very case."""
-    analysis = tolerance.error_bounds(case.graph, case.inputs, case.upstream)
+    analysis = error_bounds(case)
     values = [
         allowed_error(analysis.values[o], v)
         for o, v in zip(case.graph.outputs, want.outputs, strict=True)

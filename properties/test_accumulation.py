@@ -17,7 +17,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from oracle.ir import SCALAR
-from properties import execute, running
+from properties import execute, precision, running
 from properties.reference import (
     bad_value,
     expected,
@@ -37,10 +37,10 @@ def cases_for(target: Target, kind: str) -> st.SearchStrategy[Case]:
         menu = scalar_menu(target.capabilities)
         if not target.has("Value", "Value.__mul__", "Value.__add__"):
             pytest.skip("target lacks Value with + and *")
-        return scalar_cases(menu, max_ops=15)
+        return scalar_cases(menu, max_ops=15).map(precision.rounded)
     if not target.has("Tensor", "Tensor.__mul__", "Tensor.__add__", "Tensor.sum"):
         pytest.skip("target lacks Tensor with +, * and sum")
-    return tensor_cases(tensor_menu(target.capabilities), max_ops=8)
+    return tensor_cases(tensor_menu(target.capabilities), max_ops=8).map(precision.rounded)
 
 
 def on_target(target: Target, case: Case, script: str, backward: str) -> dict[str, Any]:

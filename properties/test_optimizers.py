@@ -7,7 +7,8 @@ oracle runs the same configuration on the same gradients.
 Tolerance, from the rounding of the update: a step rounds ``p - delta`` (an error of a
 few ulps of ``|p|``) and computes ``delta`` in a dozen operations (a few ulps of
 ``|delta|``, carried on by the moment buffers). After t steps two correct optimizers
-stay within ``8 u (t + 1) max|p| + 1e-10 sum|delta|``: a generous factor over rounding,
+stay within ``8 u (t + 1) max|p| + 1e-10 sum|delta|`` (u of the run's precision; for
+float32, ``64 u`` in place of 1e-10): a generous factor over rounding,
 yet a millionth of any rule's mistake that changes an update by one part in 1e4.
 Where the run itself amplifies rounding (a parameter decayed to nearly 0 by cancellation
 then divides an update through ``sqrt(v) + eps``), the reference is run again from
@@ -31,13 +32,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracle import optim as reference
-from properties import running
+from properties import precision, running
 from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.strategies import OPTIMIZERS, OptimizerConfig, magnitudes, optimizer_configs
 from properties.targets import Target, TargetRaised
 
-U = 2.0**-53
 SHAPES = {"scalar": [(), (), ()], "tensor": [(3,), (2, 2)]}
 
 
@@ -84,7 +84,7 @@ def reference_run(config: OptimizerConfig, start: list, grads: list) -> tuple[li
     want = _trajectory(config.kwargs, config.name, start, grads)
     spread = [[np.zeros(np.shape(p)) for p in step] for step in want]
     for sign in (1.0, -1.0):
-        nudge = 1.0 + sign * 2.0**-50
+        nudge = 1.0 + sign * 8 * precision.current().unit_roundoff
         runs = [
             _trajectory(
                 config.kwargs,
@@ -108,8 +108,10 @@ def _trajectory(kwargs: dict[str, Any], name: str, start: list, grads: list) -> 
 def _nudged_rates(kwargs: dict[str, Any], sign: float) -> dict[str, Any]:
     """Decay rates moved by one ulp of 1 (a positive rate stays positive, all below 1)."""
 
+    ulp = 2 * precision.current().unit_roundoff
+
     def nudge(rate: float) -> float:
-        return min(max(rate + sign * 2.0**-52, rate / 2), 1.0 - 2.0**-52) if rate else rate
+        return min(max(rate + sign * ulp, rate / 2), 1.0 - ulp) if rate else rate
 
     out = dict(kwargs)
     if "betas" in out:
@@ -123,6 +125,7 @@ def _nudged_rates(kwargs: dict[str, Any], sign: float) -> dict[str, Any]:
 def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
     """Where the target's trajectory leaves the reference's by more than the bound."""
     problems = []
+    u = precision.current().unit_roundoff
     moved = [np.zeros(np.shape(p)) for p in want[0]]
     for t in range(len(want)):
         for i, g in enumerate(got[t]):
@@ -133,7 +136,8 @@ def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
         for i, (g, w) in enumerate(zip(got[t], want[t], strict=True)):
             moved[i] = moved[i] + np.abs(want[t][i] - want[t - 1][i])
             size = max(np.max(np.abs(w)), np.max(np.abs(want[0][i])))
-            bound = 8 * U * (t + 1) * size + 1e-10 * moved[i] + 16 * spread[t][i] + 1e-300
+            bound = 8 * u * (t + 1) * size + max(1e-10, 64 * u) * moved[i] + 16 * spread[t][i]
+            bound = bound + 1e-300
             error = np.abs(np.asarray(g) - w)
             if not np.all(error <= bound):
                 problems.append(
@@ -171,6 +175,8 @@ def check_trajectory(
     target: Target, kind: str, config: OptimizerConfig, start: list, grads: list
 ) -> None:
     """The target's trajectory against the reference's, within the bound of the module."""
+    start = [precision.representable(np.asarray(p, dtype=np.float64)) for p in start]
+    grads = [[precision.representable(np.asarray(g, dtype=np.float64)) for g in gs] for gs in grads]
     want, spread = reference_run(config, start, grads)
     got = run_target(target, kind, config, start, grads)
     problems = trajectory_problems(got, want, spread)

@@ -58,6 +58,7 @@ class CheckReport:
     seed: int | None
     capabilities: list[str]
     limitations: dict[str, str] = field(default_factory=dict)
+    precision: str = "float64"
     cases: list[CaseResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     interrupted: str = ""  # what was running when Ctrl-C or SIGTERM stopped the run
@@ -151,6 +152,7 @@ def run_check(
     shrink: bool = True,
     timeout: float | None = None,
     strict: bool = False,
+    precision: str = "float64",
 ) -> CheckReport:
     """Run the suite against `target` (raises TargetLoadError when it cannot load).
 
@@ -158,7 +160,7 @@ def run_check(
     finished and names the one that was running."""
     loaded = load_target(target, timeout=timeout or case_timeout(profile), load_timeout=timeout)
     report = CheckReport(
-        target, profile, seed, sorted(loaded.capabilities), dict(loaded.limitations)
+        target, profile, seed, sorted(loaded.capabilities), dict(loaded.limitations), precision
     )
     loaded.close()
     args = [str(PROPERTIES_DIR), f"--target={target}", "-p", "no:cacheprovider", "-o", "addopts="]
@@ -179,6 +181,8 @@ def run_check(
         os.environ["VGRAD_NO_SHRINK"] = "1"
     if seed is not None:  # the same seed replays the same run: no saved examples first
         os.environ["VGRAD_NO_DATABASE"] = "1"
+    previous_precision = os.environ.get("VGRAD_PRECISION")
+    os.environ["VGRAD_PRECISION"] = precision
     progress = _progress(console) if console else None
     recorder = _Recorder(report, progress)
     with _sigterm_as_interrupt(), progress or contextlib.nullcontext():
@@ -187,6 +191,10 @@ def run_check(
         report.interrupted = recorder.running or "(between properties)"
     os.environ.pop("VGRAD_NO_SHRINK", None)
     os.environ.pop("VGRAD_NO_DATABASE", None)
+    if previous_precision is None:
+        os.environ.pop("VGRAD_PRECISION")
+    else:
+        os.environ["VGRAD_PRECISION"] = previous_precision
     if previous is None:
         os.environ.pop("VGRAD_PROFILE")
     else:
@@ -266,7 +274,10 @@ def summarize(report: CheckReport) -> list[dict[str, Any]]:
 
 def print_report(report: CheckReport, console: Console) -> None:
     """The table of properties, then every failure with its counterexample."""
-    table = Table(title=f"vgrad check --target {report.target} ({report.profile})")
+    precision = "" if report.precision == "float64" else f", {report.precision}"
+    table = Table(
+        title=f"vgrad check --target {escape(report.target)} ({report.profile}{precision})"
+    )
     for column in ("property", "passed", "failed", "skipped", "why skipped"):
         table.add_column(column, overflow="fold")
     for row in summarize(report):
@@ -327,6 +338,7 @@ def main(args: Any) -> int:
             exitfirst=args.exitfirst,
             timeout=args.timeout,
             strict=args.strict,
+            precision=args.precision,
         )
     except TargetLoadError as error:
         console.print(f"vgrad check: {error}", markup=False)

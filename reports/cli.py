@@ -176,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--timeout", type=_timeout, metavar="SECONDS", help=timeout_help)
     check.add_argument(
+        "--precision",
+        choices=("float64", "float32"),
+        default="float64",
+        help="the precision the target computes in: float32 engines are verified with the "
+        "error analysis at float32's unit roundoff (default float64)",
+    )
+    check.add_argument(
         "--strict",
         action="store_true",
         help="count limitations (a variant whose forward runs but whose backward raises) "
