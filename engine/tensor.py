@@ -73,10 +73,12 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
         self._prev: tuple[Tensor, ...] = ()
-        self._op = ""  # pragma: no mutate (equivalent: a leaf's op is never read or shown)
+        # equivalent: a leaf's op is never read or shown
+        self._op = ""  # pragma: no mutate
         self._backward: _Rule | None = None
         # an op's constants: the exponent, the axes, the index...
-        self._aux: Any = None  # pragma: no mutate (equivalent: a leaf's aux is never read)
+        # equivalent: a leaf's aux is never read
+        self._aux: Any = None  # pragma: no mutate
         self._id = next(_creation_counter)  # inputs always have smaller numbers
 
     # -- constructors -----------------------------------------------------------------
@@ -137,7 +139,8 @@ class Tensor:
         return _constant(self.data)
 
     def __repr__(self) -> str:
-        data = np.array2string(self.data, separator=", ", prefix="Tensor(")  # pragma: no mutate (equivalent: numpy uses only len(prefix), which tensor( and TENSOR( keep)
+        # equivalent: numpy uses only len(prefix), which tensor( and TENSOR( keep
+        data = np.array2string(self.data, separator=", ", prefix="Tensor(")  # pragma: no mutate
         flag = "" if self.requires_grad else ", requires_grad=False"
         return f"Tensor({data}{flag})"
 
@@ -217,7 +220,8 @@ class Tensor:
         """1 / (1 + exp(-x)), taking exp only of -|x| <= 0 so it never overflows."""
         x = self.data
         e = np.exp(-np.abs(x))
-        data = np.where(x >= 0, 1.0, e) / (1.0 + e)  # pragma: no mutate (equivalent x > 0: at x = 0, e is 1.0)
+        # equivalent x > 0: at x = 0, e is 1.0
+        data = np.where(x >= 0, 1.0, e) / (1.0 + e)  # pragma: no mutate
         return make_node(data, (self,), "sigmoid", _sigmoid_backward)
 
     # -- reductions -------------------------------------------------------------------
@@ -321,7 +325,8 @@ class no_grad:
     def __enter__(self) -> None:
         global _grad_enabled
         self._previous = _grad_enabled
-        _grad_enabled = False  # pragma: no mutate (equivalent =None: only its truth is read)
+        # equivalent =None: only its truth is read
+        _grad_enabled = False  # pragma: no mutate
 
     def __exit__(
         self,
@@ -364,7 +369,8 @@ def make_node(
                 return out
     out.requires_grad = False
     out._prev = ()
-    out._backward = None  # pragma: no mutate (equivalent: a constant's rule is never called)
+    # equivalent: a constant's rule is never called
+    out._backward = None  # pragma: no mutate
     return out
 
 
@@ -391,13 +397,15 @@ def as_tensor(x: Tensor | np.ndarray | float) -> Tensor:
 
 def _constant(data: np.ndarray) -> Tensor:
     """A leaf that needs no gradient, around `data` as it is (no copy, no checks)."""
-    return make_node(data, (), "constant", None)  # pragma: no mutate (equivalent label: leaves' ops are never shown)
+    # equivalent label: leaves' ops are never shown
+    return make_node(data, (), "constant", None)  # pragma: no mutate
 
 
 def _real_array(x: Any, what: str) -> np.ndarray:
     """`x` as an array of real numbers, or a TypeError naming what `x` is."""
     array = np.asarray(x)
-    if array.dtype.kind not in "biuf":  # pragma: no mutate (equivalent "XXbiufXX": no kind is "X")
+    # equivalent "XXbiufXX": no kind is "X"
+    if array.dtype.kind not in "biuf":  # pragma: no mutate
         raise TypeError(
             f"{what} needs real numbers (an array, nested list or number), "
             f"got {type(x).__name__} of dtype {array.dtype}"
@@ -415,7 +423,8 @@ def _lift(x: object) -> Tensor:
         return x
     if isinstance(x, np.ndarray):
         if x.dtype != np.float64:
-            x = _real_array(x, "Tensor arithmetic").astype(np.float64)  # pragma: no mutate (equivalent astype(None): np.dtype(None) is float64)
+            # equivalent astype(None): np.dtype(None) is float64
+            x = _real_array(x, "Tensor arithmetic").astype(np.float64)  # pragma: no mutate
         return _constant(x)
     if isinstance(x, (float, int, numbers.Real)):  # the ABC check last: it is slow
         return _constant(np.asarray(x, dtype=np.float64))
@@ -463,7 +472,9 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return grad
     lead = grad.ndim - len(shape)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1)
-    return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)  # pragma: no mutate (equivalent keepdims=False: the reshape puts the 1s back)
+    # equivalent keepdims=False: the reshape puts the 1s back
+    summed = grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True)  # pragma: no mutate
+    return summed.reshape(shape)
 
 
 def _keep_reduced_axes(grad: np.ndarray, axis: _Axis, keepdims: bool, ndim: int) -> np.ndarray:

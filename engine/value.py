@@ -56,7 +56,8 @@ class Value:
         self._op = _op
         self._backward: Callable[[Value], None] | None = None
         # an op's constant: the exponent p of `x ** p`, n of a weighted sum
-        self._aux = 0.0  # pragma: no mutate (equivalent: the ops that read _aux set it first)
+        # equivalent: the ops that read _aux set it first
+        self._aux = 0.0  # pragma: no mutate
         self._id = next(_creation_counter)  # inputs always have smaller numbers
 
     def __repr__(self) -> str:
@@ -165,7 +166,8 @@ def weighted_sum(
         raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
     children = tuple(_lift_or_raise(v) for v in (bias, *weights, *inputs))
     n = len(weights)
-    weight_data = [w.data for w in children[1 : n + 1]]  # pragma: no mutate (equivalent n + 2: map stops at the shorter list)
+    # equivalent n + 2: map stops at the shorter list
+    weight_data = [w.data for w in children[1 : n + 1]]  # pragma: no mutate
     input_data = [x.data for x in children[n + 1 :]]
     products = map(operator.mul, weight_data, input_data)
     out = _node(sum(products, children[0].data), children, "wsum", _weighted_sum_backward)
@@ -181,7 +183,8 @@ def _node(data: float, children: tuple[Value, ...], op: str, backward: Callable)
     out._prev = children
     out._op = op
     out._backward = backward
-    out._aux = 0.0  # pragma: no mutate (equivalent: the ops that read _aux set it first)
+    # equivalent: the ops that read _aux set it first
+    out._aux = 0.0  # pragma: no mutate
     out._id = next(_creation_counter)
     return out
 
@@ -287,7 +290,8 @@ def _weighted_sum_backward(out: Value) -> None:
     bias, weights, inputs = out._prev[0], out._prev[1 : n + 1], out._prev[n + 1 :]
     g = out.grad
     bias.grad += g
-    for w, x in zip(weights, inputs, strict=True):  # pragma: no mutate (equivalent: equal lengths)
+    # equivalent: equal lengths
+    for w, x in zip(weights, inputs, strict=True):  # pragma: no mutate
         w.grad += x.data * g
         x.grad += w.data * g
 
@@ -332,7 +336,8 @@ def _div(x: float, y: float) -> float:
         return x / y
     if x == 0.0 or x != x:
         return _nan
-    return math.copysign(_inf, x) * math.copysign(1.0, y)  # pragma: no mutate (equivalent: inf / +-1 and inf * +-2 are inf * +-1)
+    # equivalent: inf / +-1 and inf * +-2 are inf * +-1
+    return math.copysign(_inf, x) * math.copysign(1.0, y)  # pragma: no mutate
 
 
 def _pow(x: float, p: float) -> float:
@@ -341,7 +346,8 @@ def _pow(x: float, p: float) -> float:
         return math.pow(x, p)
     except OverflowError:
         odd = p.is_integer() and p % 2 == 1
-        return -_inf if (x < 0 and odd) else _inf  # pragma: no mutate (equivalent x <= 0: 0 ** p never overflows)
+        # equivalent x <= 0: 0 ** p never overflows
+        return -_inf if (x < 0 and odd) else _inf  # pragma: no mutate
     except ValueError:  # 0 ** negative (a pole), or negative ** fractional
         if x == 0.0:
             odd = p.is_integer() and p % 2 == 1
@@ -366,7 +372,8 @@ def _log(x: float) -> float:
 
 def _sigmoid(x: float) -> float:
     """1 / (1 + exp(-x)) without overflow: exp is only taken of a non-positive number."""
-    if x >= 0.0:  # pragma: no mutate (equivalent x > 0.0: both forms give 0.5 at 0)
+    # equivalent x > 0.0: both forms give 0.5 at 0
+    if x >= 0.0:  # pragma: no mutate
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
