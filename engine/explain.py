@@ -92,7 +92,8 @@ def _seed(out: Node, walked: list[Node]) -> None:
     """What backward() does before the rules: reset interior nodes, seed `out` with 1."""
     for node in walked:
         if node._prev:
-            node.grad = 0.0 if isinstance(node, Value) else None  # pragma: no mutate (0.0 for None: every walked node gets a gradient before its rule runs)
+            # 0.0 for None: every walked node gets a gradient before its rule runs
+            node.grad = 0.0 if isinstance(node, Value) else None  # pragma: no mutate
     if isinstance(out, Tensor):
         accumulate_grad(out, np.ones(out.shape))
     elif out._prev:
@@ -118,11 +119,13 @@ def _step(node: Node, label: Mapping[Node, str]) -> list[str]:
             x.grad = None
         node._backward(node)
         local = [x.grad for x in inputs]
-    for x, grad in zip(inputs, before, strict=True):  # pragma: no mutate (equivalent: both lists come from `inputs`)
+    # equivalent: both lists come from `inputs`
+    for x, grad in zip(inputs, before, strict=True):  # pragma: no mutate
         x.grad = grad
     node._backward(node)
     lines = []
-    for x, d in zip(inputs, local, strict=True):  # pragma: no mutate (equivalent: both lists come from `inputs`)
+    # equivalent: both lists come from `inputs`
+    for x, d in zip(inputs, local, strict=True):  # pragma: no mutate
         name = label[x]
         if isinstance(node, Value):
             product = d * node.grad

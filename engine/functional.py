@@ -55,7 +55,9 @@ def _linear_backward(out: Tensor) -> None:
         accumulate_grad(x, g @ weight.data)
     inputs = x.data
     if g.ndim != 2:  # leading axes are all batch axes: make them one
-        g, inputs = g.reshape(-1, g.shape[-1]), inputs.reshape(-1, inputs.shape[-1])  # pragma: no mutate (equivalent: -2 is -1 to numpy)
+        # equivalent: -2 is -1 to numpy
+        g = g.reshape(-1, g.shape[-1])  # pragma: no mutate
+        inputs = inputs.reshape(-1, inputs.shape[-1])  # pragma: no mutate
     if weight.requires_grad:
         accumulate_grad(weight, g.T @ inputs)
     if bias and bias[0].requires_grad:
@@ -94,7 +96,8 @@ def conv2d(
     oh, ow = windows.shape[2:4]
     columns = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, channels * kh * kw)
     # (N*OH*OW, F)
-    rows = columns @ weight.data.reshape(filters, -1).T  # pragma: no mutate (equivalent: -2 is -1 to numpy)
+    # equivalent: -2 is -1 to numpy
+    rows = columns @ weight.data.reshape(filters, -1).T  # pragma: no mutate
     if bias is not None:
         rows += inputs[2].data
     data = rows.reshape(n, oh, ow, filters).transpose(0, 3, 1, 2)
@@ -111,7 +114,8 @@ def _conv2d_backward(out: Tensor) -> None:
     x, weight, *bias = out._prev
     columns, stride, padding = out._aux
     filters = weight.data.shape[0]
-    g = out.grad.transpose(0, 2, 3, 1).reshape(-1, filters)  # pragma: no mutate (equivalent: -2 is -1 to numpy)
+    # equivalent: -2 is -1 to numpy
+    g = out.grad.transpose(0, 2, 3, 1).reshape(-1, filters)  # pragma: no mutate
     if weight.requires_grad:
         accumulate_grad(weight, (g.T @ columns).reshape(weight.data.shape))
     if bias and bias[0].requires_grad:
@@ -119,7 +123,9 @@ def _conv2d_backward(out: Tensor) -> None:
     if x.requires_grad:
         n, _, oh, ow = out.data.shape
         channels, kh, kw = weight.data.shape[1:]
-        window_grad = (g @ weight.data.reshape(filters, -1)).reshape(n, oh, ow, channels, kh, kw)  # pragma: no mutate (equivalent: -2 is -1 to numpy)
+        # equivalent: -2 is -1 to numpy
+        weight_rows = weight.data.reshape(filters, -1)  # pragma: no mutate
+        window_grad = (g @ weight_rows).reshape(n, oh, ow, channels, kh, kw)
         accumulate_grad(x, _fold(window_grad.transpose(0, 3, 1, 2, 4, 5), x.shape, stride, padding))
 
 
@@ -179,7 +185,8 @@ def _avg_pool2d_backward(out: Tensor) -> None:
 def flatten(x: Tensor | np.ndarray, start_dim: int = 1) -> Tensor:
     """Merge the axes from `start_dim` on into one (a reshape; its backward reshapes back)."""
     x = as_tensor(x)
-    return x.reshape(*x.shape[:start_dim], -1)  # pragma: no mutate (equivalent: -2 is -1 to numpy)
+    # equivalent: -2 is -1 to numpy
+    return x.reshape(*x.shape[:start_dim], -1)  # pragma: no mutate
 
 
 # -- windows ---------------------------------------------------------------------------
@@ -237,7 +244,8 @@ def _fold(
     """
     (sh, sw), (ph, pw) = stride, padding
     n, c, oh, ow, kh, kw = window_grad.shape
-    grad = np.zeros((n, c, shape[2] + 2 * ph, shape[3] + 2 * pw))  # pragma: no mutate (equivalent 3 * ph, 3 * pw: a bigger zero buffer, cropped to the same view)
+    # equivalent 3 * ph, 3 * pw: a bigger zero buffer, cropped to the same view
+    grad = np.zeros((n, c, shape[2] + 2 * ph, shape[3] + 2 * pw))  # pragma: no mutate
     for u in range(kh):
         for v in range(kw):
             grad[:, :, u : u + sh * oh : sh, v : v + sw * ow : sw] += window_grad[..., u, v]

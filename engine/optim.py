@@ -68,7 +68,8 @@ class Optimizer:
         """Update every parameter that has a gradient by one step of the rule."""
         if self._scalars:
             self._step_scalars()
-        for p, state in zip(self._tensors, self._tensor_states, strict=True):  # pragma: no mutate (equivalent strict=False: the lists are made the same length)
+        # equivalent strict=False: the lists are made the same length
+        for p, state in zip(self._tensors, self._tensor_states, strict=True):  # pragma: no mutate
             if p.grad is None:
                 continue
             data = np.asarray(p.data, dtype=float)  # p.data itself: updated in place, as torch
@@ -88,12 +89,15 @@ class Optimizer:
         values = self._scalars
         grads = [v.grad for v in values]
         g = np.array(grads, dtype=float)
-        data = np.fromiter((v.data for v in values), dtype=float, count=len(values))  # pragma: no mutate (equivalent dtype=None: np.dtype(None) is float64; count is only a size hint)
+        count = len(values)
+        # equivalent dtype=None: np.dtype(None) is float64; count is only a size hint
+        data = np.fromiter((v.data for v in values), dtype=float, count=count)  # pragma: no mutate
         if not self._scalar_state:
             self._scalar_state.update(step=np.zeros(len(values)), **self._init_state(data))
         index: slice | list[int] = slice(None)
         # a None became nan; skip those parameters
-        if np.isnan(g).any() and None in grads:  # pragma: no mutate (equivalent `or`: a list of every index updates what the full slice does)
+        # equivalent `or`: a list of every index updates what the full slice does
+        if np.isnan(g).any() and None in grads:  # pragma: no mutate
             index = [i for i, grad in enumerate(grads) if grad is not None]
             values = [values[i] for i in index]
         state = {name: array[index] for name, array in self._scalar_state.items()}
@@ -102,7 +106,8 @@ class Optimizer:
         self._update(data, g[index], state)
         for name, array in self._scalar_state.items():
             array[index] = state[name]
-        for v, x in zip(values, data.tolist(), strict=True):  # pragma: no mutate (equivalent strict=False: equal lengths)
+        # equivalent strict=False: equal lengths
+        for v, x in zip(values, data.tolist(), strict=True):  # pragma: no mutate
             v.data = x
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -136,7 +141,8 @@ class Optimizer:
                 f"the state is for other parameters: this optimizer has {n} scalars "
                 f"and {len(self._tensors)} tensors"
             )
-        for p, state in zip(self._tensors, tensor_states, strict=True):  # pragma: no mutate (equivalent: strict=False, the lengths were checked above)
+        # equivalent: strict=False, the lengths were checked above
+        for p, state in zip(self._tensors, tensor_states, strict=True):  # pragma: no mutate
             for name, array in state.items():
                 if name != "step" and np.shape(array) != np.shape(p.data):
                     raise ValueError(

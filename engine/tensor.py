@@ -1,10 +1,11 @@
 """A tensor reverse-mode autograd engine over NumPy float64 arrays.
 
 `Tensor` is `Value` (engine/value.py) with arrays inside: each operation builds a new
-node that remembers its inputs (`_prev`) and a *backward rule*, a module-level function
-that, given the output node, adds ``vector-Jacobian product with out.grad`` into each
-input's ``.grad``.  Every rule sits right under the forward code it belongs to, with
-the derivative in its docstring.  The rules of `Value` hold here too:
+node that remembers its inputs (`_prev`) and a *backward rule*, a plain function (a
+static method of `Tensor`) that, given the output node, adds ``vector-Jacobian product
+with out.grad`` into each input's ``.grad``.  Every rule sits right under the forward
+code it belongs to, with the derivative in its docstring.  The rules of `Value` hold
+here too:
 
 * Backward rules are plain functions, never closures over the output node, so a graph
   is freed by reference counting alone, without the cycle collector.
@@ -47,6 +48,7 @@ _Rule = Callable[["Tensor"], None]
 _creation_counter = itertools.count()
 _creation_number = operator.attrgetter("_id")
 _grad_enabled = True  # False inside `no_grad()`
+_MATMUL_RULES = "inner dimensions must agree, batch dimensions broadcast, operands at least 1-D"
 
 
 class Tensor:
@@ -73,10 +75,12 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
         self._prev: tuple[Tensor, ...] = ()
-        self._op = ""  # pragma: no mutate (equivalent: a leaf's op is never read or shown)
+        # equivalent: a leaf's op is never read or shown
+        self._op = ""  # pragma: no mutate
         self._backward: _Rule | None = None
         # an op's constants: the exponent, the axes, the index...
-        self._aux: Any = None  # pragma: no mutate (equivalent: a leaf's aux is never read)
+        # equivalent: a leaf's aux is never read
+        self._aux: Any = None  # pragma: no mutate
         self._id = next(_creation_counter)  # inputs always have smaller numbers
 
     # -- constructors -----------------------------------------------------------------
@@ -137,7 +141,8 @@ class Tensor:
         return _constant(self.data)
 
     def __repr__(self) -> str:
-        data = np.array2string(self.data, separator=", ", prefix="Tensor(")  # pragma: no mutate (equivalent: numpy uses only len(prefix), which tensor( and TENSOR( keep)
+        # equivalent: numpy uses only len(prefix), which tensor( and TENSOR( keep
+        data = np.array2string(self.data, separator=", ", prefix="Tensor(")  # pragma: no mutate
         flag = "" if self.requires_grad else ", requires_grad=False"
         return f"Tensor({data}{flag})"
 
@@ -147,25 +152,63 @@ class Tensor:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
-        return _broadcasting(np.add, self, other, "+", _add_backward)
+        return _broadcasting(np.add, self, other, "+", Tensor._add_backward)
+
+    @staticmethod
+    def _add_backward(out: Tensor) -> None:
+        """out = a + b:  d/da = 1,  d/db = 1."""
+        a, b = out._prev
+        grad_a = _unbroadcast(out.grad, a.data.shape)
+        if a.requires_grad:
+            accumulate_grad(a, grad_a)
+        if b.requires_grad:
+            grad_b = _unbroadcast(out.grad, b.data.shape)
+            accumulate_grad(b, grad_b.copy() if grad_b is grad_a else grad_b)
 
     def __sub__(self, other: Tensor | np.ndarray | float) -> Tensor:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
-        return _broadcasting(np.subtract, self, other, "-", _sub_backward)
+        return _broadcasting(np.subtract, self, other, "-", Tensor._sub_backward)
+
+    @staticmethod
+    def _sub_backward(out: Tensor) -> None:
+        """out = a - b:  d/da = 1,  d/db = -1."""
+        a, b = out._prev
+        if a.requires_grad:
+            accumulate_grad(a, _unbroadcast(out.grad, a.data.shape))
+        if b.requires_grad:
+            accumulate_grad(b, _unbroadcast(-out.grad, b.data.shape))
 
     def __mul__(self, other: Tensor | np.ndarray | float) -> Tensor:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
-        return _broadcasting(np.multiply, self, other, "*", _mul_backward)
+        return _broadcasting(np.multiply, self, other, "*", Tensor._mul_backward)
+
+    @staticmethod
+    def _mul_backward(out: Tensor) -> None:
+        """out = a * b:  d/da = b,  d/db = a."""
+        a, b = out._prev
+        if a.requires_grad:
+            accumulate_grad(a, _unbroadcast(out.grad * b.data, a.data.shape))
+        if b.requires_grad:
+            accumulate_grad(b, _unbroadcast(out.grad * a.data, b.data.shape))
 
     def __truediv__(self, other: Tensor | np.ndarray | float) -> Tensor:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
-        return _broadcasting(np.true_divide, self, other, "/", _div_backward)
+        return _broadcasting(np.true_divide, self, other, "/", Tensor._div_backward)
+
+    @staticmethod
+    def _div_backward(out: Tensor) -> None:
+        """out = a / b:  d/da = 1/b,  d/db = -a/b**2 = -out/b."""
+        a, b = out._prev
+        if a.requires_grad:
+            accumulate_grad(a, _unbroadcast(out.grad / b.data, a.data.shape))
+        if b.requires_grad:
+            accumulate_grad(b, _unbroadcast(-out.grad * out.data / b.data, b.data.shape))
 
     # array-or-number (op) Tensor: Python asks the right operand after the left declined.
 
@@ -185,68 +228,195 @@ class Tensor:
         if not isinstance(exponent, numbers.Real):
             return NotImplemented
         p = float(exponent)
-        return make_node(self.data**p, (self,), f"**{exponent}", _pow_backward, p)
+        return make_node(self.data**p, (self,), f"**{exponent}", Tensor._pow_backward, p)
+
+    @staticmethod
+    def _pow_backward(out: Tensor) -> None:
+        """out = a ** p for a constant p:  d/da = p * a**(p-1)  (0 when p == 0: a**0 is 1)."""
+        (a,) = out._prev
+        p = out._aux
+        if p == 0.0:
+            accumulate_grad(a, np.zeros_like(a.data))
+        else:
+            accumulate_grad(a, p * a.data ** (p - 1.0) * out.grad)
 
     def __neg__(self) -> Tensor:
-        return make_node(-self.data, (self,), "neg", _neg_backward)
+        return make_node(-self.data, (self,), "neg", Tensor._neg_backward)
+
+    @staticmethod
+    def _neg_backward(out: Tensor) -> None:
+        """out = -a:  d/da = -1."""
+        (a,) = out._prev
+        accumulate_grad(a, -out.grad)
 
     def __matmul__(self, other: Tensor | np.ndarray) -> Tensor:
+        """a @ b with NumPy's rules: 1-D operands are promoted to matrices, batch axes broadcast."""
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
-        return _matmul(self, other)
+        try:
+            data = np.matmul(self.data, other.data)
+        except ValueError as error:
+            raise ValueError(
+                f"cannot matmul shapes {self.shape} and {other.shape} ({_MATMUL_RULES})"
+            ) from error
+        return make_node(data, (self, other), "@", Tensor._matmul_backward)
+
+    @staticmethod
+    def _matmul_backward(out: Tensor) -> None:
+        """out = a @ b:  d/da = g @ b^T,  d/db = a^T @ g  (over the last two axes).
+
+        A 1-D left operand acts as a row (1, k) and a 1-D right one as a column (k, 1);
+        batch axes that broadcasting added or stretched are summed back by `_unbroadcast`.
+        """
+        a, b = out._prev
+        g = out.grad
+        if a.data.ndim == 2 and b.data.ndim == 2:  # the common case, without reshaping
+            if a.requires_grad:
+                accumulate_grad(a, g @ b.data.T)
+            if b.requires_grad:
+                accumulate_grad(b, a.data.T @ g)
+            return
+        a_matrix = a.data if a.data.ndim > 1 else a.data[np.newaxis, :]
+        b_matrix = b.data if b.data.ndim > 1 else b.data[:, np.newaxis]
+        if b.data.ndim == 1:
+            g = g[..., np.newaxis]
+        if a.data.ndim == 1:
+            g = g[..., np.newaxis, :]
+        if a.requires_grad:
+            grad = g @ np.swapaxes(b_matrix, -1, -2)
+            accumulate_grad(a, _unbroadcast(grad, a_matrix.shape).reshape(a.data.shape))
+        if b.requires_grad:
+            grad = np.swapaxes(a_matrix, -1, -2) @ g
+            accumulate_grad(b, _unbroadcast(grad, b_matrix.shape).reshape(b.data.shape))
 
     def __rmatmul__(self, other: np.ndarray) -> Tensor:
-        return _matmul(_lift_reflected(other, "@"), self)
+        return _lift_reflected(other, "@") @ self
 
     # -- elementwise functions --------------------------------------------------------
 
     def exp(self) -> Tensor:
-        return make_node(np.exp(self.data), (self,), "exp", _exp_backward)
+        return make_node(np.exp(self.data), (self,), "exp", Tensor._exp_backward)
+
+    @staticmethod
+    def _exp_backward(out: Tensor) -> None:
+        """out = exp(a):  d/da = exp(a) = out."""
+        (a,) = out._prev
+        accumulate_grad(a, out.grad * out.data)
 
     def log(self) -> Tensor:
-        return make_node(np.log(self.data), (self,), "log", _log_backward)
+        return make_node(np.log(self.data), (self,), "log", Tensor._log_backward)
+
+    @staticmethod
+    def _log_backward(out: Tensor) -> None:
+        """out = log(a):  d/da = 1/a."""
+        (a,) = out._prev
+        accumulate_grad(a, out.grad / a.data)
 
     def tanh(self) -> Tensor:
-        return make_node(np.tanh(self.data), (self,), "tanh", _tanh_backward)
+        return make_node(np.tanh(self.data), (self,), "tanh", Tensor._tanh_backward)
+
+    @staticmethod
+    def _tanh_backward(out: Tensor) -> None:
+        """out = tanh(a):  d/da = 1 - tanh(a)**2 = 1 - out**2."""
+        (a,) = out._prev
+        accumulate_grad(a, out.grad * (1.0 - out.data * out.data))
 
     def relu(self) -> Tensor:
-        return make_node(np.maximum(self.data, 0.0), (self,), "relu", _relu_backward)
+        return make_node(np.maximum(self.data, 0.0), (self,), "relu", Tensor._relu_backward)
+
+    @staticmethod
+    def _relu_backward(out: Tensor) -> None:
+        """out = max(a, 0):  d/da = 1 where a > 0, else 0  (0 at the kink, as JAX)."""
+        (a,) = out._prev
+        accumulate_grad(a, out.grad * (a.data > 0.0))
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + exp(-x)), taking exp only of -|x| <= 0 so it never overflows."""
         x = self.data
         e = np.exp(-np.abs(x))
-        data = np.where(x >= 0, 1.0, e) / (1.0 + e)  # pragma: no mutate (equivalent x > 0: at x = 0, e is 1.0)
-        return make_node(data, (self,), "sigmoid", _sigmoid_backward)
+        # equivalent x > 0: at x = 0, e is 1.0
+        data = np.where(x >= 0, 1.0, e) / (1.0 + e)  # pragma: no mutate
+        return make_node(data, (self,), "sigmoid", Tensor._sigmoid_backward)
+
+    @staticmethod
+    def _sigmoid_backward(out: Tensor) -> None:
+        """out = 1 / (1 + exp(-a)):  d/da = out * (1 - out)."""
+        (a,) = out._prev
+        accumulate_grad(a, out.grad * out.data * (1.0 - out.data))
 
     # -- reductions -------------------------------------------------------------------
 
     def sum(self, axis: _Axis = None, keepdims: bool = False) -> Tensor:
         data = self.data.sum(axis=axis, keepdims=keepdims)
-        return make_node(data, (self,), "sum", _sum_backward, (axis, keepdims))
+        return make_node(data, (self,), "sum", Tensor._sum_backward, (axis, keepdims))
+
+    @staticmethod
+    def _sum_backward(out: Tensor) -> None:
+        """out = sum of a over `axis`:  d/da_i = 1 for every summed element."""
+        (a,) = out._prev
+        axis, keepdims = out._aux
+        accumulate_grad(
+            a, _spread(_keep_reduced_axes(out.grad, axis, keepdims, a.data.ndim), a.shape)
+        )
 
     def mean(self, axis: _Axis = None, keepdims: bool = False) -> Tensor:
         data = self.data.mean(axis=axis, keepdims=keepdims)
-        return make_node(data, (self,), "mean", _mean_backward, (axis, keepdims))
+        return make_node(data, (self,), "mean", Tensor._mean_backward, (axis, keepdims))
+
+    @staticmethod
+    def _mean_backward(out: Tensor) -> None:
+        """out = mean of a over `axis` (n elements each):  d/da_i = 1/n."""
+        (a,) = out._prev
+        axis, keepdims = out._aux
+        share = out.data.size / max(a.data.size, 1)  # 1/n
+        grad = _keep_reduced_axes(out.grad, axis, keepdims, a.data.ndim) * share
+        accumulate_grad(a, _spread(grad, a.data.shape))
 
     def max(self, axis: _Axis = None, keepdims: bool = False) -> Tensor:
         kept = self.data.max(axis=axis, keepdims=True)
         data = kept if keepdims else np.squeeze(kept, axis=axis)
-        return make_node(data, (self,), "max", _max_backward, (axis, keepdims, kept))
+        return make_node(data, (self,), "max", Tensor._max_backward, (axis, keepdims, kept))
+
+    @staticmethod
+    def _max_backward(out: Tensor) -> None:
+        """out = max of a over `axis`:  d/da_i = 1/k for each of the k tied maxima, else 0.
+
+        Splitting the gradient equally among ties is JAX's choice; any split summing to
+        the upstream gradient is a valid subgradient.
+        """
+        (a,) = out._prev
+        axis, keepdims, kept = out._aux
+        is_max = a.data == kept
+        ties = is_max.sum(axis=axis, keepdims=True)
+        grad = _keep_reduced_axes(out.grad, axis, keepdims, a.data.ndim)
+        accumulate_grad(a, is_max * (grad / ties))
 
     # -- shape ------------------------------------------------------------------------
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one size may be -1."""
         data = self.data.reshape(_shape_arguments(shape))
-        return make_node(data, (self,), "reshape", _reshape_backward)
+        return make_node(data, (self,), "reshape", Tensor._reshape_backward)
+
+    @staticmethod
+    def _reshape_backward(out: Tensor) -> None:
+        """out = a reshaped:  the gradient is out.grad reshaped back."""
+        (a,) = out._prev
+        accumulate_grad(a, out.grad.reshape(a.data.shape))
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes as NumPy does; no axes reverses them all."""
         order = _shape_arguments(axes) or tuple(reversed(range(self.data.ndim)))
         data = self.data.transpose(order)
-        return make_node(data, (self,), "transpose", _transpose_backward, order)
+        return make_node(data, (self,), "transpose", Tensor._transpose_backward, order)
+
+    @staticmethod
+    def _transpose_backward(out: Tensor) -> None:
+        """out = a with axes permuted by `order`:  the gradient is permuted back (inverse order)."""
+        (a,) = out._prev
+        order = out._aux
+        accumulate_grad(a, out.grad.transpose(sorted(range(len(order)), key=order.__getitem__)))
 
     @property
     def T(self) -> Tensor:
@@ -257,7 +427,19 @@ class Tensor:
         """NumPy indexing: ints, slices, None, ``...``, integer arrays, boolean masks."""
         if isinstance(index, Tensor):
             raise TypeError("index a Tensor with ints, slices or NumPy arrays, not a Tensor")
-        return make_node(self.data[index], (self,), "index", _index_backward, index)
+        return make_node(self.data[index], (self,), "index", Tensor._index_backward, index)
+
+    @staticmethod
+    def _index_backward(out: Tensor) -> None:
+        """out = a[index]:  each selected element gets its out.grad, once per time it was picked.
+
+        ``np.add.at`` adds at repeated integer indices once per occurrence, where plain
+        ``grad[index] += g`` would keep only the last.
+        """
+        (a,) = out._prev
+        grad = np.zeros(a.data.shape)
+        np.add.at(grad, out._aux, out.grad)
+        accumulate_grad(a, grad)
 
     # -- softmax ----------------------------------------------------------------------
 
@@ -265,7 +447,19 @@ class Tensor:
         """exp(x) / sum(exp(x)) along `axis`, computed from x - max(x) so exp cannot overflow."""
         e = np.exp(self.data - self.data.max(axis=axis, keepdims=True))
         data = e / e.sum(axis=axis, keepdims=True)
-        return make_node(data, (self,), "softmax", _softmax_backward, axis)
+        return make_node(data, (self,), "softmax", Tensor._softmax_backward, axis)
+
+    @staticmethod
+    def _softmax_backward(out: Tensor) -> None:
+        """out = softmax(a) = s:  d/da = s * (g - sum(g * s))  along the axis.
+
+        The Jacobian is diag(s) - s s^T; multiplying it by g gives the formula.
+        """
+        (a,) = out._prev
+        axis = out._aux
+        g = out.grad
+        s = out.data
+        accumulate_grad(a, s * (g - (g * s).sum(axis=axis, keepdims=True)))
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x - log(sum(exp(x))) along `axis`, computed from x - max(x): finite for any logits."""
@@ -273,7 +467,17 @@ class Tensor:
         e = np.exp(shifted)
         total = e.sum(axis=axis, keepdims=True)
         data = shifted - np.log(total)
-        return make_node(data, (self,), "log_softmax", _log_softmax_backward, (axis, e / total))
+        return make_node(
+            data, (self,), "log_softmax", Tensor._log_softmax_backward, (axis, e / total)
+        )
+
+    @staticmethod
+    def _log_softmax_backward(out: Tensor) -> None:
+        """out = log_softmax(a):  d/da = g - softmax(a) * sum(g)  along the axis."""
+        (a,) = out._prev
+        axis, softmax = out._aux
+        g = out.grad
+        accumulate_grad(a, g - softmax * g.sum(axis=axis, keepdims=True))
 
     # -- backpropagation --------------------------------------------------------------
 
@@ -321,7 +525,8 @@ class no_grad:
     def __enter__(self) -> None:
         global _grad_enabled
         self._previous = _grad_enabled
-        _grad_enabled = False  # pragma: no mutate (equivalent =None: only its truth is read)
+        # equivalent =None: only its truth is read
+        _grad_enabled = False  # pragma: no mutate
 
     def __exit__(
         self,
@@ -364,7 +569,8 @@ def make_node(
                 return out
     out.requires_grad = False
     out._prev = ()
-    out._backward = None  # pragma: no mutate (equivalent: a constant's rule is never called)
+    # equivalent: a constant's rule is never called
+    out._backward = None  # pragma: no mutate
     return out
 
 
@@ -391,13 +597,15 @@ def as_tensor(x: Tensor | np.ndarray | float) -> Tensor:
 
 def _constant(data: np.ndarray) -> Tensor:
     """A leaf that needs no gradient, around `data` as it is (no copy, no checks)."""
-    return make_node(data, (), "constant", None)  # pragma: no mutate (equivalent label: leaves' ops are never shown)
+    # equivalent label: leaves' ops are never shown
+    return make_node(data, (), "constant", None)  # pragma: no mutate
 
 
 def _real_array(x: Any, what: str) -> np.ndarray:
     """`x` as an array of real numbers, or a TypeError naming what `x` is."""
     array = np.asarray(x)
-    if array.dtype.kind not in "biuf":  # pragma: no mutate (equivalent "XXbiufXX": no kind is "X")
+    # equivalent "XXbiufXX": no kind is "X"
+    if array.dtype.kind not in "biuf":  # pragma: no mutate
         raise TypeError(
             f"{what} needs real numbers (an array, nested list or number), "
             f"got {type(x).__name__} of dtype {array.dtype}"
@@ -415,7 +623,8 @@ def _lift(x: object) -> Tensor:
         return x
     if isinstance(x, np.ndarray):
         if x.dtype != np.float64:
-            x = _real_array(x, "Tensor arithmetic").astype(np.float64)  # pragma: no mutate (equivalent astype(None): np.dtype(None) is float64)
+            # equivalent astype(None): np.dtype(None) is float64
+            x = _real_array(x, "Tensor arithmetic").astype(np.float64)  # pragma: no mutate
         return _constant(x)
     if isinstance(x, (float, int, numbers.Real)):  # the ABC check last: it is slow
         return _constant(np.asarray(x, dtype=np.float64))
@@ -463,7 +672,9 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return grad
     lead = grad.ndim - len(shape)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1)
-    return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)  # pragma: no mutate (equivalent keepdims=False: the reshape puts the 1s back)
+    # equivalent keepdims=False: the reshape puts the 1s back
+    summed = grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True)  # pragma: no mutate
+    return summed.reshape(shape)
 
 
 def _keep_reduced_axes(grad: np.ndarray, axis: _Axis, keepdims: bool, ndim: int) -> np.ndarray:
@@ -482,225 +693,9 @@ def _spread(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return full
 
 
-# -- arithmetic: forward helpers and backward rules --------------------------------------
-
-
 def _broadcasting(ufunc: np.ufunc, a: Tensor, b: Tensor, op: str, backward: _Rule) -> Tensor:
     try:
         data = ufunc(a.data, b.data)
     except ValueError as error:
         raise ValueError(f"shapes {a.shape} and {b.shape} do not broadcast for '{op}'") from error
     return make_node(data, (a, b), op, backward)
-
-
-def _add_backward(out: Tensor) -> None:
-    """out = a + b:  d/da = 1,  d/db = 1."""
-    a, b = out._prev
-    grad_a = _unbroadcast(out.grad, a.data.shape)
-    if a.requires_grad:
-        accumulate_grad(a, grad_a)
-    if b.requires_grad:
-        grad_b = _unbroadcast(out.grad, b.data.shape)
-        accumulate_grad(b, grad_b.copy() if grad_b is grad_a else grad_b)
-
-
-def _sub_backward(out: Tensor) -> None:
-    """out = a - b:  d/da = 1,  d/db = -1."""
-    a, b = out._prev
-    if a.requires_grad:
-        accumulate_grad(a, _unbroadcast(out.grad, a.data.shape))
-    if b.requires_grad:
-        accumulate_grad(b, _unbroadcast(-out.grad, b.data.shape))
-
-
-def _mul_backward(out: Tensor) -> None:
-    """out = a * b:  d/da = b,  d/db = a."""
-    a, b = out._prev
-    if a.requires_grad:
-        accumulate_grad(a, _unbroadcast(out.grad * b.data, a.data.shape))
-    if b.requires_grad:
-        accumulate_grad(b, _unbroadcast(out.grad * a.data, b.data.shape))
-
-
-def _div_backward(out: Tensor) -> None:
-    """out = a / b:  d/da = 1/b,  d/db = -a/b**2 = -out/b."""
-    a, b = out._prev
-    if a.requires_grad:
-        accumulate_grad(a, _unbroadcast(out.grad / b.data, a.data.shape))
-    if b.requires_grad:
-        accumulate_grad(b, _unbroadcast(-out.grad * out.data / b.data, b.data.shape))
-
-
-def _pow_backward(out: Tensor) -> None:
-    """out = a ** p for a constant p:  d/da = p * a**(p-1)  (0 when p == 0: a**0 is 1)."""
-    (a,) = out._prev
-    p = out._aux
-    if p == 0.0:
-        accumulate_grad(a, np.zeros_like(a.data))
-    else:
-        accumulate_grad(a, p * a.data ** (p - 1.0) * out.grad)
-
-
-def _neg_backward(out: Tensor) -> None:
-    """out = -a:  d/da = -1."""
-    (a,) = out._prev
-    accumulate_grad(a, -out.grad)
-
-
-_MATMUL_RULES = "inner dimensions must agree, batch dimensions broadcast, operands at least 1-D"
-
-
-def _matmul(a: Tensor, b: Tensor) -> Tensor:
-    """a @ b with NumPy's rules: 1-D operands are promoted to matrices, batch axes broadcast."""
-    try:
-        data = np.matmul(a.data, b.data)
-    except ValueError as error:
-        raise ValueError(
-            f"cannot matmul shapes {a.shape} and {b.shape} ({_MATMUL_RULES})"
-        ) from error
-    return make_node(data, (a, b), "@", _matmul_backward)
-
-
-def _matmul_backward(out: Tensor) -> None:
-    """out = a @ b:  d/da = g @ b^T,  d/db = a^T @ g  (over the last two axes).
-
-    A 1-D left operand acts as a row (1, k) and a 1-D right one as a column (k, 1);
-    batch axes that broadcasting added or stretched are summed back by `_unbroadcast`.
-    """
-    a, b = out._prev
-    g = out.grad
-    if a.data.ndim == 2 and b.data.ndim == 2:  # the common case, without reshaping
-        if a.requires_grad:
-            accumulate_grad(a, g @ b.data.T)
-        if b.requires_grad:
-            accumulate_grad(b, a.data.T @ g)
-        return
-    a_matrix = a.data if a.data.ndim > 1 else a.data[np.newaxis, :]
-    b_matrix = b.data if b.data.ndim > 1 else b.data[:, np.newaxis]
-    if b.data.ndim == 1:
-        g = g[..., np.newaxis]
-    if a.data.ndim == 1:
-        g = g[..., np.newaxis, :]
-    if a.requires_grad:
-        grad = g @ np.swapaxes(b_matrix, -1, -2)
-        accumulate_grad(a, _unbroadcast(grad, a_matrix.shape).reshape(a.data.shape))
-    if b.requires_grad:
-        grad = np.swapaxes(a_matrix, -1, -2) @ g
-        accumulate_grad(b, _unbroadcast(grad, b_matrix.shape).reshape(b.data.shape))
-
-
-# -- elementwise functions ---------------------------------------------------------------
-
-
-def _exp_backward(out: Tensor) -> None:
-    """out = exp(a):  d/da = exp(a) = out."""
-    (a,) = out._prev
-    accumulate_grad(a, out.grad * out.data)
-
-
-def _log_backward(out: Tensor) -> None:
-    """out = log(a):  d/da = 1/a."""
-    (a,) = out._prev
-    accumulate_grad(a, out.grad / a.data)
-
-
-def _tanh_backward(out: Tensor) -> None:
-    """out = tanh(a):  d/da = 1 - tanh(a)**2 = 1 - out**2."""
-    (a,) = out._prev
-    accumulate_grad(a, out.grad * (1.0 - out.data * out.data))
-
-
-def _relu_backward(out: Tensor) -> None:
-    """out = max(a, 0):  d/da = 1 where a > 0, else 0  (0 at the kink, as JAX)."""
-    (a,) = out._prev
-    accumulate_grad(a, out.grad * (a.data > 0.0))
-
-
-def _sigmoid_backward(out: Tensor) -> None:
-    """out = 1 / (1 + exp(-a)):  d/da = out * (1 - out)."""
-    (a,) = out._prev
-    accumulate_grad(a, out.grad * out.data * (1.0 - out.data))
-
-
-# -- reductions --------------------------------------------------------------------------
-
-
-def _sum_backward(out: Tensor) -> None:
-    """out = sum of a over `axis`:  d/da_i = 1 for every summed element."""
-    (a,) = out._prev
-    axis, keepdims = out._aux
-    accumulate_grad(a, _spread(_keep_reduced_axes(out.grad, axis, keepdims, a.data.ndim), a.shape))
-
-
-def _mean_backward(out: Tensor) -> None:
-    """out = mean of a over `axis` (n elements each):  d/da_i = 1/n."""
-    (a,) = out._prev
-    axis, keepdims = out._aux
-    share = out.data.size / max(a.data.size, 1)  # 1/n
-    grad = _keep_reduced_axes(out.grad, axis, keepdims, a.data.ndim) * share
-    accumulate_grad(a, _spread(grad, a.data.shape))
-
-
-def _max_backward(out: Tensor) -> None:
-    """out = max of a over `axis`:  d/da_i = 1/k for each of the k tied maxima, else 0.
-
-    Splitting the gradient equally among ties is JAX's choice; any split summing to
-    the upstream gradient is a valid subgradient.
-    """
-    (a,) = out._prev
-    axis, keepdims, kept = out._aux
-    is_max = a.data == kept
-    ties = is_max.sum(axis=axis, keepdims=True)
-    grad = _keep_reduced_axes(out.grad, axis, keepdims, a.data.ndim)
-    accumulate_grad(a, is_max * (grad / ties))
-
-
-# -- shape -------------------------------------------------------------------------------
-
-
-def _reshape_backward(out: Tensor) -> None:
-    """out = a reshaped:  the gradient is out.grad reshaped back."""
-    (a,) = out._prev
-    accumulate_grad(a, out.grad.reshape(a.data.shape))
-
-
-def _transpose_backward(out: Tensor) -> None:
-    """out = a with axes permuted by `order`:  the gradient is permuted back (inverse order)."""
-    (a,) = out._prev
-    order = out._aux
-    accumulate_grad(a, out.grad.transpose(sorted(range(len(order)), key=order.__getitem__)))
-
-
-def _index_backward(out: Tensor) -> None:
-    """out = a[index]:  each selected element gets its out.grad, once per time it was picked.
-
-    ``np.add.at`` adds at repeated integer indices once per occurrence, where plain
-    ``grad[index] += g`` would keep only the last.
-    """
-    (a,) = out._prev
-    grad = np.zeros(a.data.shape)
-    np.add.at(grad, out._aux, out.grad)
-    accumulate_grad(a, grad)
-
-
-# -- softmax -----------------------------------------------------------------------------
-
-
-def _softmax_backward(out: Tensor) -> None:
-    """out = softmax(a) = s:  d/da = s * (g - sum(g * s))  along the axis.
-
-    The Jacobian is diag(s) - s s^T; multiplying it by g gives the formula.
-    """
-    (a,) = out._prev
-    axis = out._aux
-    g = out.grad
-    s = out.data
-    accumulate_grad(a, s * (g - (g * s).sum(axis=axis, keepdims=True)))
-
-
-def _log_softmax_backward(out: Tensor) -> None:
-    """out = log_softmax(a):  d/da = g - softmax(a) * sum(g)  along the axis."""
-    (a,) = out._prev
-    axis, softmax = out._aux
-    g = out.grad
-    accumulate_grad(a, g - softmax * g.sum(axis=axis, keepdims=True))

@@ -7,10 +7,11 @@ written right under the operation it belongs to, with the derivative in its docs
 
 Four design choices differ from micrograd 0.1.0, each for a reason:
 
-* Backward rules are module-level functions, not closures over the output node.  A
-  closure that captures its own output makes a reference cycle per node, so every
-  graph waits for Python's cycle collector; here a graph is freed by reference
-  counting alone, the moment the last reference to its output goes away.
+* Backward rules are plain functions (static methods, and a module function for
+  `weighted_sum`), not closures over the output node.  A closure that captures its own
+  output makes a reference cycle per node, so every graph waits for Python's cycle
+  collector; here a graph is freed by reference counting alone, the moment the last
+  reference to its output goes away.
 * `backward()` walks the graph with an explicit stack, so a chain of 100,000 nodes
   does not hit Python's recursion limit, and orders it by creation number (a node
   is always made after its inputs), which is a topological order for free.
@@ -56,7 +57,8 @@ class Value:
         self._op = _op
         self._backward: Callable[[Value], None] | None = None
         # an op's constant: the exponent p of `x ** p`, n of a weighted sum
-        self._aux = 0.0  # pragma: no mutate (equivalent: the ops that read _aux set it first)
+        # equivalent: the ops that read _aux set it first
+        self._aux = 0.0  # pragma: no mutate
         self._id = next(_creation_counter)  # inputs always have smaller numbers
 
     def __repr__(self) -> str:
@@ -71,6 +73,13 @@ class Value:
                 return NotImplemented
         return _node(self.data + other.data, (self, other), "+", _add_backward)
 
+    @staticmethod
+    def _add_backward(out: Value) -> None:
+        """out = a + b:  d/da = 1,  d/db = 1."""
+        a, b = out._prev
+        a.grad += out.grad
+        b.grad += out.grad
+
     def __mul__(self, other: Value | _Number) -> Value:
         if not isinstance(other, Value):
             other = _lift(other)
@@ -78,11 +87,25 @@ class Value:
                 return NotImplemented
         return _node(self.data * other.data, (self, other), "*", _mul_backward)
 
+    @staticmethod
+    def _mul_backward(out: Value) -> None:
+        """out = a * b:  d/da = b,  d/db = a."""
+        a, b = out._prev
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+
     def __truediv__(self, other: Value | _Number) -> Value:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
         return _node(_div(self.data, other.data), (self, other), "/", _div_backward)
+
+    @staticmethod
+    def _div_backward(out: Value) -> None:
+        """out = a / b:  d/da = 1/b,  d/db = -a/b**2 = -out/b."""
+        a, b = out._prev
+        a.grad += _div(out.grad, b.data)
+        b.grad -= _div(out.data * out.grad, b.data)
 
     def __pow__(self, other: Value | _Number) -> Value:
         if isinstance(other, Value):
@@ -93,14 +116,44 @@ class Value:
         out._aux = float(other)
         return out
 
+    @staticmethod
+    def _vpow_backward(out: Value) -> None:
+        """out = a ** b:  d/da = b * a**(b-1),  d/db = a**b * log(a)  (0 where a**b is 0)."""
+        a, b = out._prev
+        if b.data != 0.0:
+            a.grad += b.data * _pow(a.data, b.data - 1.0) * out.grad
+        if out.data != 0.0:
+            b.grad += out.data * _log(a.data) * out.grad
+
+    @staticmethod
+    def _pow_backward(out: Value) -> None:
+        """out = a ** p for a constant p:  d/da = p * a**(p-1)  (0 when p == 0: a**0 is 1)."""
+        (a,) = out._prev
+        p = out._aux
+        if p != 0.0:
+            a.grad += p * _pow(a.data, p - 1.0) * out.grad
+
     def __neg__(self) -> Value:
         return _node(-self.data, (self,), "neg", _neg_backward)
+
+    @staticmethod
+    def _neg_backward(out: Value) -> None:
+        """out = -a:  d/da = -1."""
+        (a,) = out._prev
+        a.grad -= out.grad
 
     def __sub__(self, other: Value | _Number) -> Value:
         other = _lift(other)
         if other is NotImplemented:
             return NotImplemented
         return _node(self.data - other.data, (self, other), "-", _sub_backward)
+
+    @staticmethod
+    def _sub_backward(out: Value) -> None:
+        """out = a - b:  d/da = 1,  d/db = -1."""
+        a, b = out._prev
+        a.grad += out.grad
+        b.grad -= out.grad
 
     # number (op) Value: Python asks the right operand after the left one declined.
 
@@ -124,17 +177,48 @@ class Value:
     def relu(self) -> Value:
         return _node(0.0 if self.data <= 0.0 else self.data, (self,), "relu", _relu_backward)
 
+    @staticmethod
+    def _relu_backward(out: Value) -> None:
+        """out = max(0, a):  d/da = 1 if a > 0 else 0  (0 at the kink, as JAX)."""
+        (a,) = out._prev
+        if a.data > 0:
+            a.grad += out.grad
+
     def tanh(self) -> Value:
         return _node(math.tanh(self.data), (self,), "tanh", _tanh_backward)
+
+    @staticmethod
+    def _tanh_backward(out: Value) -> None:
+        """out = tanh(a):  d/da = 1 - tanh(a)**2."""
+        (a,) = out._prev
+        a.grad += (1.0 - out.data * out.data) * out.grad
 
     def exp(self) -> Value:
         return _node(_exp(self.data), (self,), "exp", _exp_backward)
 
+    @staticmethod
+    def _exp_backward(out: Value) -> None:
+        """out = exp(a):  d/da = exp(a)."""
+        (a,) = out._prev
+        a.grad += out.data * out.grad
+
     def log(self) -> Value:
         return _node(_log(self.data), (self,), "log", _log_backward)
 
+    @staticmethod
+    def _log_backward(out: Value) -> None:
+        """out = log(a):  d/da = 1/a."""
+        (a,) = out._prev
+        a.grad += _div(out.grad, a.data)
+
     def sigmoid(self) -> Value:
         return _node(_sigmoid(self.data), (self,), "sigmoid", _sigmoid_backward)
+
+    @staticmethod
+    def _sigmoid_backward(out: Value) -> None:
+        """out = 1 / (1 + exp(-a)):  d/da = out * (1 - out)."""
+        (a,) = out._prev
+        a.grad += out.data * (1.0 - out.data) * out.grad
 
     # -- backpropagation --------------------------------------------------------------
 
@@ -153,6 +237,22 @@ class Value:
                 node._backward(node)
 
 
+# The operations above find their rules through these globals: CPython 3.11 finds a global
+# about 15 ns sooner than a class attribute, which is 6% of a `*`.
+_add_backward = Value._add_backward
+_mul_backward = Value._mul_backward
+_div_backward = Value._div_backward
+_vpow_backward = Value._vpow_backward
+_pow_backward = Value._pow_backward
+_neg_backward = Value._neg_backward
+_sub_backward = Value._sub_backward
+_relu_backward = Value._relu_backward
+_tanh_backward = Value._tanh_backward
+_exp_backward = Value._exp_backward
+_log_backward = Value._log_backward
+_sigmoid_backward = Value._sigmoid_backward
+
+
 def weighted_sum(
     weights: Sequence[Value | _Number], inputs: Sequence[Value | _Number], bias: Value | _Number
 ) -> Value:
@@ -165,12 +265,25 @@ def weighted_sum(
         raise ValueError(f"weighted_sum: {len(weights)} weights but {len(inputs)} inputs")
     children = tuple(_lift_or_raise(v) for v in (bias, *weights, *inputs))
     n = len(weights)
-    weight_data = [w.data for w in children[1 : n + 1]]  # pragma: no mutate (equivalent n + 2: map stops at the shorter list)
+    # equivalent n + 2: map stops at the shorter list
+    weight_data = [w.data for w in children[1 : n + 1]]  # pragma: no mutate
     input_data = [x.data for x in children[n + 1 :]]
     products = map(operator.mul, weight_data, input_data)
     out = _node(sum(products, children[0].data), children, "wsum", _weighted_sum_backward)
     out._aux = n
     return out
+
+
+def _weighted_sum_backward(out: Value) -> None:
+    """out = b + sum_i w_i * x_i:  d/db = 1,  d/dw_i = x_i,  d/dx_i = w_i."""
+    n = out._aux
+    bias, weights, inputs = out._prev[0], out._prev[1 : n + 1], out._prev[n + 1 :]
+    g = out.grad
+    bias.grad += g
+    # equivalent: equal lengths
+    for w, x in zip(weights, inputs, strict=True):  # pragma: no mutate
+        w.grad += x.data * g
+        x.grad += w.data * g
 
 
 def _node(data: float, children: tuple[Value, ...], op: str, backward: Callable) -> Value:
@@ -181,7 +294,8 @@ def _node(data: float, children: tuple[Value, ...], op: str, backward: Callable)
     out._prev = children
     out._op = op
     out._backward = backward
-    out._aux = 0.0  # pragma: no mutate (equivalent: the ops that read _aux set it first)
+    # equivalent: the ops that read _aux set it first
+    out._aux = 0.0  # pragma: no mutate
     out._id = next(_creation_counter)
     return out
 
@@ -227,102 +341,6 @@ def _topological_order(root: Value) -> list[Value]:
     return sorted(reached, key=_creation_number)
 
 
-# -- backward rules: out = f(a, b); each adds d(out)/d(input) * out.grad ---------------
-
-
-def _add_backward(out: Value) -> None:
-    """out = a + b:  d/da = 1,  d/db = 1."""
-    a, b = out._prev
-    a.grad += out.grad
-    b.grad += out.grad
-
-
-def _sub_backward(out: Value) -> None:
-    """out = a - b:  d/da = 1,  d/db = -1."""
-    a, b = out._prev
-    a.grad += out.grad
-    b.grad -= out.grad
-
-
-def _mul_backward(out: Value) -> None:
-    """out = a * b:  d/da = b,  d/db = a."""
-    a, b = out._prev
-    a.grad += b.data * out.grad
-    b.grad += a.data * out.grad
-
-
-def _div_backward(out: Value) -> None:
-    """out = a / b:  d/da = 1/b,  d/db = -a/b**2 = -out/b."""
-    a, b = out._prev
-    a.grad += _div(out.grad, b.data)
-    b.grad -= _div(out.data * out.grad, b.data)
-
-
-def _neg_backward(out: Value) -> None:
-    """out = -a:  d/da = -1."""
-    (a,) = out._prev
-    a.grad -= out.grad
-
-
-def _pow_backward(out: Value) -> None:
-    """out = a ** p for a constant p:  d/da = p * a**(p-1)  (0 when p == 0: a**0 is 1)."""
-    (a,) = out._prev
-    p = out._aux
-    if p != 0.0:
-        a.grad += p * _pow(a.data, p - 1.0) * out.grad
-
-
-def _vpow_backward(out: Value) -> None:
-    """out = a ** b:  d/da = b * a**(b-1),  d/db = a**b * log(a)  (0 where a**b is 0)."""
-    a, b = out._prev
-    if b.data != 0.0:
-        a.grad += b.data * _pow(a.data, b.data - 1.0) * out.grad
-    if out.data != 0.0:
-        b.grad += out.data * _log(a.data) * out.grad
-
-
-def _weighted_sum_backward(out: Value) -> None:
-    """out = b + sum_i w_i * x_i:  d/db = 1,  d/dw_i = x_i,  d/dx_i = w_i."""
-    n = out._aux
-    bias, weights, inputs = out._prev[0], out._prev[1 : n + 1], out._prev[n + 1 :]
-    g = out.grad
-    bias.grad += g
-    for w, x in zip(weights, inputs, strict=True):  # pragma: no mutate (equivalent: equal lengths)
-        w.grad += x.data * g
-        x.grad += w.data * g
-
-
-def _relu_backward(out: Value) -> None:
-    """out = max(0, a):  d/da = 1 if a > 0 else 0  (0 at the kink, as JAX)."""
-    (a,) = out._prev
-    if a.data > 0:
-        a.grad += out.grad
-
-
-def _tanh_backward(out: Value) -> None:
-    """out = tanh(a):  d/da = 1 - tanh(a)**2."""
-    (a,) = out._prev
-    a.grad += (1.0 - out.data * out.data) * out.grad
-
-
-def _exp_backward(out: Value) -> None:
-    """out = exp(a):  d/da = exp(a)."""
-    (a,) = out._prev
-    a.grad += out.data * out.grad
-
-
-def _log_backward(out: Value) -> None:
-    """out = log(a):  d/da = 1/a."""
-    (a,) = out._prev
-    a.grad += _div(out.grad, a.data)
-
-
-def _sigmoid_backward(out: Value) -> None:
-    """out = 1 / (1 + exp(-a)):  d/da = out * (1 - out)."""
-    (a,) = out._prev
-    a.grad += out.data * (1.0 - out.data) * out.grad
-
-
 # -- IEEE 754 versions of the float operations Python makes raise ----------------------
 
 
@@ -332,7 +350,8 @@ def _div(x: float, y: float) -> float:
         return x / y
     if x == 0.0 or x != x:
         return _nan
-    return math.copysign(_inf, x) * math.copysign(1.0, y)  # pragma: no mutate (equivalent: inf / +-1 and inf * +-2 are inf * +-1)
+    # equivalent: inf / +-1 and inf * +-2 are inf * +-1
+    return math.copysign(_inf, x) * math.copysign(1.0, y)  # pragma: no mutate
 
 
 def _pow(x: float, p: float) -> float:
@@ -341,7 +360,8 @@ def _pow(x: float, p: float) -> float:
         return math.pow(x, p)
     except OverflowError:
         odd = p.is_integer() and p % 2 == 1
-        return -_inf if (x < 0 and odd) else _inf  # pragma: no mutate (equivalent x <= 0: 0 ** p never overflows)
+        # equivalent x <= 0: 0 ** p never overflows
+        return -_inf if (x < 0 and odd) else _inf  # pragma: no mutate
     except ValueError:  # 0 ** negative (a pole), or negative ** fractional
         if x == 0.0:
             odd = p.is_integer() and p % 2 == 1
@@ -366,7 +386,8 @@ def _log(x: float) -> float:
 
 def _sigmoid(x: float) -> float:
     """1 / (1 + exp(-x)) without overflow: exp is only taken of a non-positive number."""
-    if x >= 0.0:  # pragma: no mutate (equivalent x > 0.0: both forms give 0.5 at 0)
+    # equivalent x > 0.0: both forms give 0.5 at 0
+    if x >= 0.0:  # pragma: no mutate
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)

@@ -48,7 +48,8 @@ def _bce_backward(out: Tensor) -> None:
     share = out.grad / max(x.size, 1)
     if logits.requires_grad:
         e = np.exp(-np.abs(x))  # sigmoid from exp of a non-positive number, as Tensor.sigmoid
-        sigmoid = np.where(x >= 0, 1.0, e) / (1.0 + e)  # pragma: no mutate (equivalent x > 0: at x = 0, e is 1.0)
+        # equivalent x > 0: at x = 0, e is 1.0
+        sigmoid = np.where(x >= 0, 1.0, e) / (1.0 + e)  # pragma: no mutate
         accumulate_grad(logits, (sigmoid - targets.data) * share)
     if targets.requires_grad:
         accumulate_grad(targets, -x * share)
@@ -62,7 +63,8 @@ def cross_entropy(logits: _TensorLike, labels: np.ndarray) -> Tensor:
     """
     logits = as_tensor(logits)
     labels = np.asarray(labels)
-    if labels.dtype.kind not in "iu":  # pragma: no mutate (equivalent "XXiuXX": no kind is "X")
+    # equivalent "XXiuXX": no kind is "X"
+    if labels.dtype.kind not in "iu":  # pragma: no mutate
         raise TypeError(f"cross_entropy: labels must be integers, got dtype {labels.dtype}")
     if logits.ndim != 2 or labels.shape != logits.shape[:1]:
         raise ValueError(
@@ -93,7 +95,8 @@ def _cross_entropy_backward(out: Tensor) -> None:
     share = out.grad / len(total)
     grad = e * (share / total)
     # a fresh C-ordered array: reshape is a view
-    grad.reshape(-1)[picked] -= share  # pragma: no mutate (equivalent: numpy reads any negative size as -1)
+    # equivalent: numpy reads any negative size as -1
+    grad.reshape(-1)[picked] -= share  # pragma: no mutate
     accumulate_grad(logits, grad)
 
 
