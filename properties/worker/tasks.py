@@ -453,13 +453,7 @@ def optimizer_run(
     for t, step_grads in enumerate(grads):
         phase(f"step {t + 1}: optimizer.zero_grad()")
         optimizer.zero_grad()
-        loss = None
-        for p, g in zip(params, step_grads, strict=True):
-            if kind == SCALAR:
-                term = p * operand(kind, float(g))
-            else:
-                term = (p * operand(kind, np.asarray(g, dtype=np.float64))).sum()
-            loss = term if loss is None else loss + term
+        loss = weighted_sum(kind, params, step_grads)  # sum_i <g_i, p_i>
         phase(f"step {t + 1}: loss.backward()")
         loss.backward()
         phase(f"step {t + 1}: optimizer.step()")
