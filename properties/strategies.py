@@ -728,7 +728,7 @@ def deep_chain_cases(
     wanders by at most the sum of the constants, the gradient is +-1): a chain whose
     only demand is depth, so a broken tanh cannot stand in for a RecursionError."""
     if arithmetic:
-        return _arithmetic_chain(draw, min_depth)
+        return _arithmetic_chain(draw, capabilities, min_depth)
     menu = [e for e in CHAIN_OPS if SCALAR_CAPABILITY[e] in capabilities]
     pattern = draw(st.lists(st.sampled_from(menu), min_size=1, max_size=4))
     squash = ("tanh", None) if "Value.tanh" in capabilities else ("mul", "right")
@@ -747,8 +747,9 @@ def deep_chain_cases(
     return Case(b.build([node]), {"x0": x0}, (draw(UPSTREAM),))
 
 
-def _arithmetic_chain(draw: st.DrawFn, min_depth: int) -> Case:
-    pattern = draw(st.lists(st.sampled_from(ARITHMETIC_CHAIN_OPS), min_size=1, max_size=4))
+def _arithmetic_chain(draw: st.DrawFn, capabilities: Collection[str], min_depth: int) -> Case:
+    menu = [e for e in ARITHMETIC_CHAIN_OPS if SCALAR_CAPABILITY[e] in capabilities]
+    pattern = draw(st.lists(st.sampled_from(menu), min_size=1, max_size=4))
     constants = [
         draw(st.sampled_from([-1.0, 1.0]))
         if op == "mul"
