@@ -235,9 +235,19 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _suite_record(message: str) -> str:
+    """The suite's case record: the message's last line, never a line of the target's
+    text (an exception's message can hold anything, a forged record too)."""
+    lines = message.rstrip("\n").splitlines()
+    return lines[-1] if lines and lines[-1].startswith(CASE_MARKER) else ""
+
+
 def _second_opinion(message: str) -> str:
+    record = _suite_record(message)
+    if not record:
+        return ""
     try:
-        return second_opinion_of(message) or ""
+        return second_opinion_of(record) or ""
     except Exception as error:  # the verdict is advice; never lose the failure over it
         return f"second opinion unavailable: {error!r}"
 
@@ -299,8 +309,8 @@ def print_report(report: CheckReport, console: Console) -> None:
         for k, (message, verdict) in enumerate(zip(messages, verdicts, strict=False)):
             which = f" (failure {k + 1} of {len(messages)})" if len(messages) > 1 else ""
             console.rule(f"[red]FAILED {escape(case.nodeid)}{which}")
-            shown = [ln for ln in message.splitlines() if not ln.startswith(CASE_MARKER)]
-            console.print("\n".join(shown), markup=False, highlight=False)
+            shown = message.rstrip("\n").removesuffix(_suite_record(message))
+            console.print(shown.rstrip("\n"), markup=False, highlight=False)
             if verdict:
                 console.print(verdict, markup=False, highlight=False)
     for error in report.errors:
