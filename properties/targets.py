@@ -138,7 +138,10 @@ class Worker:
         try:
             data = self.phase_path.read_bytes()
             size = min(int.from_bytes(data[:2], "little"), PHASE_BYTES - 2)
-            return shown(data[2 : 2 + size].decode("utf-8", "replace"), 300)
+            text = data[2 : 2 + size].decode("utf-8", "replace")
+            # one line: the target can write this file, and a line of its own could pass
+            # for one of the suite's (a case record)
+            return shown(text.replace("\r", "\\r").replace("\n", "\\n"), 300)
         except OSError:
             return ""
 
@@ -148,7 +151,8 @@ class Worker:
                 log.seek(0, os.SEEK_END)
                 size = log.tell()
                 log.seek(max(0, size - LOG_TAIL))
-                return shown(log.read().decode("utf-8", "replace").strip(), LOG_TAIL)
+                text = shown(log.read().decode("utf-8", "replace").strip(), 10 * LOG_TAIL)
+                return text[-LOG_TAIL:]  # escaped, it may be longer: its end matters most
         except OSError:
             return ""
 
@@ -160,6 +164,8 @@ class Worker:
             raise self._died("") from None
         deadline = time.monotonic() + timeout
         while not self.connection.poll(min(max(deadline - time.monotonic(), 0.0), 1.0)):
+            if self.process.poll() is not None:  # exited; a child of its may hold the channel
+                raise self._died("")
             if time.monotonic() >= deadline:
                 raise self._hung(timeout)
         try:
