@@ -276,7 +276,7 @@ def _backward_probe(a: Any, b: Any, f: Callable[[Any, Any], Any]) -> None:
     out = f(a, b)
     try:
         out.backward()
-    except Exception as error:
+    except BaseException as error:  # SystemExit, KeyboardInterrupt: the target's too
         raise _BackwardFailed(error) from error
 
 
@@ -292,7 +292,7 @@ def _probe(probe: Callable[[], Any]) -> str | None:
     except _BackwardFailed as failed:
         error = failed.__cause__
         return f"backward raised {type(error).__name__}: {_text(error)}"
-    except Exception:
+    except BaseException:  # SystemExit, KeyboardInterrupt: the target's too
         return None
     return ""
 
@@ -315,6 +315,8 @@ def plain(x: Any) -> Any:
     """A value read from the target as data: numbers and numeric arrays as they are
     (dtype and shape kept), anything else described (its type and repr)."""
     kind = type(x)
+    if kind is int and not _fits_float(x):
+        return opaque(x)  # beyond float64: the suite could not compare it
     if x is None or kind in (bool, int, float, complex):
         return x
     if kind is np.float64:
@@ -331,6 +333,14 @@ def plain(x: Any) -> Any:
         if array is not None and array.dtype.kind in "biufc":
             return {"list": array}
     return opaque(x)
+
+
+def _fits_float(n: int) -> bool:
+    try:
+        float(n)
+    except OverflowError:
+        return False
+    return True
 
 
 def opaque(x: Any) -> dict[str, str]:

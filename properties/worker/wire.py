@@ -56,6 +56,11 @@ def load_answer(data: bytes) -> Any:
 def _check_plain(value: Any, depth: int = 0) -> None:
     if depth > 64:
         raise ValueError("answer nested too deeply")
+    if type(value) is int:
+        try:
+            float(value)
+        except OverflowError:
+            raise ValueError("answer holds an int beyond float64's range") from None
     if value is None or type(value) in (bool, int, float, complex, str):
         return
     if type(value) in (list, tuple):
