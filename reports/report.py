@@ -10,8 +10,9 @@ A graph *agrees* when every output and every input's gradient is within the boun
 the oracle's error analysis of that case (the bound `vgrad check` uses); errors within
 ``1e-12`` relative need no analysis.  Only summaries are kept per graph (errors, size,
 depth, ops), so memory grows by a few bytes per graph; the worst cases and the
-disagreements are regenerated from their seeds at the end, explained in full (snippet,
-numbers, the JAX-free second opinion) and written by `reports.report_files`.
+disagreements are regenerated from their seeds at the end (with the target's answers to
+them, kept), explained in full (snippet, numbers, the JAX-free second opinion) and
+written by `reports.report_files`.
 """
 
 from __future__ import annotations
@@ -227,7 +228,7 @@ def run_target(target: Target, case: Case) -> TargetAnswer:
     """Every node's value, the outputs and the input gradients, computed by the target;
     or what the target raised, or how its worker died."""
     try:
-        return target.call(
+        answer = target.call(
             "run_graph",
             graph=wire(case.graph),
             inputs=dict(case.inputs),
@@ -236,11 +237,36 @@ def run_target(target: Target, case: Case) -> TargetAnswer:
         )
     except (TargetRaised, TargetDied) as error:
         return error
+    why = malformed(case, answer)
+    if why:
+        target.close()  # a tampered worker: the next case gets a fresh one
+        return TargetDied(
+            f"the target's worker answered in the wrong form ({why}); the target has "
+            "tampered with the worker"
+        )
+    return answer
+
+
+def malformed(case: Case, answer: Any) -> str:
+    """Why `answer` is not an answer to `case` (plain data from the worker can be any
+    data); "" when it is one."""
+    if type(answer) is not dict:
+        return f"{type(answer).__name__} instead of a dict"
+    graph = case.graph
+    outputs, grads, values = answer.get("outputs"), answer.get("grads"), answer.get("values")
+    if type(outputs) is not list or len(outputs) != len(graph.outputs):
+        return "not one output per output of the graph"
+    if type(grads) is not dict or set(grads) != set(graph.input_names):
+        return "not one gradient per input of the graph"
+    if type(values) is not list or len(values) != len(graph.nodes):
+        return "not one value per node of the graph"
+    return ""
 
 
 def run_targets(target: Target, cases: Sequence[Case]) -> list[TargetAnswer]:
-    """`run_target` on many cases, a chunk per request; a chunk whose worker died is run
-    again case by case, so the case that did it is the only one that says so."""
+    """`run_target` on many cases, a chunk per request; a chunk whose worker died (or
+    answered in the wrong form) is run again case by case, so the case that did it is
+    the only one that says so."""
     answers: list[TargetAnswer] = []
     for start in range(0, len(cases), CHUNK):
         chunk = cases[start : start + CHUNK]
@@ -250,10 +276,27 @@ def run_targets(target: Target, cases: Sequence[Case]) -> list[TargetAnswer]:
                 cases=[(wire(c.graph), dict(c.inputs), list(c.upstream)) for c in chunk],
             )
         except TargetDied:
+            replies = None
+        parsed = _replies(chunk, replies)
+        if parsed is None:
             answers += [run_target(target, c) for c in chunk]
-            continue
-        for reply in replies:
-            answers.append(reply["ok"] if "ok" in reply else TargetRaised(reply["raised"]))
+        else:
+            answers += parsed
+    return answers
+
+
+def _replies(chunk: Sequence[Case], replies: Any) -> list[TargetAnswer] | None:
+    """The answers of a chunk's reply, or None when it is not one answer per case."""
+    if type(replies) is not list or len(replies) != len(chunk):
+        return None
+    answers: list[TargetAnswer] = []
+    for case, reply in zip(chunk, replies, strict=True):
+        if type(reply) is dict and "ok" in reply and not malformed(case, reply["ok"]):
+            answers.append(reply["ok"])
+        elif type(reply) is dict and type(reply.get("raised")) is dict:
+            answers.append(TargetRaised(reply["raised"]))
+        else:
+            return None
     return answers
 
 
@@ -413,6 +456,7 @@ def run_report(
     op_value_max = dict.fromkeys(ops, 0.0)
     worst: list[tuple[float, int]] = []  # a min-heap of the WORST largest errors
     disagreeing: list[int] = []
+    kept: dict[int, TargetAnswer] = {}  # of the cases explained at the end
     done = 0
     for batch in _batches(n, TENSOR_BATCH if config.tensor else BATCH):
         if stop_requests():
@@ -440,9 +484,15 @@ def run_report(
                         op_value_max[node.op] = max(op_value_max[node.op], error)
             if outcome.status == "agree":
                 item = (outcome.gradient_error, -k)
-                (heapq.heappush if len(worst) < WORST else heapq.heappushpop)(worst, item)
+                kept[k] = answer
+                if len(worst) < WORST:
+                    heapq.heappush(worst, item)
+                else:
+                    kept.pop(-heapq.heappushpop(worst, item)[1])
             else:
                 disagreeing.append(k)
+                if len(disagreeing) <= MAX_EXPLAINED:
+                    kept[k] = answer
         for op, ks in members.items():
             op_members[op].append(np.asarray(ks, dtype=np.int64))
         done = batch.stop
@@ -457,7 +507,9 @@ def run_report(
     ]:
         if stop_requests() > requests:  # asked again: what is explained so far is kept
             break
-        explained.append(explain(config, ops, target, k, why))
+        # with the very answer counted: a target run again may answer otherwise, and a
+        # case that crashed or hung its worker would cost another worker or time limit
+        explained.append(explain(config, ops, target, k, why, kept[k]))
     return ReportData(
         config=config,
         target=target,
@@ -479,12 +531,18 @@ def run_report(
 
 
 def explain(
-    config: ReportConfig, ops: Sequence[str], target: Target, index: int, why: str
+    config: ReportConfig,
+    ops: Sequence[str],
+    target: Target,
+    index: int,
+    why: str,
+    answer: TargetAnswer | None = None,
 ) -> ExplainedCase:
-    """Regenerate graph `index` and explain it: snippet, numbers, problems, second opinion."""
+    """Regenerate graph `index` and explain it: snippet, numbers, problems, second opinion
+    (on the target's `answer` when given, else on a new run)."""
     case = generate(config, ops, target, index)
     evaluation = evaluate.vjp(case.graph, case.inputs, case.upstream)
-    outcome = compare(case, evaluation, run_target(target, case))
+    outcome = compare(case, evaluation, run_target(target, case) if answer is None else answer)
     problems = [] if outcome.status == "error" else problems_of(case, evaluation, outcome)
     return ExplainedCase(
         why=why,
