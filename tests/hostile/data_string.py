@@ -1,0 +1,14 @@
+"""After a correct backward pass every .data is a string of its number."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from micro import Value as Micro
+
+
+class Value(Micro):
+    def backward(self):
+        super().backward()
+        for node in self.nodes():
+            node.data = str(node.data)

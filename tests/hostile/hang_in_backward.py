@@ -1,0 +1,13 @@
+"""backward() never returns."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from micro import Value as Micro
+
+
+class Value(Micro):
+    def backward(self):
+        while True:
+            pass
