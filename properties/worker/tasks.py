@@ -153,7 +153,7 @@ def plain_operand_refusals(loaded: Loaded) -> dict[str, str]:
             for c in constants:
                 try:
                     probe(make(), c)
-                except Exception as error:
+                except BaseException as error:  # SystemExit, KeyboardInterrupt too
                     shown = _PLAIN_SHOWN[method].format(x=shown_x, c=_repr.repr(c))
                     refusals[name] = f"{shown} raised {type(error).__name__}: {_text(error)}"
                     break
