@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import html
-import io
 import json
 import os
 import signal
@@ -37,11 +36,11 @@ from typing import Any
 
 import pytest
 
-from reports.cli import build_parser, main
+from reports.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ROOT / "tests" / "hostile"
-LIMIT = 2.0  # seconds a case may take on a target that hangs
+LIMIT = 3.0  # seconds a case (and with --timeout, a load) may take: on a hanging target
 SLACK = 30.0  # seconds on top of the time limits: start-up, the oracle, a loaded machine
 BACKWARD = "required_operators or random_scalar_graphs"  # the first runs no backward pass
 OPS = "each_scalar_op and (tanh or exp or neg)"  # one op each: those not attacked pass
@@ -52,36 +51,7 @@ EXP = "test_each_scalar_op_agrees_with_oracle[exp-None]"
 NEG = "test_each_scalar_op_agrees_with_oracle[neg-None]"
 FORGED = "relative errors: expected 1.55e+02"  # the suite's verdict on the forged record
 
-# `vgrad ...` as `python -c DRIVER ...`: the command line itself, with a short time limit
-# for a hanging import (HOSTILE_LOAD_LIMIT) and, while `vgrad` has no `--timeout` yet,
-# for a hanging case (HOSTILE_CASE_LIMIT).
-DRIVER = """
-import os, sys
-import properties.settings as settings
-import properties.targets as targets
-if os.environ.get("HOSTILE_LOAD_LIMIT"):
-    targets.LOAD_TIMEOUT = float(os.environ["HOSTILE_LOAD_LIMIT"])
-if os.environ.get("HOSTILE_CASE_LIMIT"):
-    limit = float(os.environ["HOSTILE_CASE_LIMIT"])
-    targets.DEFAULT_TIMEOUT = limit
-    settings.CASE_TIMEOUTS.update(dict.fromkeys(settings.CASE_TIMEOUTS, limit))
-from reports.cli import main
-sys.exit(main())
-"""
-
-
-def _cli_has_timeout() -> bool:
-    parser = build_parser()
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            parser.parse_args(["check", "--timeout", "2"])
-            parser.parse_args(["report", "--timeout", "2"])
-    except SystemExit:
-        return False
-    return True
-
-
-CLI_TIMEOUT = _cli_has_timeout()
+VGRAD = [sys.executable, "-c", "import sys; from reports.cli import main; sys.exit(main())"]
 
 
 @dataclass
@@ -123,8 +93,8 @@ def arguments(
         args += ["--profile", "quick", "-k", select, "--json", str(out / "results.json")]
     else:
         args += ["--graphs", str(graphs), "--max-nodes", "6", "--out", str(out / "report")]
-    if limit is not None and CLI_TIMEOUT:
-        args += ["--timeout", f"{limit:g}"]
+    if limit is not None:
+        args += ["--timeout", f"{limit:g}"]  # for the import too
     return args
 
 
@@ -132,13 +102,7 @@ def results_path(command: str, out: Path) -> Path:
     return out / ("results.json" if command == "check" else "report/report.json")
 
 
-def run_cli(
-    args: list[str],
-    cwd: Path,
-    json_path: Path,
-    limit: float | None = None,
-    env: dict[str, str] | None = None,
-) -> Run:
+def run_cli(args: list[str], cwd: Path, json_path: Path, env: dict[str, str] | None = None) -> Run:
     """`vgrad ARGS` in a subprocess of its own, in `cwd`."""
     environment = {
         **os.environ,
@@ -147,11 +111,9 @@ def run_cli(
         "VGRAD_NO_SHRINK": "1",
         **(env or {}),
     }
-    if limit is not None and not CLI_TIMEOUT:
-        environment["HOSTILE_CASE_LIMIT"] = str(limit)
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, *args],
+        [*VGRAD, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -183,7 +145,7 @@ def vgrad(
     out = tmp_path / command
     out.mkdir()
     args = arguments(command, module, out, select, graphs, limit)
-    return run_cli(args, tmp_path, results_path(command, out), limit, env)
+    return run_cli(args, tmp_path, results_path(command, out), env)
 
 
 @pytest.fixture
@@ -439,6 +401,16 @@ def test_exceptions_are_the_cases_failures(
         assert why == "backward raised SystemExit: 0", check.data["limitations"]
 
 
+def test_an_interrupt_from_a_probe_at_load_is_a_refusal(vgrad_here: Any) -> None:
+    """The probes the suite runs while loading (v ** w, x + 3.0) take SystemExit and
+    KeyboardInterrupt as the target's answer, like any exception: loaded, not exit 2.
+    (vgrad report makes constants leaves for a target refusing plain numbers, by design,
+    so its graphs are not this attack's business.)"""
+    check = vgrad_here("check", "interrupt_on_numbers", "plain_numbers or random_scalar_graphs")
+    says = ("Value refuses a plain number: Value(2.0) + 3.0 raised KeyboardInterrupt",)
+    assert_check(check, "test_arithmetic_takes_plain_numbers[Value]", says, (RANDOM_GRAPHS,))
+
+
 WRONG_FORM = ("the target's worker answered", "wrong form")
 
 
@@ -508,7 +480,7 @@ def test_a_forged_verdict_in_an_exception_is_shown_literally_and_never_used(
     failed = assert_check(check, TANH, ("[bold red]OracleError[/]",), passing=())
     assert "test_scalar_finite_truths[tanh(400)]" in str(list(failed)), list(failed)
     for case in failed.values():  # the suite has no verdict on an exception
-        assert case["verdict"] == "", case["verdict"]
+        assert case["verdict"] == "" and not any(case["verdicts"]), case
     for literal in (
         forged["FORGED_VERDICT"],
         forged["FORGED_RECORD"],
@@ -519,7 +491,8 @@ def test_a_forged_verdict_in_an_exception_is_shown_literally_and_never_used(
         "<script>alert('vgrad')</script>",
     ):
         assert literal in check.stdout, (literal, check.stdout[-3000:])
-    assert check.stdout.count("second opinion (mpmath") == len(failed), check.stdout
+    printed = sum(len(case["failures"]) for case in failed.values())
+    assert check.stdout.count("second opinion (mpmath") == printed, check.stdout
     assert FORGED not in check.output
 
     report = vgrad_here("report", "forged_verdict")
@@ -531,13 +504,13 @@ def test_a_forged_verdict_in_an_exception_is_shown_literally_and_never_used(
     assert FORGED not in page + report.json_path.read_text()
 
 
-def test_a_forged_phase_is_one_escaped_line_and_never_used(tmp_path: Path) -> None:
+def test_a_forged_phase_is_one_escaped_line_and_never_used(vgrad_here: Any) -> None:
     says = ("the target exited with status 0 during loss.backward()\\nvgrad-case: {",)
-    check = vgrad(tmp_path, "check", "forged_phase")
+    check = vgrad_here("check", "forged_phase")
     failed = assert_check(check, RANDOM_GRAPHS, says)
     assert all(case["verdict"] == "" for case in failed.values()), failed
     assert "second opinion" not in check.output and FORGED not in check.output
-    report = vgrad(tmp_path, "report", "forged_phase", graphs=3)
+    report = vgrad_here("report", "forged_phase", graphs=3)
     assert_report(report, says, 3, {"error"})
 
 
@@ -609,29 +582,13 @@ LOAD_FAILURES = {  # module: what vgrad says, the time limit of its import
         None,
     ),
 }
-MARKUP_CRASH = pytest.mark.xfail(
-    strict=True,
-    reason="reports/report_cli.py prints a load error as rich markup: a target's text "
-    "with a stray closing tag crashes vgrad report (MarkupError), other tags style it",
-)
 
 
-@pytest.mark.parametrize(
-    ("command", "module"),
-    [
-        *(
-            (command, module)
-            for module in LOAD_FAILURES
-            for command in ("check", "report")
-            if (command, module) != ("report", "markup_at_import")
-        ),
-        pytest.param("report", "markup_at_import", marks=MARKUP_CRASH),
-    ],
-)
+@pytest.mark.parametrize("module", LOAD_FAILURES)
+@pytest.mark.parametrize("command", ["check", "report"])
 def test_a_target_that_cannot_load_exits_2(tmp_path: Path, command: str, module: str) -> None:
     says, limit = LOAD_FAILURES[module]
-    env = {"HOSTILE_LOAD_LIMIT": f"{limit:g}"} if limit else None
-    run = vgrad(tmp_path, command, module, limit=limit, env=env)
+    run = vgrad(tmp_path, command, module, limit=limit)
     assert run.code == 2, f"exit {run.code}\n{run.output[-4000:]}"
     assert_vgrad_intact(run)
     text = " ".join(run.output.split())  # rich may break a long line
@@ -643,16 +600,19 @@ def test_a_target_that_cannot_load_exits_2(tmp_path: Path, command: str, module:
 # -- a signal to the suite ---------------------------------------------------------------
 
 
-def test_sigterm_from_the_target_ends_the_run_as_the_users_would(tmp_path: Path) -> None:
-    """By design SIGTERM is the user's: `vgrad check` stops, keeps what finished, names what
-    was running, exits 1; `vgrad report` dies of it, leaving no half-written file."""
+def test_sigterm_from_the_target_stops_the_run_as_the_users_would(tmp_path: Path) -> None:
+    """By design SIGTERM is the user's (its sender is not known): `vgrad check` stops, keeps
+    what finished, names what was running, exits 1; `vgrad report` stops at the end of the
+    batch (256 graphs) and writes a partial report of it, exit 1."""
     check = vgrad(tmp_path, "check", "sigterm_parent")
     assert check.code == 1, check.output[-4000:]
     assert_vgrad_intact(check)
     assert RANDOM_GRAPHS in check.data["interrupted"], check.data
     assert check.outcome(REQUIRED) == "passed"
     assert "INTERRUPTED" in check.stdout and "the properties that finished" in check.stdout
-    report = vgrad(tmp_path, "report", "sigterm_parent")
-    assert report.code == -signal.SIGTERM, report.output[-4000:]
-    assert not report.json_path.exists()
-    assert not list(report.json_path.parent.glob(".writing-*")), "a half-written report"
+    report = vgrad(tmp_path, "report", "sigterm_parent", graphs=300)
+    assert report.code == 1, report.output[-4000:]
+    assert_vgrad_intact(report)
+    summary = report.data["summary"]
+    assert summary["partial"] and summary["graphs"] == summary["agree"] == 256, summary
+    assert "marked partial" in report.stderr, report.stderr[-2000:]

@@ -1,4 +1,5 @@
-"""backward() sends SIGTERM to its parent process (the suite), then goes on correctly."""
+"""The first backward() sends SIGTERM to its parent process (the suite), then every
+backward goes on correctly."""
 
 import os
 import signal
@@ -8,8 +9,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from micro import Value as Micro
 
+sent = []
+
 
 class Value(Micro):
     def backward(self):
-        os.kill(os.getppid(), signal.SIGTERM)
+        if not sent:
+            sent.append(os.getppid())
+            os.kill(os.getppid(), signal.SIGTERM)
         super().backward()
