@@ -1,6 +1,8 @@
-"""backward() never returns."""
+"""backward() never returns: it waits forever (a deadlock; a busy loop is handled the
+same way, and would only burn a core while the tests wait)."""
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -10,4 +12,4 @@ from micro import Value as Micro
 class Value(Micro):
     def backward(self):
         while True:
-            pass
+            time.sleep(60)
