@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from oracle.ir import SCALAR, Graph
-from properties.targets import Target
+from properties.targets import Target, wrong_form
 
 
 @dataclass
@@ -53,6 +53,10 @@ def run(
         upstream=list(upstream),
         values=values,
     )
+    if len(answer["outputs"]) != len(graph.outputs) or set(answer["grads"]) != set(
+        graph.input_names
+    ):
+        raise wrong_form("run_graph")
     return TargetRun(answer["outputs"], leaf_grads(graph, answer["grads"]), answer.get("values"))
 
 

@@ -56,7 +56,10 @@ class TargetRaised(Exception):
 
     def __init__(self, info: dict[str, str]) -> None:
         self.type_name = shown(info.get("type", "?"), 200)
-        self.message = shown(info.get("message", ""), 2000)
+        # a target's text is set off from the suite's: any line past its first is marked,
+        # so none can pass for a line of the suite's (a verdict, say)
+        first, *rest = shown(info.get("message", ""), 2000).split("\n") or [""]
+        self.message = "\n".join([first, *(f"    | {line}" for line in rest)])
         self.traceback = shown(info.get("traceback", ""), 8000)
         self.where = shown(info.get("where", ""), 300)
         super().__init__(f"{self.type_name}: {self.message}")
@@ -303,6 +306,9 @@ class Target:
         if "raised" in answer:
             info = answer["raised"]
             raise TargetRaised(info if type(info) is dict else {"type": "?"})
+        if not _FORMS.get(task, _anything)(answer["ok"]):
+            self.close()
+            raise wrong_form(task)
         return answer["ok"]
 
     def _ready(self) -> Worker:
@@ -329,6 +335,49 @@ class Target:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+
+
+def wrong_form(task: str) -> TargetDied:
+    """What a worker's answer of the wrong form means: the target tampered with it."""
+    return TargetDied(
+        f"the target's worker answered {task} in the wrong form; the target has tampered "
+        "with the worker (its answers cannot be judged)"
+    )
+
+
+def _anything(answer: Any) -> bool:
+    return True
+
+
+def _list_of_lists(answer: Any) -> bool:
+    return type(answer) is list and all(type(item) is list for item in answer)
+
+
+def _has(answer: Any, **kinds: type) -> bool:
+    """A dict whose `kinds` keys hold values of those types (`object`: any)."""
+    return type(answer) is dict and all(
+        key in answer and (kind is object or type(answer[key]) is kind)
+        for key, kind in kinds.items()
+    )
+
+
+# The form of each task's answer (`properties.worker.tasks`), checked before any property
+# reads it: a tampered worker's answer is a TargetDied, never a TypeError of the suite.
+_FORMS: dict[str, Callable[[Any], bool]] = {
+    "run_graph": lambda a: _has(a, outputs=list, grads=dict)
+    and ("values" not in a or type(a["values"]) is list),
+    "run_graphs": lambda a: type(a) is list
+    and all(type(r) is dict and ("ok" in r or "raised" in r) for r in a),
+    "accumulate": lambda a: _has(a, grads=list),
+    "optimizer_run": _list_of_lists,
+    "zero_grad": lambda a: type(a) is list,
+    "mlp_zero_grad": lambda a: type(a) is list,
+    "mlp_loss": lambda a: _has(a, loss=object, grads=list),
+    "tensor_loss": lambda a: _has(a, loss=object, weight_grads=list, bias_grads=list),
+    "train": lambda a: _has(a, loss=object, history=list) and _list_of_lists(a["history"]),
+    "optimizer_refusals": lambda a: type(a) is dict
+    and all(type(v) is str for v in a.values()),
+}
 
 
 _OPEN: list[Target] = []

@@ -414,13 +414,6 @@ def test_an_interrupt_from_a_probe_at_load_is_a_refusal(vgrad_here: Any) -> None
 WRONG_FORM = ("the target's worker answered", "wrong form")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="properties/execute.py run() (and the other properties' readers of answers) "
-    "use a worker's answer without checking its form: a tampered worker's {'ok': 5} fails "
-    "the property with \"TypeError: 'int' object is not subscriptable\", not saying what "
-    "happened",
-)
 def test_check_says_when_an_answer_has_the_wrong_form(vgrad_here: Any) -> None:
     assert_check(vgrad_here("check", "forged_shape"), RANDOM_GRAPHS, WRONG_FORM)
 
