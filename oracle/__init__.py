@@ -9,5 +9,4 @@ error model (`oracle.tolerance`) are imported from their modules.
 from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder, Node, from_json, to_json
 from oracle.snippet import to_python
 
-__all__ = ["SCALAR", "TENSOR", "Graph", "GraphBuilder", "Node", "from_json", "to_json",
-           "to_python"]
+__all__ = ["SCALAR", "TENSOR", "Graph", "GraphBuilder", "Node", "from_json", "to_json", "to_python"]

@@ -38,8 +38,11 @@ def encode(value: Any) -> Any:
         return {"slice": [encode(value.start), encode(value.stop), encode(value.step)]}
     if isinstance(value, np.ndarray):
         flat = [encode(v) for v in value.ravel().tolist()]
-        return {"array": _nest(flat, value.shape), "shape": list(value.shape),
-                "dtype": value.dtype.name}
+        return {
+            "array": _nest(flat, value.shape),
+            "shape": list(value.shape),
+            "dtype": value.dtype.name,
+        }
     if isinstance(value, dict):
         return {"dict": {str(k): encode(v) for k, v in value.items()}}
     raise TypeError(f"cannot encode {type(value).__name__}: {value!r}")
@@ -81,7 +84,7 @@ def _nest(flat: list, shape: tuple[int, ...]) -> Any:
     if len(shape) == 1:
         return flat
     step = len(flat) // shape[0] if shape[0] else 0
-    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+    return [_nest(flat[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
 def _flatten(nested: Any, ndim: int) -> list:

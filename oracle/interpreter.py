@@ -39,8 +39,18 @@ from oracle.ir import SCALAR, Graph
 
 (KEEP, ADD, SUB, MUL, DIV, POW, POWI, NEG, RELU, TANH, EXP, LOG, SIGMOID) = range(13)
 _CODES = {
-    "input": KEEP, "add": ADD, "sub": SUB, "mul": MUL, "div": DIV, "pow": POW, "neg": NEG,
-    "relu": RELU, "tanh": TANH, "exp": EXP, "log": LOG, "sigmoid": SIGMOID,
+    "input": KEEP,
+    "add": ADD,
+    "sub": SUB,
+    "mul": MUL,
+    "div": DIV,
+    "pow": POW,
+    "neg": NEG,
+    "relu": RELU,
+    "tanh": TANH,
+    "exp": EXP,
+    "log": LOG,
+    "sigmoid": SIGMOID,
 }
 MIN_BUCKET = 16
 BATCH_CHUNK = 512  # graphs per vmapped call
@@ -80,11 +90,11 @@ class Program:
         if size != self.bucket:
             code = np.zeros((4, size), np.int32)
             code[1] = np.arange(size)
-            code[:, :self.bucket] = self.code
-            code[1:3, :self.bucket] += (self.code[1:3] >= self.bucket) * (size - self.bucket)
+            code[:, : self.bucket] = self.code
+            code[1:3, : self.bucket] += (self.code[1:3] >= self.bucket) * (size - self.bucket)
         floats = np.zeros((3, size))
         floats[0, self.inputs] = values
-        floats[1, :self.bucket] = self.consts
+        floats[1, : self.bucket] = self.consts
         for slot, value in seed.items():
             floats[2, slot] += value
         return code, floats
@@ -157,12 +167,12 @@ def vjp(
         p = programs[0]
         code, floats = p.case([inputs[0][n] for n in p.names], _seed(p, upstreams[0]), p.bucket)
         out = np.asarray(_vjp_one(code, floats))
-        return [out[0, :p.n_nodes]], [out[1, p.inputs]]
+        return [out[0, : p.n_nodes]], [out[1, p.inputs]]
     order = sorted(range(len(programs)), key=lambda k: programs[k].n_nodes)
     values: list[np.ndarray] = [np.empty(0)] * len(programs)
     grads: list[np.ndarray] = [np.empty(0)] * len(programs)
     for begin in range(0, len(order), BATCH_CHUNK):
-        chunk = order[begin:begin + BATCH_CHUNK]
+        chunk = order[begin : begin + BATCH_CHUNK]
         size = max(programs[k].bucket for k in chunk)
         n_rows = next(r for r in _BATCH_BUCKETS if r >= len(chunk))
         codes = np.zeros((n_rows, 4, size), np.int32)
@@ -170,12 +180,13 @@ def vjp(
         floats = np.zeros((n_rows, 3, size))
         for r, k in enumerate(chunk):
             p = programs[k]
-            codes[r], floats[r] = p.case([inputs[k][n] for n in p.names],
-                                         _seed(p, upstreams[k]), size)
+            codes[r], floats[r] = p.case(
+                [inputs[k][n] for n in p.names], _seed(p, upstreams[k]), size
+            )
         out = np.asarray(_vjp_many(codes, floats))
         for r, k in enumerate(chunk):
             p = programs[k]
-            values[k], grads[k] = out[r, 0, :p.n_nodes], out[r, 1, p.inputs]
+            values[k], grads[k] = out[r, 0, : p.n_nodes], out[r, 1, p.inputs]
     return values, grads
 
 
@@ -186,7 +197,7 @@ def jvp(
     p = program
     seed = {int(i): tangents.get(n, 0.0) for i, n in zip(p.inputs, p.names, strict=True)}
     out = np.asarray(_jvp_one(*p.case([inputs[n] for n in p.names], seed, p.bucket)))
-    return out[0, :p.n_nodes], out[1, :p.n_nodes]
+    return out[0, : p.n_nodes], out[1, : p.n_nodes]
 
 
 def _seed(program: Program, upstream: Sequence[float]) -> dict[int, float]:

@@ -48,7 +48,14 @@ BINARY_OPS = ("add", "sub", "mul", "div", "pow")
 UNARY_OPS = ("neg", "relu", "tanh", "exp", "log", "sigmoid")
 REDUCTIONS = ("sum", "mean", "max")
 TENSOR_ONLY_OPS = (
-    "matmul", *REDUCTIONS, "reshape", "transpose", "T", "softmax", "log_softmax", "index",
+    "matmul",
+    *REDUCTIONS,
+    "reshape",
+    "transpose",
+    "T",
+    "softmax",
+    "log_softmax",
+    "index",
 )
 SCALAR_OPS = ("input", *BINARY_OPS, *UNARY_OPS)
 TENSOR_OPS = (*SCALAR_OPS, *TENSOR_ONLY_OPS)
@@ -72,7 +79,16 @@ _ATTRS: dict[str, dict[str, Any]] = {  # allowed attributes and their defaults
     "index": {"index": None},
 }
 _RESERVED = {  # names the printed snippet uses for itself
-    "np", "Value", "Tensor", "loss", "target", "importlib", "float", "print", "sys", "spec",
+    "np",
+    "Value",
+    "Tensor",
+    "loss",
+    "target",
+    "importlib",
+    "float",
+    "print",
+    "sys",
+    "spec",
 }
 _NODE_NAME = re.compile(r"n\d+")
 
@@ -169,8 +185,11 @@ class Graph:
             "version": FORMAT_VERSION,
             "kind": self.kind,
             "nodes": [
-                {"op": n.op, "args": list(n.args),
-                 "attrs": {k: codec.encode(v) for k, v in n.attrs.items()}}
+                {
+                    "op": n.op,
+                    "args": list(n.args),
+                    "attrs": {k: codec.encode(v) for k, v in n.attrs.items()},
+                }
                 for n in self.nodes
             ],
             "outputs": list(self.outputs),
@@ -301,8 +320,10 @@ def _validate(graph: Graph) -> None:
         elif node.op == "input":
             _check_input(graph.kind, node, where, names)
         elif set(node.attrs) != set(_ATTRS.get(node.op, {})):
-            raise ValueError(f"{where}: attributes {sorted(node.attrs)}, "
-                             f"expected {sorted(_ATTRS.get(node.op, {}))}")
+            raise ValueError(
+                f"{where}: attributes {sorted(node.attrs)}, "
+                f"expected {sorted(_ATTRS.get(node.op, {}))}"
+            )
     if not graph.outputs or any(not 0 <= o < len(graph.nodes) for o in graph.outputs):
         raise ValueError(f"outputs {graph.outputs} must be node indices")
 
@@ -319,16 +340,25 @@ def _check_binary(kind: str, node: Node, where: str) -> None:
     const = node.attrs["const"]
     numeric = isinstance(const, (int, float)) and not isinstance(const, bool)
     if not numeric and not (kind == TENSOR and isinstance(const, np.ndarray)):
-        raise ValueError(f"{where}: constant {const!r} must be a Python number"
-                         + (" or an array" if kind == TENSOR else ""))
+        raise ValueError(
+            f"{where}: constant {const!r} must be a Python number"
+            + (" or an array" if kind == TENSOR else "")
+        )
 
 
 def _check_input(kind: str, node: Node, where: str, names: set[str]) -> None:
     name = node.attrs.get("name")
-    if (not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name)
-            or name in _RESERVED or _NODE_NAME.fullmatch(name)):
-        raise ValueError(f"{where}: name {name!r} must be an identifier, not a keyword, "
-                         f"{sorted(_RESERVED)} or n<digits>")
+    if (
+        not isinstance(name, str)
+        or not name.isidentifier()
+        or keyword.iskeyword(name)
+        or name in _RESERVED
+        or _NODE_NAME.fullmatch(name)
+    ):
+        raise ValueError(
+            f"{where}: name {name!r} must be an identifier, not a keyword, "
+            f"{sorted(_RESERVED)} or n<digits>"
+        )
     if name in names:
         raise ValueError(f"{where}: duplicate input name {name!r}")
     names.add(name)

@@ -46,14 +46,24 @@ import optax
 from oracle import _jax
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "SGD": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0,
-            "nesterov": False},
+    "SGD": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
     "Adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
     "AdamW": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2},
-    "RMSprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0,
-                "centered": False},
-    "Adagrad": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0,
-                "initial_accumulator_value": 0.0, "eps": 1e-10},
+    "RMSprop": {
+        "lr": 1e-2,
+        "alpha": 0.99,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "momentum": 0.0,
+        "centered": False,
+    },
+    "Adagrad": {
+        "lr": 1e-2,
+        "lr_decay": 0.0,
+        "weight_decay": 0.0,
+        "initial_accumulator_value": 0.0,
+        "eps": 1e-10,
+    },
 }
 
 Params = list[np.ndarray]
@@ -72,8 +82,10 @@ class OptimizerConfig:
             raise ValueError(f"unknown optimizer {self.name!r}; known: {sorted(DEFAULTS)}")
         unknown = set(self.kwargs) - set(DEFAULTS[self.name])
         if unknown:
-            raise ValueError(f"{self.name} does not take {sorted(unknown)}; "
-                             f"it takes {sorted(DEFAULTS[self.name])}")
+            raise ValueError(
+                f"{self.name} does not take {sorted(unknown)}; "
+                f"it takes {sorted(DEFAULTS[self.name])}"
+            )
         kwargs = {**DEFAULTS[self.name], **self.kwargs}
         if "betas" in kwargs:
             kwargs["betas"] = tuple(kwargs["betas"])
@@ -110,8 +122,9 @@ def _structure(config: OptimizerConfig) -> tuple[bool, ...]:
     return ()
 
 
-def _build(name: str, structure: tuple[bool, ...], k: Mapping[str, Any]
-           ) -> optax.GradientTransformation:
+def _build(
+    name: str, structure: tuple[bool, ...], k: Mapping[str, Any]
+) -> optax.GradientTransformation:
     """The transformation for `name`; `k`'s numbers may be JAX tracers."""
     decay = optax.add_decayed_weights(k["weight_decay"])
     rate = optax.scale_by_learning_rate(k["lr"])
@@ -139,8 +152,7 @@ def _build(name: str, structure: tuple[bool, ...], k: Mapping[str, Any]
     lr, lr_decay = k["lr"], k["lr_decay"]
     if decays:
         rate = optax.scale_by_learning_rate(lambda count: lr / (1 + count * lr_decay))
-    return optax.chain(decay, torch_adagrad_scaling(k["initial_accumulator_value"], k["eps"]),
-                       rate)
+    return optax.chain(decay, torch_adagrad_scaling(k["initial_accumulator_value"], k["eps"]), rate)
 
 
 def trajectory(
@@ -163,23 +175,34 @@ def trajectory(
         raise ValueError(f"{steps} steps but gradients for {len(grads)}")
     config = _as_config(config)
     structure = _structure(config)
-    numbers = {key: jnp.asarray(v, jnp.float64) for key, v in config.kwargs.items()
-               if not isinstance(v, bool)}
+    numbers = {
+        key: jnp.asarray(v, jnp.float64)
+        for key, v in config.kwargs.items()
+        if not isinstance(v, bool)
+    }
     current = [jnp.asarray(p, jnp.float64) for p in params]
     state = _build(config.name, structure, config.kwargs).init(current)
     history = [[np.asarray(p) for p in current]]
     for t in range(steps):
         step_grads = grads(history[-1]) if callable(grads) else grads[t]
-        g = [jnp.asarray(x, jnp.float64).reshape(p.shape)
-             for x, p in zip(step_grads, current, strict=True)]
+        g = [
+            jnp.asarray(x, jnp.float64).reshape(p.shape)
+            for x, p in zip(step_grads, current, strict=True)
+        ]
         current, state = _step(config.name, structure, numbers, g, state, current)
         history.append([np.asarray(p) for p in current])
     return history
 
 
 @partial(jax.jit, static_argnums=(0, 1), compiler_options=_jax.FAST_COMPILE)
-def _step(name: str, structure: tuple[bool, ...], numbers: dict[str, jax.Array],
-          grads: list[jax.Array], state: Any, params: list[jax.Array]) -> tuple[list, Any]:
+def _step(
+    name: str,
+    structure: tuple[bool, ...],
+    numbers: dict[str, jax.Array],
+    grads: list[jax.Array],
+    state: Any,
+    params: list[jax.Array],
+) -> tuple[list, Any]:
     """One update, compiled once per optimizer structure and parameter shapes: the
     hyperparameters are arguments, not constants."""
     updates, state = _build(name, structure, numbers).update(grads, state, params)
@@ -201,12 +224,15 @@ def torch_momentum(
     def init(params: optax.Params) -> TorchMomentumState:
         return TorchMomentumState(jnp.zeros([], bool), optax.tree.zeros_like(params))
 
-    def update(updates: optax.Updates, state: TorchMomentumState,
-               params: optax.Params | None = None) -> tuple[optax.Updates, TorchMomentumState]:
+    def update(
+        updates: optax.Updates, state: TorchMomentumState, params: optax.Params | None = None
+    ) -> tuple[optax.Updates, TorchMomentumState]:
         del params
         buffer = jax.tree.map(
             lambda g, b: jnp.where(state.started, momentum * b + (1 - dampening) * g, g),
-            updates, state.buffer)
+            updates,
+            state.buffer,
+        )
         out = jax.tree.map(lambda g, b: g + momentum * b, updates, buffer) if nesterov else buffer
         return out, TorchMomentumState(jnp.ones([], bool), buffer)
 
@@ -227,8 +253,9 @@ def torch_adagrad_scaling(
     def init(params: optax.Params) -> TorchAdagradState:
         return TorchAdagradState(optax.tree.full_like(params, initial_accumulator_value))
 
-    def update(updates: optax.Updates, state: TorchAdagradState,
-               params: optax.Params | None = None) -> tuple[optax.Updates, TorchAdagradState]:
+    def update(
+        updates: optax.Updates, state: TorchAdagradState, params: optax.Params | None = None
+    ) -> tuple[optax.Updates, TorchAdagradState]:
         del params
         total = jax.tree.map(lambda g, s: s + g * g, updates, state.sum_of_squares)
         out = jax.tree.map(lambda g, s: g / (jnp.sqrt(s) + eps), updates, total)

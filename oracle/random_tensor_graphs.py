@@ -25,9 +25,17 @@ _ATTEMPTS = 10_000
 _EXPONENTS = (-1, 2, 3, 0.5, 1.5)  # constant exponents (bases kept positive for floats)
 
 _ELEMENTWISE = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
-    "neg": np.negative, "relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh, "exp": np.exp,
-    "log": np.log, "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "pow": np.power,
+    "neg": np.negative,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+    "exp": np.exp,
+    "log": np.log,
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
 }
 
 
@@ -148,17 +156,21 @@ class _Grower:
         if a.ndim == 0:
             return False
         inner = a.shape[-1]
-        fits = [k for k, v in enumerate(self.values)
-                if v.ndim >= 1 and v.shape[0 if v.ndim == 1 else -2] == inner
-                and (a.ndim <= 2 or v.ndim <= 2 or _broadcastable(a.shape[:-2], v.shape[:-2]))]
+        fits = [
+            k
+            for k, v in enumerate(self.values)
+            if v.ndim >= 1
+            and v.shape[0 if v.ndim == 1 else -2] == inner
+            and (a.ndim <= 2 or v.ndim <= 2 or _broadcastable(a.shape[:-2], v.shape[:-2]))
+        ]
         if fits and self.rng.random() < 0.7:
             y = int(self.rng.choice(fits))
         else:
-            y = self.new_input((inner,) if self.rng.random() < 0.3
-                               else (inner, int(self.rng.integers(1, 5))))
+            y = self.new_input(
+                (inner,) if self.rng.random() < 0.3 else (inner, int(self.rng.integers(1, 5)))
+            )
         b = self.values[y]
-        capability = ("Tensor.__matmul__" if a.ndim == 2 and b.ndim == 2
-                      else "Tensor.__matmul__(nd)")
+        capability = "Tensor.__matmul__" if a.ndim == 2 and b.ndim == 2 else "Tensor.__matmul__(nd)"
         return self._keep(Node("matmul", (x, y), {}), a @ b, capability)
 
     def _reduction(self, op: str, x: int) -> bool:
@@ -167,8 +179,11 @@ class _Grower:
         if a.ndim and self.rng.random() < 0.75:
             count = int(self.rng.integers(1, a.ndim + 1))
             axes = [int(v) for v in self.rng.permutation(a.ndim)[:count]]
-            axis = axes[0] - (a.ndim if self.rng.random() < 0.3 else 0) if len(axes) == 1 \
+            axis = (
+                axes[0] - (a.ndim if self.rng.random() < 0.3 else 0)
+                if len(axes) == 1
                 else tuple(sorted(axes))
+            )
         keepdims = bool(self.rng.random() < 0.4)
         if op == "max" and not _clear_maximum(a, axis):
             return False
@@ -208,8 +223,9 @@ class _Grower:
         axis = int(self.rng.integers(-a.ndim, a.ndim))
         shifted = a - a.max(axis=axis, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        return self._keep(Node(op, (x,), {"axis": axis}), log_p if op == "log_softmax"
-                          else np.exp(log_p))
+        return self._keep(
+            Node(op, (x,), {"axis": axis}), log_p if op == "log_softmax" else np.exp(log_p)
+        )
 
     def _softmax(self, x: int) -> bool:
         return self._softmaxes("softmax", x)

@@ -39,6 +39,7 @@ def function(graph: Graph) -> Callable[[Sequence[Any], Sequence[Any]], Values]:
     `inputs` are the input values in input order, `consts` the traced constants in node
     order (see `traced_consts`).
     """
+
     def run(inputs: Sequence[Any], consts: Sequence[Any]) -> Values:
         inputs_left, consts_left = iter(inputs), iter(consts)
         values: list[jax.Array] = []
@@ -57,13 +58,14 @@ def function(graph: Graph) -> Callable[[Sequence[Any], Sequence[Any]], Values]:
 
 def traced_consts(graph: Graph) -> tuple[np.ndarray, ...]:
     """The constants `function` takes as arguments, in node order."""
-    return tuple(np.asarray(n.attrs["const"], np.float64) for n in graph.nodes
-                 if n.const_side is not None and not _static(n))
+    return tuple(
+        np.asarray(n.attrs["const"], np.float64)
+        for n in graph.nodes
+        if n.const_side is not None and not _static(n)
+    )
 
 
-def vjp(
-    graph: Graph, inputs: Mapping[str, Any], upstream: Sequence[Any]
-) -> tuple[Values, Values]:
+def vjp(graph: Graph, inputs: Mapping[str, Any], upstream: Sequence[Any]) -> tuple[Values, Values]:
     """Every node's value, and d(sum_k <upstream_k, out_k>)/d(input) in input order."""
     fn_vjp, _ = _compiled(graph)
     args = [np.asarray(inputs[name], np.float64) for name in graph.input_names]
@@ -77,8 +79,10 @@ def jvp(
     """Every node's value and tangent along `tangents` (missing inputs: zero)."""
     _, fn_jvp = _compiled(graph)
     args = [np.asarray(inputs[name], np.float64) for name in graph.input_names]
-    directions = [np.broadcast_to(np.asarray(tangents.get(name, 0.0), np.float64), x.shape)
-                  for name, x in zip(graph.input_names, args, strict=True)]
+    directions = [
+        np.broadcast_to(np.asarray(tangents.get(name, 0.0), np.float64), x.shape)
+        for name, x in zip(graph.input_names, args, strict=True)
+    ]
     return fn_jvp(args, traced_consts(graph), directions)
 
 
@@ -114,8 +118,10 @@ def _compiled(graph: Graph) -> tuple[Callable, Callable]:
     def values_and_jvp(inputs: list, consts: tuple, tangents: list) -> tuple[Values, Values]:
         return jax.jvp(lambda xs: run(xs, consts), (inputs,), (tangents,))
 
-    _cache[key] = (jax.jit(values_and_vjp, compiler_options=_jax.FAST_COMPILE),
-                   jax.jit(values_and_jvp, compiler_options=_jax.FAST_COMPILE))
+    _cache[key] = (
+        jax.jit(values_and_vjp, compiler_options=_jax.FAST_COMPILE),
+        jax.jit(values_and_jvp, compiler_options=_jax.FAST_COMPILE),
+    )
     if len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
     return _cache[key]
@@ -123,8 +129,11 @@ def _compiled(graph: Graph) -> tuple[Callable, Callable]:
 
 def _static(node: Node) -> bool:
     """An int exponent of ``x ** p``: part of the program, not an argument."""
-    return (node.op == "pow" and node.const_side == "right"
-            and jax_ops.int_exponent(node.attrs["const"]))
+    return (
+        node.op == "pow"
+        and node.const_side == "right"
+        and jax_ops.int_exponent(node.attrs["const"])
+    )
 
 
 def _apply(node: Node, args: list[jax.Array], const: Any) -> jax.Array:

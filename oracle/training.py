@@ -49,12 +49,17 @@ class Network:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
         object.__setattr__(self, "activations", tuple(self.activations))
-        object.__setattr__(self, "weights", tuple(
-            (np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in self.weights))
+        object.__setattr__(
+            self,
+            "weights",
+            tuple((np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in self.weights),
+        )
         layers = len(self.sizes) - 1
         if layers < 1 or len(self.activations) != layers or len(self.weights) != layers:
-            raise ValueError(f"{len(self.sizes)} sizes need {layers} activations and weights, "
-                             f"got {len(self.activations)} and {len(self.weights)}")
+            raise ValueError(
+                f"{len(self.sizes)} sizes need {layers} activations and weights, "
+                f"got {len(self.activations)} and {len(self.weights)}"
+            )
         if bad := set(self.activations) - set(ACTIVATIONS):
             raise ValueError(f"unknown activations {sorted(bad)}; known: {ACTIVATIONS}")
         if self.loss not in LOSSES:
@@ -66,8 +71,12 @@ class Network:
 
     @classmethod
     def from_flat(
-        cls, sizes: Sequence[int], activations: Sequence[str], loss: str,
-        flat: Sequence[float], l2: float = 0.0,
+        cls,
+        sizes: Sequence[int],
+        activations: Sequence[str],
+        loss: str,
+        flat: Sequence[float],
+        l2: float = 0.0,
     ) -> Network:
         """Weights from micrograd's `parameters()` order."""
         flat = np.asarray(flat, np.float64)
@@ -76,7 +85,7 @@ class Network:
             raise ValueError(f"sizes {tuple(sizes)} need {needed} parameters, got {len(flat)}")
         weights, start = [], 0
         for fan_in, fan_out in pairwise(sizes):
-            block = flat[start:start + fan_out * (fan_in + 1)].reshape(fan_out, fan_in + 1)
+            block = flat[start : start + fan_out * (fan_in + 1)].reshape(fan_out, fan_in + 1)
             weights.append((block[:, :fan_in], block[:, fan_in]))
             start += fan_out * (fan_in + 1)
         return cls(tuple(sizes), tuple(activations), loss, tuple(weights), l2)
@@ -94,8 +103,10 @@ def to_flat(parameters: Sequence[np.ndarray]) -> np.ndarray:
 
 def micrograd_init(sizes: Sequence[int], rng: np.random.Generator) -> list[Layer]:
     """Weights and biases uniform in [-1, 1], as micrograd's `Neuron` draws them."""
-    return [(rng.uniform(-1, 1, (n_out, n_in)), rng.uniform(-1, 1, n_out))
-            for n_in, n_out in pairwise(sizes)]
+    return [
+        (rng.uniform(-1, 1, (n_out, n_in)), rng.uniform(-1, 1, n_out))
+        for n_in, n_out in pairwise(sizes)
+    ]
 
 
 @dataclass(frozen=True)
@@ -113,8 +124,13 @@ def loss_and_grads(
     """The loss and its gradient for every parameter ([W1, b1, ...]) on the full batch."""
     params = network.parameters() if parameters is None else parameters
     loss, grads = _loss_and_grads(
-        [jnp.asarray(p, jnp.float64) for p in params], jnp.asarray(X, jnp.float64),
-        jnp.asarray(y), network.activations, network.loss, network.l2)
+        [jnp.asarray(p, jnp.float64) for p in params],
+        jnp.asarray(X, jnp.float64),
+        jnp.asarray(y),
+        network.activations,
+        network.loss,
+        network.l2,
+    )
     return float(loss), [np.asarray(g) for g in grads]
 
 
@@ -142,16 +158,21 @@ def train(
 
 def _forward(params: list[jax.Array], X: jax.Array, activations: tuple[str, ...]) -> jax.Array:
     h = X
-    for (w, b), act in zip(zip(params[0::2], params[1::2], strict=True), activations,
-                           strict=True):
+    for (w, b), act in zip(zip(params[0::2], params[1::2], strict=True), activations, strict=True):
         h = h @ w.T + b
         if act != "linear":
             h = jax_ops.UNARY[act](h)
     return h
 
 
-def _loss(params: list[jax.Array], X: jax.Array, y: jax.Array, activations: tuple[str, ...],
-          loss: str, l2: float) -> jax.Array:
+def _loss(
+    params: list[jax.Array],
+    X: jax.Array,
+    y: jax.Array,
+    activations: tuple[str, ...],
+    loss: str,
+    l2: float,
+) -> jax.Array:
     out = _forward(params, X, activations)
     if loss == "mse":
         value = jnp.mean((out - y.reshape(out.shape)) ** 2)
@@ -160,13 +181,15 @@ def _loss(params: list[jax.Array], X: jax.Array, y: jax.Array, activations: tupl
     elif loss == "bce_with_logits":
         value = jnp.mean(jnp.logaddexp(0.0, out) - out * y.reshape(out.shape))
     else:
-        picked = jnp.take_along_axis(jax.nn.log_softmax(out, axis=-1),
-                                     y.astype(jnp.int64).reshape(-1, 1), axis=-1)
+        picked = jnp.take_along_axis(
+            jax.nn.log_softmax(out, axis=-1), y.astype(jnp.int64).reshape(-1, 1), axis=-1
+        )
         value = -jnp.mean(picked)
     if l2:
         value = value + l2 * sum(jnp.sum(p * p) for p in params)
     return value
 
 
-_loss_and_grads = jax.jit(jax.value_and_grad(_loss), static_argnums=(3, 4, 5),
-                          compiler_options=_jax.FAST_COMPILE)
+_loss_and_grads = jax.jit(
+    jax.value_and_grad(_loss), static_argnums=(3, 4, 5), compiler_options=_jax.FAST_COMPILE
+)

@@ -364,10 +364,12 @@ def _has(answer: Any, **kinds: type) -> bool:
 # The form of each task's answer (`properties.worker.tasks`), checked before any property
 # reads it: a tampered worker's answer is a TargetDied, never a TypeError of the suite.
 _FORMS: dict[str, Callable[[Any], bool]] = {
-    "run_graph": lambda a: _has(a, outputs=list, grads=dict)
-    and ("values" not in a or type(a["values"]) is list),
-    "run_graphs": lambda a: type(a) is list
-    and all(type(r) is dict and ("ok" in r or "raised" in r) for r in a),
+    "run_graph": lambda a: (
+        _has(a, outputs=list, grads=dict) and ("values" not in a or type(a["values"]) is list)
+    ),
+    "run_graphs": lambda a: (
+        type(a) is list and all(type(r) is dict and ("ok" in r or "raised" in r) for r in a)
+    ),
     "accumulate": lambda a: _has(a, grads=list),
     "optimizer_run": _list_of_lists,
     "zero_grad": lambda a: type(a) is list,
@@ -375,8 +377,7 @@ _FORMS: dict[str, Callable[[Any], bool]] = {
     "mlp_loss": lambda a: _has(a, loss=object, grads=list),
     "tensor_loss": lambda a: _has(a, loss=object, weight_grads=list, bias_grads=list),
     "train": lambda a: _has(a, loss=object, history=list) and _list_of_lists(a["history"]),
-    "optimizer_refusals": lambda a: type(a) is dict
-    and all(type(v) is str for v in a.values()),
+    "optimizer_refusals": lambda a: type(a) is dict and all(type(v) is str for v in a.values()),
 }
 
 

@@ -40,8 +40,9 @@ def _log_axis(axes: plt.Axes, which: str) -> None:
     getattr(axes, f"set_{which}scale")("log")
     axis = getattr(axes, f"{which}axis")
     axis.set_major_locator(LogLocator(base=10, numticks=8))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-0", "e-")
-                                           .replace("e+0", "e")))
+    axis.set_major_formatter(
+        FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e"))
+    )
     axis.set_minor_formatter(NullFormatter())
 
 
@@ -54,12 +55,16 @@ def error_histogram(gradient_errors: np.ndarray, value_errors: np.ndarray) -> by
     """Distribution of relative gradient (and output) errors on a log scale."""
     figure, axes = plt.subplots(figsize=(7.5, 3.6))
     bins = np.logspace(np.log10(FLOOR), np.log10(CEILING), 85)
-    for errors, label, colour in ((gradient_errors, "input gradients", "#3465a4"),
-                                  (value_errors, "outputs", "#f57900")):
+    for errors, label, colour in (
+        (gradient_errors, "input gradients", "#3465a4"),
+        (value_errors, "outputs", "#f57900"),
+    ):
         axes.hist(_log_errors(errors), bins=bins, alpha=0.6, label=label, color=colour)
     _log_axis(axes, "x")
-    axes.set_xlabel(f"largest relative error per graph (exact agreement drawn at {FLOOR:g}, "
-                    f"errors over {CEILING:g} and crashes at {CEILING:g})")
+    axes.set_xlabel(
+        f"largest relative error per graph (exact agreement drawn at {FLOOR:g}, "
+        f"errors over {CEILING:g} and crashes at {CEILING:g})"
+    )
     axes.set_ylabel("graphs")
     axes.set_title("Relative error against the oracle (JAX, float64)")
     axes.legend()
@@ -73,8 +78,10 @@ def error_by_size(depths: np.ndarray, nodes: np.ndarray, gradient_errors: np.nda
     finite = np.isfinite(gradient_errors)
     errors = np.maximum(gradient_errors[finite], FLOOR)
     jitter = np.random.default_rng(0).uniform(-0.25, 0.25, size=errors.shape)
-    for axes, x, label in ((panels[0], depths, "graph depth (longest input-to-node path)"),
-                           (panels[1], nodes, "graph size (nodes)")):
+    for axes, x, label in (
+        (panels[0], depths, "graph depth (longest input-to-node path)"),
+        (panels[1], nodes, "graph size (nodes)"),
+    ):
         axes.scatter(x[finite] + jitter, errors, s=6, alpha=0.35, color="#3465a4", linewidths=0)
         _log_axis(axes, "y")
         axes.set_xlabel(label)
@@ -88,18 +95,22 @@ def error_by_op(rows: list[Mapping[str, Any]]) -> bytes:
     """Median, 90th percentile and largest gradient error of the graphs containing each op."""
     figure, axes = plt.subplots(figsize=(9, 3.6))
     positions = np.arange(len(rows))
-    series = (("median_gradient_error", "median", "#3465a4"),
-              ("p90_gradient_error", "90th percentile", "#f57900"),
-              ("max_gradient_error", "largest", "#cc0000"))
+    series = (
+        ("median_gradient_error", "median", "#3465a4"),
+        ("p90_gradient_error", "90th percentile", "#f57900"),
+        ("max_gradient_error", "largest", "#cc0000"),
+    )
     for k, (key, label, colour) in enumerate(series):
         heights = [min(max(row[key], FLOOR), CEILING) for row in rows]
         axes.bar(positions + (k - 1) * 0.27, heights, width=0.27, label=label, color=colour)
     _log_axis(axes, "y")
     axes.set_xticks(positions, [row["op"] for row in rows], rotation=45, ha="right")
     axes.set_ylabel("relative gradient error")
-    axes.set_title("Gradient error of the graphs containing each op\n"
-                   f"(exact drawn at {FLOOR:g}; crashes, and errors over {CEILING:g}, at "
-                   f"{CEILING:g})")
+    axes.set_title(
+        "Gradient error of the graphs containing each op\n"
+        f"(exact drawn at {FLOOR:g}; crashes, and errors over {CEILING:g}, at "
+        f"{CEILING:g})"
+    )
     axes.legend(fontsize=8)
     axes.grid(alpha=0.3, axis="y")
     return _png(figure)
@@ -160,9 +171,10 @@ def graph_dot(
     """The graph left to right: each node with its value, inputs with their gradient;
     outputs doubly outlined, inputs whose gradient disagrees in red, nodes no output
     depends on dashed and grey."""
-    dot = graphviz.Digraph(graph_attr={"rankdir": "LR", "fontsize": "10"},
-                           node_attr={"shape": "record", "fontname": "monospace",
-                                      "fontsize": "10"})
+    dot = graphviz.Digraph(
+        graph_attr={"rankdir": "LR", "fontsize": "10"},
+        node_attr={"shape": "record", "fontname": "monospace", "fontsize": "10"},
+    )
     outputs, live = set(graph.outputs), reaching_outputs(graph)
     for i, node in enumerate(graph.nodes):
         fields = [node_label(graph, i, inputs), f"value {_value(values[i])}"]
@@ -192,7 +204,7 @@ def reaching_outputs(graph: Graph) -> set[int]:
 
 def _escape(text: str) -> str:
     """A record label field: braces, angle brackets, bars and quotes are structure there."""
-    for char in "\\{}<>|\"":
+    for char in '\\{}<>|"':
         text = text.replace(char, "\\" + char)
     return text
 
@@ -205,11 +217,12 @@ def graph_svg(dot: graphviz.Digraph) -> str | None:
         svg = dot.pipe(format="svg", encoding="utf-8")
     except (graphviz.ExecutableNotFound, graphviz.CalledProcessError):
         return None
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
-def graph_text(graph: Graph, values: tuple[Any, ...], grads: Mapping[str, Any],
-               inputs: Mapping[str, Any]) -> str:
+def graph_text(
+    graph: Graph, values: tuple[Any, ...], grads: Mapping[str, Any], inputs: Mapping[str, Any]
+) -> str:
     """The graph as text, one node per line: what it computes, its value, input gradients."""
     lines = []
     for i, node in enumerate(graph.nodes):

@@ -33,13 +33,18 @@ def imported_modules(path: Path) -> set[str]:
 def test_package_never_imports_the_other_side(package: str) -> None:
     files = sorted((ROOT / package).rglob("*.py"))
     assert files, f"no Python files found under {ROOT / package}"
-    offences = [f"{path.relative_to(ROOT)} imports {sorted(bad)}"
-                for path in files if (bad := imported_modules(path) & FORBIDDEN[package])]
+    offences = [
+        f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+        for path in files
+        if (bad := imported_modules(path) & FORBIDDEN[package])
+    ]
     assert not offences, "\n".join(offences)
 
 
 def test_the_check_sees_imports_anywhere(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    if True:\n        from engine.value import Value\n"
-                      "    import jax.numpy as jnp\nfrom . import sibling\n")
+    sample.write_text(
+        "def f():\n    if True:\n        from engine.value import Value\n"
+        "    import jax.numpy as jnp\nfrom . import sibling\n"
+    )
     assert imported_modules(sample) == {"engine", "jax"}, imported_modules(sample)

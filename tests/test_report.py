@@ -30,7 +30,7 @@ class Value(_Value):
     def exp(self):
         raise RuntimeError("exp is not implemented yet")
 '''
-ONLY_ADD_MUL = '''
+ONLY_ADD_MUL = """
 class Value:
     def __init__(self, data):
         self.data, self.grad, self._prev, self._back = float(data), 0.0, (), None
@@ -60,13 +60,14 @@ class Value:
         for v in reversed(order):
             for p, d in zip(v._prev, v._back or ()):
                 p.grad += d * v.grad
-'''
+"""
 
 
 def _report(out: Path, *args: str) -> tuple[int, dict]:
     code = main(["report", "--out", str(out), *args])
-    document = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() \
-        else {}
+    document = (
+        json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    )
     return code, document
 
 
@@ -81,8 +82,17 @@ def broken_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict, 
     folder = tmp_path_factory.mktemp("broken")
     engine_file = write_engine(BUG, folder)
     out = folder / "report"
-    code, doc = _report(out, "--target", str(engine_file), "--graphs", "30", "--max-nodes", "8",
-                        "--ops", "tanh,add,mul")
+    code, doc = _report(
+        out,
+        "--target",
+        str(engine_file),
+        "--graphs",
+        "30",
+        "--max-nodes",
+        "8",
+        "--ops",
+        "tanh,add,mul",
+    )
     return code, doc, out
 
 
@@ -126,8 +136,13 @@ def test_broken_engine_disagreements_come_with_snippets_that_reproduce_them(
     assert any("d/dx" in p and "allowed" in p for p in case["problems"]), case["problems"]
     assert "expected agrees with the second opinion, actual does not" in case["verdict"], case
     assert case["regenerate"].startswith(f"vgrad report --target {doc['config']['target']} ")
-    printed = subprocess.run([sys.executable, "-c", case["snippet"]], capture_output=True,
-                             text=True, check=True, cwd=tmp_path).stdout
+    printed = subprocess.run(
+        [sys.executable, "-c", case["snippet"]],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
     for name, value in case["actual"]["grads"].items():
         shown = re.search(rf"d loss / d {name} = (\S+)", printed).group(1)
         assert float(shown) == value, (name, shown, value, printed)
@@ -136,8 +151,17 @@ def test_broken_engine_disagreements_come_with_snippets_that_reproduce_them(
 def test_a_crash_is_recorded_with_its_traceback_and_the_run_goes_on(tmp_path: Path) -> None:
     target = tmp_path / "crashing.py"
     target.write_text(CRASHING_EXP)
-    code, doc = _report(tmp_path / "report", "--target", str(target), "--graphs", "30",
-                        "--max-nodes", "10", "--ops", "exp,add")
+    code, doc = _report(
+        tmp_path / "report",
+        "--target",
+        str(target),
+        "--graphs",
+        "30",
+        "--max-nodes",
+        "10",
+        "--ops",
+        "exp,add",
+    )
     assert code == 1
     statuses = doc["graphs"]["status"]
     assert len(statuses) == 30 and "error" in statuses, statuses
@@ -171,11 +195,14 @@ def test_ops_a_target_lacks_are_refused_when_asked_and_listed_otherwise(
 ) -> None:
     target = tmp_path / "add_mul.py"
     target.write_text(ONLY_ADD_MUL)
-    assert main(["report", "--target", str(target), "--ops", "add,tanh",
-                 "--out", str(tmp_path / "r")]) == 2
+    assert (
+        main(["report", "--target", str(target), "--ops", "add,tanh", "--out", str(tmp_path / "r")])
+        == 2
+    )
     assert "lacks tanh (Value.tanh)" in " ".join(capsys.readouterr().err.split())
-    code, doc = _report(tmp_path / "report", "--target", str(target), "--graphs", "20",
-                        "--max-nodes", "8")
+    code, doc = _report(
+        tmp_path / "report", "--target", str(target), "--graphs", "20", "--max-nodes", "8"
+    )
     assert code == 0, doc["summary"]
     assert doc["summary"]["ops_covered"] == ["add", "mul"], doc["summary"]
     assert doc["summary"]["ops_not_covered"]["tanh"] == "Value.tanh", doc["summary"]
@@ -229,14 +256,20 @@ def test_text_form_of_a_graph_shows_ops_values_and_gradients() -> None:
     s = b.op("mul", x, y)
     b.op("tanh", x)  # no output depends on it
     graph = b.build([b.op("add", s, const=2.0, side="left")])
-    text = pictures.graph_text(graph, (3.0, -1.0, -3.0, np.tanh(3.0), -1.0),
-                               {"x": -1.0, "y": 3.0}, {"x": 3.0, "y": -1.0})
+    text = pictures.graph_text(
+        graph, (3.0, -1.0, -3.0, np.tanh(3.0), -1.0), {"x": -1.0, "y": 3.0}, {"x": 3.0, "y": -1.0}
+    )
     lines = text.splitlines()
     assert lines[0].split() == ["x", "(input)", "value", "3", "grad", "-1"], lines[0]
     assert lines[2].split()[:6] == ["n2", "=", "x", "*", "y", "value"], lines[2]
     assert lines[4].split() == ["n4", "=", "2", "+", "n2", "value", "-1", "(output)"], lines[4]
-    dot = pictures.graph_dot(graph, {"x": 3.0, "y": -1.0}, (3.0, -1.0, -3.0, 0.99, -1.0),
-                             {"x": -1.0, "y": 3.0}, frozenset({"y"})).source
+    dot = pictures.graph_dot(
+        graph,
+        {"x": 3.0, "y": -1.0},
+        (3.0, -1.0, -3.0, 0.99, -1.0),
+        {"x": -1.0, "y": 3.0},
+        frozenset({"y"}),
+    ).source
     assert 'n3 [label="n3 = x.tanh() | value 0.99" color="#aaaaaa"' in dot, dot
     assert "#ffd7d7" in dot and "peripheries=2" in dot, dot
 
@@ -247,12 +280,26 @@ def test_html_renders_in_headless_chromium_without_console_errors(
 ) -> None:
     shot = tmp_path / "report.png"
     run = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-         "--v=0", "--window-size=1280,3000", f"--screenshot={shot}",
-         (broken_report[2] / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,3000",
+            f"--screenshot={shot}",
+            (broken_report[2] / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert shot.exists() and shot.stat().st_size > 50_000, run.stderr[-2000:]
     console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]

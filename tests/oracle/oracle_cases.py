@@ -24,8 +24,9 @@ def make_cases(seed: int, count: int, max_nodes: int = 60) -> list[Case]:
     cases = []
     for _ in range(count):
         n_outputs = int(rng.integers(1, 4))
-        graph, inputs = random_scalar_graph(rng, int(rng.integers(n_outputs + 1, max_nodes + 1)),
-                                            n_outputs=n_outputs)
+        graph, inputs = random_scalar_graph(
+            rng, int(rng.integers(n_outputs + 1, max_nodes + 1)), n_outputs=n_outputs
+        )
         upstream = [float(u) for u in rng.normal(size=len(graph.outputs))]
         cases.append((graph, inputs, upstream))
     return cases
@@ -40,8 +41,9 @@ def sigmoid(t: float) -> float:
     return 1 / (1 + math.exp(-t))
 
 
-def scalar_op_graph(op: str, side: str | None = None, const: float | int = C, x: float = X,
-            y: float = Y) -> tuple[Graph, dict[str, float]]:
+def scalar_op_graph(
+    op: str, side: str | None = None, const: float | int = C, x: float = X, y: float = Y
+) -> tuple[Graph, dict[str, float]]:
     b = GraphBuilder()
     xi = b.input("x")
     if side is not None:
@@ -112,8 +114,11 @@ def _index_vjp(shape: tuple, index: tuple, g: np.ndarray) -> np.ndarray:
 def _max_vjp(x: np.ndarray, axis, g: np.ndarray) -> np.ndarray:
     m = x.max(axis, keepdims=True)
     tied = x == m
-    return tied / tied.sum(axis, keepdims=True) * np.expand_dims(g, axis if axis is not None
-                                                                 else tuple(range(x.ndim)))
+    return (
+        tied
+        / tied.sum(axis, keepdims=True)
+        * np.expand_dims(g, axis if axis is not None else tuple(range(x.ndim)))
+    )
 
 
 # (name, op, input arrays, attrs, value(*xs), vjp(g, *xs) -> grads)
@@ -121,75 +126,223 @@ TensorCase = tuple[str, str, list, dict, Callable, Callable]
 IDX = (np.array([1, 1, 0]), slice(None, None, -2))
 TENSOR_CASES: list[TensorCase] = [
     ("add broadcast", "add", [A, B], {}, np.add, lambda g, a, b: (g, g.sum(0))),
-    ("sub column", "sub", [A, A[:, :1]], {}, np.subtract,
-     lambda g, a, b: (g, -g.sum(1, keepdims=True))),
-    ("mul 0-d", "mul", [A, np.array(1.5)], {}, np.multiply,
-     lambda g, a, b: (g * b, np.sum(g * a))),
-    ("div broadcast", "div", [A, P[0]], {}, np.divide,
-     lambda g, a, b: (g / b, (-g * a / b**2).sum(0))),
-    ("pow tensors", "pow", [P, A], {}, np.power,
-     lambda g, p, a: (g * a * p ** (a - 1), g * p**a * np.log(p))),
-    ("add array left", "add", [A], {"const": B, "side": "left"}, lambda a: B + a,
-     lambda g, a: (g,)),
-    ("mul array right", "mul", [B], {"const": A, "side": "right"}, lambda b: b * A,
-     lambda g, b: ((g * A).sum(0),)),
-    ("rsub number", "sub", [A], {"const": 2.0, "side": "left"}, lambda a: 2.0 - a,
-     lambda g, a: (-g,)),
-    ("rdiv array", "div", [P], {"const": A, "side": "left"}, lambda p: A / p,
-     lambda g, p: (-g * A / p**2,)),
-    ("pow int", "pow", [A], {"const": 3, "side": "right"}, lambda a: a**3,
-     lambda g, a: (3 * g * a**2,)),
-    ("pow float", "pow", [P], {"const": -1.5, "side": "right"}, lambda p: p**-1.5,
-     lambda g, p: (-1.5 * g * p**-2.5,)),
-    ("rpow", "pow", [A], {"const": 3.0, "side": "left"}, lambda a: 3.0**a,
-     lambda g, a: (g * 3.0**a * np.log(3.0),)),
+    (
+        "sub column",
+        "sub",
+        [A, A[:, :1]],
+        {},
+        np.subtract,
+        lambda g, a, b: (g, -g.sum(1, keepdims=True)),
+    ),
+    ("mul 0-d", "mul", [A, np.array(1.5)], {}, np.multiply, lambda g, a, b: (g * b, np.sum(g * a))),
+    (
+        "div broadcast",
+        "div",
+        [A, P[0]],
+        {},
+        np.divide,
+        lambda g, a, b: (g / b, (-g * a / b**2).sum(0)),
+    ),
+    (
+        "pow tensors",
+        "pow",
+        [P, A],
+        {},
+        np.power,
+        lambda g, p, a: (g * a * p ** (a - 1), g * p**a * np.log(p)),
+    ),
+    (
+        "add array left",
+        "add",
+        [A],
+        {"const": B, "side": "left"},
+        lambda a: B + a,
+        lambda g, a: (g,),
+    ),
+    (
+        "mul array right",
+        "mul",
+        [B],
+        {"const": A, "side": "right"},
+        lambda b: b * A,
+        lambda g, b: ((g * A).sum(0),),
+    ),
+    (
+        "rsub number",
+        "sub",
+        [A],
+        {"const": 2.0, "side": "left"},
+        lambda a: 2.0 - a,
+        lambda g, a: (-g,),
+    ),
+    (
+        "rdiv array",
+        "div",
+        [P],
+        {"const": A, "side": "left"},
+        lambda p: A / p,
+        lambda g, p: (-g * A / p**2,),
+    ),
+    (
+        "pow int",
+        "pow",
+        [A],
+        {"const": 3, "side": "right"},
+        lambda a: a**3,
+        lambda g, a: (3 * g * a**2,),
+    ),
+    (
+        "pow float",
+        "pow",
+        [P],
+        {"const": -1.5, "side": "right"},
+        lambda p: p**-1.5,
+        lambda g, p: (-1.5 * g * p**-2.5,),
+    ),
+    (
+        "rpow",
+        "pow",
+        [A],
+        {"const": 3.0, "side": "left"},
+        lambda a: 3.0**a,
+        lambda g, a: (g * 3.0**a * np.log(3.0),),
+    ),
     ("neg", "neg", [A], {}, np.negative, lambda g, a: (-g,)),
     ("relu", "relu", [A], {}, lambda a: np.maximum(a, 0), lambda g, a: (g * (a > 0),)),
     ("tanh", "tanh", [A], {}, np.tanh, lambda g, a: (g * (1 - np.tanh(a) ** 2),)),
     ("exp", "exp", [A], {}, np.exp, lambda g, a: (g * np.exp(a),)),
     ("log", "log", [P], {}, np.log, lambda g, p: (g / p,)),
-    ("sigmoid", "sigmoid", [A * 40], {}, lambda a: 1 / (1 + np.exp(-a)),
-     lambda g, a: (g * np.exp(-a) / (1 + np.exp(-a)) ** 2,)),
+    (
+        "sigmoid",
+        "sigmoid",
+        [A * 40],
+        {},
+        lambda a: 1 / (1 + np.exp(-a)),
+        lambda g, a: (g * np.exp(-a) / (1 + np.exp(-a)) ** 2,),
+    ),
     ("matmul 2-D", "matmul", [A, M], {}, np.matmul, lambda g, a, m: (g @ m.T, a.T @ g)),
-    ("matmul 1-D right", "matmul", [A, B], {}, np.matmul,
-     lambda g, a, b: (np.outer(g, b), a.T @ g)),
-    ("matmul 1-D left", "matmul", [B, M], {}, np.matmul,
-     lambda g, b, m: (m @ g, np.outer(b, g))),
-    ("matmul batched", "matmul", [T3, M.T], {}, np.matmul,
-     lambda g, t, m: (g @ m.T, np.einsum("bij,bjk->ik", t.transpose(0, 2, 1), g))),
+    (
+        "matmul 1-D right",
+        "matmul",
+        [A, B],
+        {},
+        np.matmul,
+        lambda g, a, b: (np.outer(g, b), a.T @ g),
+    ),
+    ("matmul 1-D left", "matmul", [B, M], {}, np.matmul, lambda g, b, m: (m @ g, np.outer(b, g))),
+    (
+        "matmul batched",
+        "matmul",
+        [T3, M.T],
+        {},
+        np.matmul,
+        lambda g, t, m: (g @ m.T, np.einsum("bij,bjk->ik", t.transpose(0, 2, 1), g)),
+    ),
     ("sum all", "sum", [T3], {}, np.sum, lambda g, t: (np.broadcast_to(g, t.shape),)),
-    ("sum tuple keepdims", "sum", [T3], {"axis": (0, -1), "keepdims": True},
-     lambda t: t.sum((0, -1), keepdims=True), lambda g, t: (np.broadcast_to(g, t.shape),)),
-    ("mean axis", "mean", [T3], {"axis": 1}, lambda t: t.mean(1),
-     lambda g, t: (np.broadcast_to(g[:, None, :] / 3, t.shape),)),
-    ("max axis", "max", [A], {"axis": -1}, lambda a: a.max(-1),
-     lambda g, a: (_max_vjp(a, -1, g),)),
-    ("max ties split", "max", [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])], {"axis": 1},
-     lambda a: a.max(1), lambda g, a: (_max_vjp(a, 1, g),)),
-    ("max all keepdims", "max", [np.array([[4.0, 1.0], [4.0, 4.0]])], {"keepdims": True},
-     lambda a: a.max(keepdims=True), lambda g, a: (g * (a == 4.0) / 3,)),
-    ("reshape", "reshape", [T3], {"shape": (6, -1)}, lambda t: t.reshape(6, -1),
-     lambda g, t: (g.reshape(t.shape),)),
-    ("transpose axes", "transpose", [T3], {"axes": (2, 0, 1)},
-     lambda t: t.transpose(2, 0, 1), lambda g, t: (g.transpose(1, 2, 0),)),
-    ("transpose reverse", "transpose", [T3], {}, lambda t: t.transpose(),
-     lambda g, t: (g.transpose(),)),
+    (
+        "sum tuple keepdims",
+        "sum",
+        [T3],
+        {"axis": (0, -1), "keepdims": True},
+        lambda t: t.sum((0, -1), keepdims=True),
+        lambda g, t: (np.broadcast_to(g, t.shape),),
+    ),
+    (
+        "mean axis",
+        "mean",
+        [T3],
+        {"axis": 1},
+        lambda t: t.mean(1),
+        lambda g, t: (np.broadcast_to(g[:, None, :] / 3, t.shape),),
+    ),
+    ("max axis", "max", [A], {"axis": -1}, lambda a: a.max(-1), lambda g, a: (_max_vjp(a, -1, g),)),
+    (
+        "max ties split",
+        "max",
+        [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])],
+        {"axis": 1},
+        lambda a: a.max(1),
+        lambda g, a: (_max_vjp(a, 1, g),),
+    ),
+    (
+        "max all keepdims",
+        "max",
+        [np.array([[4.0, 1.0], [4.0, 4.0]])],
+        {"keepdims": True},
+        lambda a: a.max(keepdims=True),
+        lambda g, a: (g * (a == 4.0) / 3,),
+    ),
+    (
+        "reshape",
+        "reshape",
+        [T3],
+        {"shape": (6, -1)},
+        lambda t: t.reshape(6, -1),
+        lambda g, t: (g.reshape(t.shape),),
+    ),
+    (
+        "transpose axes",
+        "transpose",
+        [T3],
+        {"axes": (2, 0, 1)},
+        lambda t: t.transpose(2, 0, 1),
+        lambda g, t: (g.transpose(1, 2, 0),),
+    ),
+    (
+        "transpose reverse",
+        "transpose",
+        [T3],
+        {},
+        lambda t: t.transpose(),
+        lambda g, t: (g.transpose(),),
+    ),
     ("T", "T", [A], {}, lambda a: a.T, lambda g, a: (g.T,)),
-    ("softmax", "softmax", [A * 300], {"axis": 0}, lambda a: softmax(a, 0),
-     lambda g, a: (softmax(a, 0) * (g - (g * softmax(a, 0)).sum(0, keepdims=True)),)),
-    ("log_softmax", "log_softmax", [A * 300], {},
-     lambda a: a - a.max(-1, keepdims=True) - np.log(
-         np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True)),
-     lambda g, a: (g - softmax(a, -1) * g.sum(-1, keepdims=True),)),
-    ("index repeats", "index", [A], {"index": IDX}, lambda a: a[IDX],
-     lambda g, a: (_index_vjp(a.shape, IDX, g),)),
-    ("index int", "index", [T3], {"index": (-1, slice(0, 2))}, lambda t: t[-1, 0:2],
-     lambda g, t: (_index_vjp(t.shape, (-1, slice(0, 2)), g),)),
-    ("index 2 arrays", "index", [T3], {"index": (np.array([0, 1, 1]), slice(None),
-                                                   np.array([3, 3, 0]))},
-     lambda t: t[[0, 1, 1], :, [3, 3, 0]],
-     lambda g, t: (_index_vjp(t.shape, (np.array([0, 1, 1]), slice(None),
-                                        np.array([3, 3, 0])), g),)),
+    (
+        "softmax",
+        "softmax",
+        [A * 300],
+        {"axis": 0},
+        lambda a: softmax(a, 0),
+        lambda g, a: (softmax(a, 0) * (g - (g * softmax(a, 0)).sum(0, keepdims=True)),),
+    ),
+    (
+        "log_softmax",
+        "log_softmax",
+        [A * 300],
+        {},
+        lambda a: (
+            a
+            - a.max(-1, keepdims=True)
+            - np.log(np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True))
+        ),
+        lambda g, a: (g - softmax(a, -1) * g.sum(-1, keepdims=True),),
+    ),
+    (
+        "index repeats",
+        "index",
+        [A],
+        {"index": IDX},
+        lambda a: a[IDX],
+        lambda g, a: (_index_vjp(a.shape, IDX, g),),
+    ),
+    (
+        "index int",
+        "index",
+        [T3],
+        {"index": (-1, slice(0, 2))},
+        lambda t: t[-1, 0:2],
+        lambda g, t: (_index_vjp(t.shape, (-1, slice(0, 2)), g),),
+    ),
+    (
+        "index 2 arrays",
+        "index",
+        [T3],
+        {"index": (np.array([0, 1, 1]), slice(None), np.array([3, 3, 0]))},
+        lambda t: t[[0, 1, 1], :, [3, 3, 0]],
+        lambda g, t: (
+            _index_vjp(t.shape, (np.array([0, 1, 1]), slice(None), np.array([3, 3, 0])), g),
+        ),
+    ),
 ]
 
 

@@ -26,15 +26,16 @@ def eager_vjp(graph, inputs, upstream) -> tuple[list[float], dict[str, float]]:
     xs = [jnp.float64(inputs[n]) for n in graph.input_names]
     _, pullback, values = jax.vjp(outputs, xs, has_aux=True)
     grads = pullback(tuple(jnp.float64(u) for u in upstream))[0]
-    return [float(v) for v in values], {n: float(g) for n, g in zip(graph.input_names, grads,
-                                                                      strict=True)}
+    return [float(v) for v in values], {
+        n: float(g) for n, g in zip(graph.input_names, grads, strict=True)
+    }
 
 
-def test_interpreter_agrees_with_eager_jax(scalar_cases: list[Case],
-                                           scalar_results: list[Evaluation]) -> None:
+def test_interpreter_agrees_with_eager_jax(
+    scalar_cases: list[Case], scalar_results: list[Evaluation]
+) -> None:
     """Within the rounding two correct implementations may differ by (oracle.tolerance)."""
-    for (graph, inputs, upstream), got in list(zip(scalar_cases, scalar_results,
-                                                   strict=True))[::2]:
+    for (graph, inputs, upstream), got in list(zip(scalar_cases, scalar_results, strict=True))[::2]:
         values, grads = eager_vjp(graph, inputs, upstream)
         bounds = tolerance.error_bounds(graph, inputs, upstream)
         where = f"\n{to_python(graph, inputs, upstream=upstream)}"
@@ -43,29 +44,38 @@ def test_interpreter_agrees_with_eager_jax(scalar_cases: list[Case],
             assert report.ok, f"node {i}: eager {want} interpreter {have}{where}"
         for name in graph.input_names:
             report = tolerance.allclose_report(grads[name], got.grads[name], bounds.grads[name])
-            assert report.ok, f"d/d{name}: eager {grads[name]} interpreter " \
-                              f"{got.grads[name]} bound {bounds.grads[name]}{where}"
+            assert report.ok, (
+                f"d/d{name}: eager {grads[name]} interpreter "
+                f"{got.grads[name]} bound {bounds.grads[name]}{where}"
+            )
 
 
-def test_single_runs_equal_padded_batched_runs(scalar_cases: list[Case],
-                                              scalar_results: list[Evaluation]) -> None:
+def test_single_runs_equal_padded_batched_runs(
+    scalar_cases: list[Case], scalar_results: list[Evaluation]
+) -> None:
     """A graph alone (its own bucket) and in the batch (padded to 64 slots) agree exactly."""
     buckets = [interpreter.bucket(len(graph.nodes)) for graph, _, _ in scalar_cases]
     assert max(buckets) == 64 and 16 in buckets, f"buckets {sorted(set(buckets))}"
-    for (graph, inputs, upstream), got, size in zip(scalar_cases, scalar_results, buckets,
-                                                    strict=True):
+    for (graph, inputs, upstream), got, size in zip(
+        scalar_cases, scalar_results, buckets, strict=True
+    ):
         if size not in (16, 64):
             continue  # each bucket compiles anew: two are enough
         single = evaluate.vjp(graph, inputs, upstream)
-        assert single.values == got.values and single.grads == got.grads, \
+        assert single.values == got.values and single.grads == got.grads, (
             f"single {single.grads} batched {got.grads}\n{to_python(graph, inputs)}"
+        )
 
 
-def test_jvp_is_the_transpose_of_the_vjp(scalar_cases: list[Case],
-                                         scalar_results: list[Evaluation]) -> None:
+def test_jvp_is_the_transpose_of_the_vjp(
+    scalar_cases: list[Case], scalar_results: list[Evaluation]
+) -> None:
     rng = np.random.default_rng(11)
-    pairs = [(case, got) for case, got in zip(scalar_cases, scalar_results, strict=True)
-             if interpreter.bucket(len(case[0].nodes)) == 64]
+    pairs = [
+        (case, got)
+        for case, got in zip(scalar_cases, scalar_results, strict=True)
+        if interpreter.bucket(len(case[0].nodes)) == 64
+    ]
     for (graph, inputs, upstream), got in pairs[:12]:
         tangents = {n: float(rng.normal()) for n in graph.input_names}
         _, out_tangents = evaluate.jvp(graph, inputs, tangents)
@@ -73,8 +83,9 @@ def test_jvp_is_the_transpose_of_the_vjp(scalar_cases: list[Case],
         backward = sum(got.grads[n] * tangents[n] for n in graph.input_names)
         magnitudes = tolerance.error_bounds(graph, inputs, upstream).magnitudes
         scale = sum(magnitudes[n] * abs(tangents[n]) for n in graph.input_names)
-        assert abs(forward - backward) <= 1e-12 * scale, \
+        assert abs(forward - backward) <= 1e-12 * scale, (
             f"<u, J t> = {forward}, <J^T u, t> = {backward}\n{to_python(graph, inputs)}"
+        )
 
 
 @pytest.mark.parametrize("x", [0.0, -1.0, 1000.0, -1000.0])
@@ -93,8 +104,9 @@ def test_untaken_branches_never_leak_nan(x: float) -> None:
     got = evaluate.grad(graph, {"x": x})
     jit_grad = float(traced.vjp(graph, {"x": x}, [1.0])[1][0])
     want = 1.0 - 2.0 * (x > 0)
-    assert got.grads["x"] == want == jit_grad, \
+    assert got.grads["x"] == want == jit_grad, (
         f"x={x}: d/dx = {got.grads['x']} (jit: {jit_grad}), want {want}"
+    )
 
 
 def test_deep_chains_run() -> None:

@@ -164,18 +164,32 @@ def test_graphs_with_equal_nodes_are_equal_and_hash_alike() -> None:
     g2, _ = random_scalar_graph(np.random.default_rng(3), 20)
     assert g1 == g2 and hash(g1) == hash(g2), "same seed, same graph"
     assert Node("add", (0,), {"const": 1.0, "side": "left"}) != Node(
-        "add", (0,), {"const": 1, "side": "left"}), "1 and 1.0 are different constants"
+        "add", (0,), {"const": 1, "side": "left"}
+    ), "1 and 1.0 are different constants"
 
 
-SPECIAL_FLOATS = [0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324, 1.7976931348623157e308,
-                  0.1, -1 / 3]
+SPECIAL_FLOATS = [
+    0.0,
+    -0.0,
+    math.nan,
+    math.inf,
+    -math.inf,
+    5e-324,
+    1.7976931348623157e308,
+    0.1,
+    -1 / 3,
+]
 
 
 def _same(a: object, b: object) -> bool:
     """Equal including type, the sign of zero and nan."""
     if isinstance(a, np.ndarray):
-        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
-                and codec.key(a) == codec.key(b))
+        return (
+            isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and codec.key(a) == codec.key(b)
+        )
     return type(a) is type(b) and codec.key(a) == codec.key(b)
 
 
@@ -183,8 +197,11 @@ def _same(a: object, b: object) -> bool:
 @given(
     seed=st.integers(0, 2**32 - 1),
     n_nodes=st.integers(1, 40),
-    values=st.lists(st.one_of(st.sampled_from(SPECIAL_FLOATS), st.floats(allow_nan=True)),
-                    min_size=6, max_size=6),
+    values=st.lists(
+        st.one_of(st.sampled_from(SPECIAL_FLOATS), st.floats(allow_nan=True)),
+        min_size=6,
+        max_size=6,
+    ),
 )
 def test_scalar_json_round_trip_is_exact(seed: int, n_nodes: int, values: list[float]) -> None:
     graph, inputs = random_scalar_graph(np.random.default_rng(seed), n_nodes)
@@ -198,8 +215,9 @@ def test_scalar_json_round_trip_is_exact(seed: int, n_nodes: int, values: list[f
     json.loads(text, parse_constant=_reject)  # standard JSON: no NaN or Infinity
     back, back_inputs = from_json(text)
     assert back == graph, f"graph changed in the round trip: {text}"
-    assert back_inputs is not None and all(_same(inputs[k], back_inputs[k]) for k in inputs), \
+    assert back_inputs is not None and all(_same(inputs[k], back_inputs[k]) for k in inputs), (
         f"{inputs} came back as {back_inputs}"
+    )
 
 
 def _reject(constant: str) -> None:
@@ -227,8 +245,19 @@ def test_tensor_json_round_trip_is_exact(shape: tuple, fill: float, picks: list[
 
 @pytest.mark.parametrize(
     "value",
-    [3, 3.0, -0.0, math.nan, (1, (2.5, None)), slice(1, None, -1), np.zeros((0, 3)),
-     np.array(2.5), np.array([[1, -2]], np.int64), {"a": 1.5}, True],
+    [
+        3,
+        3.0,
+        -0.0,
+        math.nan,
+        (1, (2.5, None)),
+        slice(1, None, -1),
+        np.zeros((0, 3)),
+        np.array(2.5),
+        np.array([[1, -2]], np.int64),
+        {"a": 1.5},
+        True,
+    ],
 )
 def test_codec_round_trips_values_exactly(value: object) -> None:
     back = codec.decode(json.loads(json.dumps(codec.encode(value))))

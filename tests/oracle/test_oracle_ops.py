@@ -37,24 +37,28 @@ def test_scalar_op_value_and_gradient(case: tuple, value: float, grads: dict) ->
     graph, inputs = scalar_op_graph(*case)
     interpreted = evaluate.grad(graph, inputs)
     values, jit_grads = traced.vjp(graph, inputs, [1.0])
-    assert _close(interpreted.outputs[0], value), \
+    assert _close(interpreted.outputs[0], value), (
         f"{case}: value {interpreted.outputs[0]} != {value}"
+    )
     assert _close(float(values[-1]), value), f"{case}: jit value {float(values[-1])} != {value}"
     for k, name in enumerate(graph.input_names):
-        assert _close(interpreted.grads[name], grads[name]), \
+        assert _close(interpreted.grads[name], grads[name]), (
             f"{case}: d/d{name} {interpreted.grads[name]} != {grads[name]}"
-        assert _close(float(jit_grads[k]), grads[name]), \
+        )
+        assert _close(float(jit_grads[k]), grads[name]), (
             f"{case}: jit d/d{name} {float(jit_grads[k])} != {grads[name]}"
+        )
 
 
 def test_batched_interpreter_matches_single_graphs(scalar_results: list) -> None:
     """Every op in a vmapped batch (padded to 64 slots) as alone (16 slots)."""
-    batched = scalar_results[-len(SCALAR_CASES):]  # the fixture puts these cases last
+    batched = scalar_results[-len(SCALAR_CASES) :]  # the fixture puts these cases last
     for (case, _, _), got in zip(SCALAR_CASES, batched, strict=True):
         graph, inputs = scalar_op_graph(*case)
         single = evaluate.vjp(graph, inputs, [0.75])
-        assert got.values == single.values and got.grads == single.grads, \
+        assert got.values == single.values and got.grads == single.grads, (
             f"{case}: batched {got.values, got.grads} != single {single.values, single.grads}"
+        )
 
 
 NAN, INF = math.nan, math.inf
@@ -89,13 +93,16 @@ def test_special_points_follow_jax(case: tuple, value: float, grad: float) -> No
     graph, inputs = scalar_op_graph(*case)
     got = evaluate.grad(graph, inputs)
     values, jit_grads = traced.vjp(graph, inputs, [1.0])
-    assert _same(got.outputs[0], value) and _same(got.grads["x"], grad), \
+    assert _same(got.outputs[0], value) and _same(got.grads["x"], grad), (
         f"{case}: interpreter {got.outputs[0]}, {got.grads['x']}; want {value}, {grad}"
-    assert _same(float(values[-1]), value) and _same(float(jit_grads[0]), grad), \
+    )
+    assert _same(float(values[-1]), value) and _same(float(jit_grads[0]), grad), (
         f"{case}: jit {float(values[-1])}, {float(jit_grads[0])}; want {value}, {grad}"
+    )
 
 
 # -- tensor ops -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", TENSOR_CASES, ids=[c[0] for c in TENSOR_CASES])
 def test_tensor_op_value_and_vjp(case: TensorCase) -> None:
@@ -104,12 +111,18 @@ def test_tensor_op_value_and_vjp(case: TensorCase) -> None:
     upstream = np.random.default_rng(1).normal(size=graph.shapes[-1])
     got = evaluate.vjp(graph, inputs, [upstream])
     want = value_fn(*arrays)
-    np.testing.assert_allclose(got.outputs[0], want, rtol=1e-13, atol=1e-300,
-                               err_msg=f"{name}: value")
+    np.testing.assert_allclose(
+        got.outputs[0], want, rtol=1e-13, atol=1e-300, err_msg=f"{name}: value"
+    )
     for k, grad in enumerate(vjp_fn(upstream, *arrays)):
         expected = sum_to(np.asarray(grad, np.float64), np.shape(arrays[k]))
-        np.testing.assert_allclose(got.grads[f"x{k}"], expected, rtol=1e-12, atol=1e-14,
-                                   err_msg=f"{name}: gradient of x{k}")
+        np.testing.assert_allclose(
+            got.grads[f"x{k}"],
+            expected,
+            rtol=1e-12,
+            atol=1e-14,
+            err_msg=f"{name}: gradient of x{k}",
+        )
 
 
 def test_tensor_jvp_is_the_transpose_of_the_vjp() -> None:
@@ -123,7 +136,6 @@ def test_tensor_jvp_is_the_transpose_of_the_vjp() -> None:
     upstream = [rng.normal(size=(2,)), rng.normal(size=(2, 4))]
     _, out_tangents = evaluate.jvp(graph, inputs, tangents)
     grads = evaluate.vjp(graph, inputs, upstream).grads
-    forward = sum(np.sum(u * out_tangents[o]) for u, o in zip(upstream, graph.outputs,
-                                                               strict=True))
+    forward = sum(np.sum(u * out_tangents[o]) for u, o in zip(upstream, graph.outputs, strict=True))
     backward = sum(np.sum(grads[n] * tangents[n]) for n in graph.input_names)
     assert abs(forward - backward) <= 1e-13 * abs(backward), f"<u, Jt> {forward} != {backward}"

@@ -13,8 +13,10 @@ from oracle.optim import DEFAULTS, OptimizerConfig, trajectory
 STEPS = 20
 RNG = np.random.default_rng(42)
 PARAMS = [RNG.normal(size=(3, 2)), RNG.normal(size=4), np.array(0.5)]
-GRADS = [[RNG.normal(size=np.shape(p)) * 10.0 ** RNG.integers(-3, 2) for p in PARAMS]
-         for _ in range(STEPS)]
+GRADS = [
+    [RNG.normal(size=np.shape(p)) * 10.0 ** RNG.integers(-3, 2) for p in PARAMS]
+    for _ in range(STEPS)
+]
 
 
 def torch_by_hand(name: str, k: dict, params: list, grads: list) -> list[list[np.ndarray]]:
@@ -67,27 +69,44 @@ def torch_by_hand(name: str, k: dict, params: list, grads: list) -> list[list[np
 
 
 GRID = {
-    "SGD": [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, dampening=0.5),
-            dict(lr=0.01, momentum=0.5, nesterov=True, weight_decay=0.1),
-            dict(lr=1.0, weight_decay=1e-3), dict(lr=1e-4, momentum=0.99, dampening=0.1,
-                                                   weight_decay=0.5)],
-    "Adam": [dict(), dict(lr=0.1, betas=(0.5, 0.9)), dict(lr=0.01, eps=1e-3, weight_decay=0.1),
-             dict(lr=0.3, betas=(0.0, 0.99), eps=1e-12)],
+    "SGD": [
+        dict(lr=0.1),
+        dict(lr=0.05, momentum=0.9),
+        dict(lr=0.05, momentum=0.9, dampening=0.5),
+        dict(lr=0.01, momentum=0.5, nesterov=True, weight_decay=0.1),
+        dict(lr=1.0, weight_decay=1e-3),
+        dict(lr=1e-4, momentum=0.99, dampening=0.1, weight_decay=0.5),
+    ],
+    "Adam": [
+        dict(),
+        dict(lr=0.1, betas=(0.5, 0.9)),
+        dict(lr=0.01, eps=1e-3, weight_decay=0.1),
+        dict(lr=0.3, betas=(0.0, 0.99), eps=1e-12),
+    ],
     "AdamW": [dict(), dict(lr=0.1, weight_decay=0.5), dict(lr=0.01, betas=(0.8, 0.8), eps=1e-4)],
-    "RMSprop": [dict(), dict(lr=0.01, alpha=0.5), dict(lr=0.001, momentum=0.9),
-                dict(lr=0.01, centered=True, eps=1e-6), dict(lr=0.003, centered=True,
-                                                              momentum=0.5, weight_decay=0.2)],
-    "Adagrad": [dict(), dict(lr=0.5, lr_decay=0.1), dict(lr=0.1, initial_accumulator_value=0.3,
-                                                         eps=1e-3, weight_decay=0.1)],
+    "RMSprop": [
+        dict(),
+        dict(lr=0.01, alpha=0.5),
+        dict(lr=0.001, momentum=0.9),
+        dict(lr=0.01, centered=True, eps=1e-6),
+        dict(lr=0.003, centered=True, momentum=0.5, weight_decay=0.2),
+    ],
+    "Adagrad": [
+        dict(),
+        dict(lr=0.5, lr_decay=0.1),
+        dict(lr=0.1, initial_accumulator_value=0.3, eps=1e-3, weight_decay=0.1),
+    ],
 }
 CASES = [(name, kwargs) for name, grid in GRID.items() for kwargs in grid]
 
 
 def worst_relative_error(a: list, b: list) -> float:
     """Largest normwise relative difference of any parameter at any step."""
-    return max(float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1e-300))
-               for step_a, step_b in zip(a, b, strict=True)
-               for x, y in zip(step_a, step_b, strict=True))
+    return max(
+        float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1e-300))
+        for step_a, step_b in zip(a, b, strict=True)
+        for x, y in zip(step_a, step_b, strict=True)
+    )
 
 
 @pytest.mark.parametrize(("name", "kwargs"), CASES, ids=[f"{n}{k}" for n, k in CASES])
@@ -123,26 +142,33 @@ def test_gradient_function_equals_gradient_sequence() -> None:
 
     by_function = trajectory(config, PARAMS, quadratic, steps=5)
     grads = [quadratic(step) for step in by_function[:-1]]
-    assert worst_relative_error(by_function, trajectory(config, PARAMS, grads)) == 0.0, \
+    assert worst_relative_error(by_function, trajectory(config, PARAMS, grads)) == 0.0, (
         "the same gradients must give the same trajectory"
-    assert np.sum((by_function[-1][1] - 0.5) ** 2) < np.sum((PARAMS[1] - 0.5) ** 2), \
+    )
+    assert np.sum((by_function[-1][1] - 0.5) ** 2) < np.sum((PARAMS[1] - 0.5) ** 2), (
         "Adam moves towards the minimum of the quadratic"
+    )
 
 
 def test_configs_fill_torch_defaults_and_round_trip() -> None:
     for name, defaults in DEFAULTS.items():
         config = OptimizerConfig.from_dict({"name": name})
-        assert dict(config.kwargs) == {k: tuple(v) if isinstance(v, list) else v
-                                       for k, v in defaults.items()}, name
+        assert dict(config.kwargs) == {
+            k: tuple(v) if isinstance(v, list) else v for k, v in defaults.items()
+        }, name
         assert OptimizerConfig.from_dict(config.to_dict()) == config, name
     assert OptimizerConfig.from_dict({"name": "SGD", "kwargs": {"lr": 2.0}}).kwargs["lr"] == 2.0
 
 
 @pytest.mark.parametrize(
     ("config", "message"),
-    [({"name": "Lion"}, "unknown optimizer"), ({"name": "Adam", "amsgrad": True}, "amsgrad"),
-     ({"name": "SGD", "nesterov": True}, "Nesterov"), ({"name": "SGD", "lr": -1.0}, "learning"),
-     ({"name": "Adam", "betas": (0.9, 1.0)}, "betas")],
+    [
+        ({"name": "Lion"}, "unknown optimizer"),
+        ({"name": "Adam", "amsgrad": True}, "amsgrad"),
+        ({"name": "SGD", "nesterov": True}, "Nesterov"),
+        ({"name": "SGD", "lr": -1.0}, "learning"),
+        ({"name": "Adam", "betas": (0.9, 1.0)}, "betas"),
+    ],
 )
 def test_invalid_configs_fail_like_torch(config: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

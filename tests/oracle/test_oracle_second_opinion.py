@@ -27,8 +27,7 @@ from oracle.snippet import to_python
 
 @pytest.mark.parametrize("method", ["mpmath", "richardson"])
 @pytest.mark.parametrize(("case", "value", "grads"), SCALAR_CASES, ids=str)
-def test_scalar_ops_match_closed_forms(method: str, case: tuple, value: float,
-                                       grads: dict) -> None:
+def test_scalar_ops_match_closed_forms(method: str, case: tuple, value: float, grads: dict) -> None:
     graph, inputs = scalar_op_graph(*case)
     got = gradient(graph, inputs, method=method)
     error = relative_error(got, grads)
@@ -38,11 +37,19 @@ def test_scalar_ops_match_closed_forms(method: str, case: tuple, value: float,
 
 # ties are kinks (the symmetric difference is not JAX's equal split), and softmax of
 # logits around 300 has gradients below 1e-100 that float64 closed forms round to 0
-SMOOTH_TENSOR_CASES = [c for c in TENSOR_CASES
-                       if c[0] not in ("max ties split", "max all keepdims", "softmax")]
+SMOOTH_TENSOR_CASES = [
+    c for c in TENSOR_CASES if c[0] not in ("max ties split", "max all keepdims", "softmax")
+]
 SMOOTH_TENSOR_CASES.append(
-    ("softmax moderate", "softmax", [A], {"axis": 0}, lambda a: softmax(a, 0),
-     lambda g, a: (softmax(a, 0) * (g - (g * softmax(a, 0)).sum(0, keepdims=True)),)))
+    (
+        "softmax moderate",
+        "softmax",
+        [A],
+        {"axis": 0},
+        lambda a: softmax(a, 0),
+        lambda g, a: (softmax(a, 0) * (g - (g * softmax(a, 0)).sum(0, keepdims=True)),),
+    )
+)
 
 
 @pytest.mark.parametrize("method", ["mpmath", "richardson"])
@@ -52,15 +59,18 @@ def test_tensor_ops_match_closed_forms(method: str, case: TensorCase) -> None:
     graph, inputs = tensor_op_graph(case)
     upstream = np.random.default_rng(1).normal(size=graph.shapes[-1])
     got = gradient(graph, inputs, [upstream], method=method)
-    want = {f"x{k}": sum_to(np.asarray(g, np.float64), np.shape(arrays[k]))
-            for k, g in enumerate(vjp_fn(upstream, *arrays))}
+    want = {
+        f"x{k}": sum_to(np.asarray(g, np.float64), np.shape(arrays[k]))
+        for k, g in enumerate(vjp_fn(upstream, *arrays))
+    }
     error = relative_error(got, want)
     limit = 1e-13 if method == "mpmath" else 1e-8
     assert error <= limit, f"{name} by {method}: relative error {error:.1e}"
 
 
-def test_second_opinion_agrees_with_jax_on_random_graphs(scalar_cases: list[Case],
-                                                         scalar_results: list) -> None:
+def test_second_opinion_agrees_with_jax_on_random_graphs(
+    scalar_cases: list[Case], scalar_results: list
+) -> None:
     """JAX is within the rounding model of the high-precision truth."""
     for (graph, inputs, upstream), got in zip(scalar_cases[:25], scalar_results, strict=False):
         truth = gradient(graph, inputs, upstream)
@@ -68,8 +78,10 @@ def test_second_opinion_agrees_with_jax_on_random_graphs(scalar_cases: list[Case
         bounds = tolerance.error_bounds(graph, inputs, upstream)
         for name in graph.input_names:
             report = tolerance.allclose_report(truth[name], jax_grads[name], bounds.grads[name])
-            assert report.ok, (f"d/d{name}: truth {truth[name]} JAX {jax_grads[name]} bound "
-                               f"{bounds.grads[name]}\n{to_python(graph, inputs)}")
+            assert report.ok, (
+                f"d/d{name}: truth {truth[name]} JAX {jax_grads[name]} bound "
+                f"{bounds.grads[name]}\n{to_python(graph, inputs)}"
+            )
 
 
 def test_verdict_names_the_answer_that_agrees_with_the_truth() -> None:
@@ -77,12 +89,17 @@ def test_verdict_names_the_answer_that_agrees_with_the_truth() -> None:
     right = {"x": np.array([1.0, -2.0 + 1e-12]), "y": np.array(3.0)}
     wrong = {"x": np.array([1.0, -2.5]), "y": np.array(3.0)}
     worse = {"x": np.array([1.0, -3.0]), "y": np.array(3.0)}
-    cases = [(right, wrong, "expected", "expected"), (wrong, right, "actual", "actual"),
-             (right, right, "both", "tie"), (wrong, worse, "neither", "expected")]
+    cases = [
+        (right, wrong, "expected", "expected"),
+        (wrong, right, "actual", "actual"),
+        (right, right, "both", "tie"),
+        (wrong, worse, "neither", "expected"),
+    ]
     for expected, actual, agrees, closer in cases:
         result = verdict(expected, actual, truth)
-        assert (result.agrees, result.closer) == (agrees, closer), \
+        assert (result.agrees, result.closer) == (agrees, closer), (
             f"{expected} vs {actual}: {result}"
+        )
     assert "expected is closer" in verdict(wrong, worse, truth).message, "says who is closer"
     assert verdict(2.2e-16, 0.0, 0.0).agrees == "actual", "no tolerance: 2.2e-16 is not 0"
     assert verdict(2.2e-16, 0.0, 0.0, atol=1e-15).agrees == "both", "atol covers rounding"
@@ -92,14 +109,21 @@ def test_verdict_names_the_answer_that_agrees_with_the_truth() -> None:
 
 @pytest.mark.parametrize(
     ("op", "side", "const", "x", "want"),
-    [("log", None, 0, -1.0, math.nan), ("log", None, 0, 0.0, -math.inf),
-     ("div", "left", 1.0, 0.0, math.inf), ("div", "left", 0.0, 0.0, math.nan),
-     ("pow", "right", -1, 0.0, math.inf), ("pow", "right", 1 / 3, -8.0, math.nan),
-     ("pow", "right", 3, -2.0, -8.0), ("sigmoid", None, 0, -800.0, 0.0),
-     ("exp", None, 0, 1000.0, math.inf)],
+    [
+        ("log", None, 0, -1.0, math.nan),
+        ("log", None, 0, 0.0, -math.inf),
+        ("div", "left", 1.0, 0.0, math.inf),
+        ("div", "left", 0.0, 0.0, math.nan),
+        ("pow", "right", -1, 0.0, math.inf),
+        ("pow", "right", 1 / 3, -8.0, math.nan),
+        ("pow", "right", 3, -2.0, -8.0),
+        ("sigmoid", None, 0, -800.0, 0.0),
+        ("exp", None, 0, 1000.0, math.inf),
+    ],
 )
-def test_jax_free_evaluation_is_real_valued_ieee(op: str, side: str | None, const: float,
-                                                 x: float, want: float) -> None:
+def test_jax_free_evaluation_is_real_valued_ieee(
+    op: str, side: str | None, const: float, x: float, want: float
+) -> None:
     b = GraphBuilder()
     xi = b.input("x")
     graph = b.build([b.op(op, xi, const=const, side=side) if side else b.op(op, xi)])

@@ -13,7 +13,7 @@ from oracle.snippet import to_python
 
 # A forward-only target following the target spec: values by NumPy, backward() only
 # records that it ran.  Every operator lifts numbers and arrays on either side.
-FAKE_TARGET = '''
+FAKE_TARGET = """
 import numpy as np
 
 
@@ -75,7 +75,7 @@ class Value(_Node):
 
 class Tensor(_Node):
     pass
-'''
+"""
 
 
 @pytest.fixture()
@@ -96,8 +96,9 @@ def _check_values(graph, inputs, namespace: dict, source: str) -> None:
     for i, node in enumerate(graph.nodes):
         name = node.attrs["name"] if node.op == "input" else f"n{i}"
         got = namespace[name].data
-        np.testing.assert_allclose(got, want[i], rtol=1e-15, atol=0,
-                                   err_msg=f"node {i} ({node.op}) in\n{source}")
+        np.testing.assert_allclose(
+            got, want[i], rtol=1e-15, atol=0, err_msg=f"node {i} ({node.op}) in\n{source}"
+        )
 
 
 def test_scalar_snippet_rebuilds_every_op_form(fake_target: str) -> None:
@@ -141,8 +142,9 @@ def test_tensor_snippet_rebuilds_every_op(fake_target: str) -> None:
     ]
     graph = b.build([nodes[0], nodes[5]])
     inputs = {"a": np.arange(6.0).reshape(2, 3) / 7, "v": np.array([0.25, -1.0, 2.0])}
-    source = to_python(graph, inputs, module=fake_target,
-                       upstream=[np.ones((2, 3)), np.float64(2.0)])
+    source = to_python(
+        graph, inputs, module=fake_target, upstream=[np.ones((2, 3)), np.float64(2.0)]
+    )
     assert "np.array([1.5, -2.0, 0.5]) * n2" in source and ".T" in source, source
     namespace = _run(source)
     _check_values(graph, inputs, namespace, source)

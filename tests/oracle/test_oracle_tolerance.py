@@ -14,24 +14,38 @@ from oracle.second_opinion import gradient
 from oracle.tolerance import allclose_report, error_bounds
 
 
-def test_bounds_are_tight_on_well_conditioned_random_graphs(scalar_cases: list[Case],
-                                                            scalar_results: list) -> None:
+def test_bounds_are_tight_on_well_conditioned_random_graphs(
+    scalar_cases: list[Case], scalar_results: list
+) -> None:
     ratios = []
     for (graph, inputs, upstream), got in zip(scalar_cases, scalar_results, strict=True):
         bounds = error_bounds(graph, inputs, upstream)
         grads = got.grads
-        ratios += [float(bounds.grads[n] / abs(grads[n])) for n in graph.input_names
-                   if grads[n] != 0]
+        ratios += [
+            float(bounds.grads[n] / abs(grads[n])) for n in graph.input_names if grads[n] != 0
+        ]
     median = float(np.median(ratios))
     assert median < 1e-12, f"median bound / |gradient| = {median:.1e}: too loose for 1e-10"
 
 
 # points where the model's poles, nans and infinities meet the scalar fast path
-EDGES = [("relu", None, 2.0, 0.0), ("pow", "right", 0, 0.0), ("pow", "right", 0.0, 0.0),
-         ("pow", "right", 0.5, 0.0), ("pow", "right", -1, 0.0), ("pow", "right", 0.5, -4.0),
-         ("pow", "left", 0.0, 2.0), ("pow", "left", -2.0, 3.0), ("exp", None, 2.0, 1000.0),
-         ("log", None, 2.0, 0.0), ("log", None, 2.0, -1.0), ("div", "left", 1.0, 0.0),
-         ("div", "right", 0.0, 1.0), ("tanh", None, 2.0, 400.0), ("sigmoid", None, 2.0, -800.0)]
+EDGES = [
+    ("relu", None, 2.0, 0.0),
+    ("pow", "right", 0, 0.0),
+    ("pow", "right", 0.0, 0.0),
+    ("pow", "right", 0.5, 0.0),
+    ("pow", "right", -1, 0.0),
+    ("pow", "right", 0.5, -4.0),
+    ("pow", "left", 0.0, 2.0),
+    ("pow", "left", -2.0, 3.0),
+    ("exp", None, 2.0, 1000.0),
+    ("log", None, 2.0, 0.0),
+    ("log", None, 2.0, -1.0),
+    ("div", "left", 1.0, 0.0),
+    ("div", "right", 0.0, 1.0),
+    ("tanh", None, 2.0, 400.0),
+    ("sigmoid", None, 2.0, -800.0),
+]
 
 
 def test_scalar_graphs_get_the_array_models_bounds_bit_for_bit(scalar_cases: list[Case]) -> None:
@@ -42,12 +56,14 @@ def test_scalar_graphs_get_the_array_models_bounds_bit_for_bit(scalar_cases: lis
         fast = error_bounds(graph, inputs, upstream)
         with np.errstate(all="ignore"):
             general = tolerance._analyse(graph, inputs, upstream)
-        for got, want in [*zip(fast.values, general.values, strict=True),
-                          *((fast.grads[n], general.grads[n]) for n in graph.input_names),
-                          *((fast.magnitudes[n], general.magnitudes[n])
-                            for n in graph.input_names)]:
-            assert np.array_equal(got, want, equal_nan=True) and np.shape(got) == (), \
+        for got, want in [
+            *zip(fast.values, general.values, strict=True),
+            *((fast.grads[n], general.grads[n]) for n in graph.input_names),
+            *((fast.magnitudes[n], general.magnitudes[n]) for n in graph.input_names),
+        ]:
+            assert np.array_equal(got, want, equal_nan=True) and np.shape(got) == (), (
                 f"scalar path {got!r}, array path {want!r}\n{graph}"
+            )
 
 
 def _scalar(build) -> tuple:
@@ -76,19 +92,28 @@ def test_saturated_tanh_gets_room_for_one_minus_t_squared() -> None:
 
 def test_a_kink_within_rounding_allows_any_routing() -> None:
     # (x + 0.1) - 0.1 - x is 0 exactly but 5.55e-17 in float64: relu's kink is in reach
-    graph = _scalar(lambda b, x: b.op("relu", b.op("sub", b.op(
-        "sub", b.op("add", x, const=0.1), const=0.1), x)))
+    graph = _scalar(
+        lambda b, x: b.op("relu", b.op("sub", b.op("sub", b.op("add", x, const=0.1), const=0.1), x))
+    )
     bounds = error_bounds(graph, {"x": 0.3})
-    assert bounds.grads["x"] >= bounds.magnitudes["x"] > 0, \
+    assert bounds.grads["x"] >= bounds.magnitudes["x"] > 0, (
         f"bound {bounds.grads['x']} magnitude {bounds.magnitudes['x']}"
+    )
 
 
 def test_a_pole_within_rounding_gives_an_infinite_bound() -> None:
-    graph = _scalar(lambda b, x: b.op("div", b.op("sub", b.op(
-        "sub", b.op("add", x, const=0.1), const=0.1), x), const=1.0, side="left"))
+    graph = _scalar(
+        lambda b, x: b.op(
+            "div",
+            b.op("sub", b.op("sub", b.op("add", x, const=0.1), const=0.1), x),
+            const=1.0,
+            side="left",
+        )
+    )
     bounds = error_bounds(graph, {"x": 0.3})
-    assert math.isinf(bounds.values[-1]) and math.isinf(bounds.grads["x"]), \
+    assert math.isinf(bounds.values[-1]) and math.isinf(bounds.grads["x"]), (
         f"1 / (rounding noise): {bounds.values[-1]}, {bounds.grads['x']}"
+    )
 
 
 def _tensor(shape: tuple, build) -> tuple:
@@ -103,8 +128,9 @@ def test_exact_ties_stay_tight_and_near_ties_are_loose() -> None:
     assert np.all(tied.grads["x"] == 0), f"exact inputs, exact split: {tied.grads['x']}"
     near = _tensor((3,), lambda b, x: b.op("max", b.op("mul", x, const=0.1)))
     loose = error_bounds(near, {"x": np.array([3.0, 3.0 + 4e-16, 1.0])})
-    assert np.all(loose.grads["x"][:2] >= 0.1 - 1e-12) and loose.grads["x"][2] == 0, \
+    assert np.all(loose.grads["x"][:2] >= 0.1 - 1e-12) and loose.grads["x"][2] == 0, (
         f"0.1*x within rounding of each other may route either way: {loose.grads['x']}"
+    )
 
 
 def test_sums_that_cancel_get_bounds_from_their_terms() -> None:
@@ -114,15 +140,30 @@ def test_sums_that_cancel_get_bounds_from_their_terms() -> None:
 
 
 COMPOSITE = [
-    ("softmax of matmul", {"a": (2, 3), "m": (3, 4)},
-     lambda b, i: b.op("softmax", b.op("matmul", i["a"], i["m"]), axis=0)),
-    ("log_softmax of a mean", {"a": (2, 3, 4)},
-     lambda b, i: b.op("log_softmax", b.op("mean", i["a"], axis=1))),
-    ("indexed tanh divided", {"a": (4, 3), "m": (3,)},
-     lambda b, i: b.op("div", b.op("index", b.op("tanh", i["a"]),
-                                   index=(np.array([0, 0, 3]),)), b.op("exp", i["m"]))),
-    ("max of a power", {"a": (3, 3)},
-     lambda b, i: b.op("max", b.op("pow", b.op("exp", i["a"]), const=1.5), axis=-1)),
+    (
+        "softmax of matmul",
+        {"a": (2, 3), "m": (3, 4)},
+        lambda b, i: b.op("softmax", b.op("matmul", i["a"], i["m"]), axis=0),
+    ),
+    (
+        "log_softmax of a mean",
+        {"a": (2, 3, 4)},
+        lambda b, i: b.op("log_softmax", b.op("mean", i["a"], axis=1)),
+    ),
+    (
+        "indexed tanh divided",
+        {"a": (4, 3), "m": (3,)},
+        lambda b, i: b.op(
+            "div",
+            b.op("index", b.op("tanh", i["a"]), index=(np.array([0, 0, 3]),)),
+            b.op("exp", i["m"]),
+        ),
+    ),
+    (
+        "max of a power",
+        {"a": (3, 3)},
+        lambda b, i: b.op("max", b.op("pow", b.op("exp", i["a"]), const=1.5), axis=-1),
+    ),
 ]
 
 

@@ -18,8 +18,12 @@ LABELS = {
     "cross_entropy": RNG.integers(0, 3, size=12),
 }
 OUTS = {"mse": 2, "hinge": 1, "bce_with_logits": 1, "cross_entropy": 3}
-ACTIVATIONS = {"mse": ("tanh", "linear"), "hinge": ("relu", "linear"),
-               "bce_with_logits": ("sigmoid", "linear"), "cross_entropy": ("tanh", "sigmoid")}
+ACTIVATIONS = {
+    "mse": ("tanh", "linear"),
+    "hinge": ("relu", "linear"),
+    "bce_with_logits": ("sigmoid", "linear"),
+    "cross_entropy": ("tanh", "sigmoid"),
+}
 
 
 def network(loss: str, l2: float = 0.0) -> Network:
@@ -30,11 +34,16 @@ def network(loss: str, l2: float = 0.0) -> Network:
 def numpy_loss(net: Network, params: list[np.ndarray]) -> float:
     """The loss written out in NumPy from its definition."""
     h = X
-    for (w, b), act in zip(zip(params[0::2], params[1::2], strict=True), net.activations,
-                           strict=True):
+    for (w, b), act in zip(
+        zip(params[0::2], params[1::2], strict=True), net.activations, strict=True
+    ):
         h = h @ w.T + b
-        h = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0),
-             "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "linear": lambda z: z}[act](h)
+        h = {
+            "tanh": np.tanh,
+            "relu": lambda z: np.maximum(z, 0),
+            "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+            "linear": lambda z: z,
+        }[act](h)
     y = LABELS[net.loss]
     if net.loss == "mse":
         value = np.mean((h - y) ** 2)
@@ -56,12 +65,14 @@ def test_loss_and_gradients_match_definitions(loss: str) -> None:
     params = net.parameters()
     assert value == pytest.approx(numpy_loss(net, params), rel=1e-13), f"{loss}: loss value"
     for k, p in enumerate(params):
+
         def partial(x: np.ndarray, k: int = k) -> float:
             return numpy_loss(net, [x if j == k else q for j, q in enumerate(params)])
 
         numeric = central_difference(partial, p, step=1e-3)  # small: relu and hinge kinks
-        np.testing.assert_allclose(grads[k], numeric, rtol=1e-7, atol=1e-8,
-                                   err_msg=f"{loss}: gradient of parameter {k}")
+        np.testing.assert_allclose(
+            grads[k], numeric, rtol=1e-7, atol=1e-8, err_msg=f"{loss}: gradient of parameter {k}"
+        )
 
 
 def test_flat_weights_follow_micrograd_order() -> None:
@@ -69,8 +80,9 @@ def test_flat_weights_follow_micrograd_order() -> None:
     flat = np.arange(13.0)
     net = Network.from_flat(sizes, ("relu", "linear"), "hinge", flat)
     w1, b1 = net.weights[0]
-    assert w1[0].tolist() == [0.0, 1.0] and b1[0] == 2.0 and w1[1].tolist() == [3.0, 4.0], \
+    assert w1[0].tolist() == [0.0, 1.0] and b1[0] == 2.0 and w1[1].tolist() == [3.0, 4.0], (
         f"neuron by neuron, weights then bias: {w1}, {b1}"
+    )
     assert net.weights[1][0].tolist() == [[9.0, 10.0, 11.0]] and net.weights[1][1][0] == 12.0
     assert to_flat(net.parameters()).tolist() == flat.tolist(), "to_flat inverts from_flat"
     with pytest.raises(ValueError, match="need 13 parameters"):
@@ -80,30 +92,37 @@ def test_flat_weights_follow_micrograd_order() -> None:
 def test_training_converges_on_separable_data() -> None:
     net = network("hinge")
     run = train(net, X, SIGNS, {"name": "SGD", "lr": 0.2, "momentum": 0.9}, steps=60)
-    assert len(run.losses) == 61 and len(run.params) == 61 and len(run.grads) == 60, \
+    assert len(run.losses) == 61 and len(run.params) == 61 and len(run.grads) == 60, (
         f"{len(run.losses)} losses, {len(run.params)} params, {len(run.grads)} grads"
+    )
     assert run.losses[-1] < 0.1 * run.losses[0], f"loss {run.losses[0]} -> {run.losses[-1]}"
 
 
 @pytest.mark.parametrize("loss", sorted(LABELS))
-@pytest.mark.parametrize("optimizer", [{"name": "SGD", "lr": 0.1, "momentum": 0.9},
-                                       {"name": "Adam", "lr": 0.05, "weight_decay": 0.01}])
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"name": "SGD", "lr": 0.1, "momentum": 0.9},
+        {"name": "Adam", "lr": 0.05, "weight_decay": 0.01},
+    ],
+)
 def test_training_matches_torch(loss: str, optimizer: dict) -> None:
     torch = pytest.importorskip("torch")
     net = network(loss, l2=1e-3)
     steps = 15
     run = train(net, X, LABELS[loss], optimizer, steps)
     params = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in net.parameters()]
-    opt = getattr(torch.optim, optimizer["name"])(params, **{k: v for k, v in optimizer.items()
-                                                             if k != "name"})
+    opt = getattr(torch.optim, optimizer["name"])(
+        params, **{k: v for k, v in optimizer.items() if k != "name"}
+    )
     x, y = torch.tensor(X), torch.tensor(LABELS[loss])
-    acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid,
-            "linear": lambda z: z}
+    acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "linear": lambda z: z}
     functional = torch.nn.functional
     for step in range(steps + 1):
         h = x
-        for (w, b), act in zip(zip(params[0::2], params[1::2], strict=True), net.activations,
-                               strict=True):
+        for (w, b), act in zip(
+            zip(params[0::2], params[1::2], strict=True), net.activations, strict=True
+        ):
             h = acts[act](h @ w.T + b)
         if loss == "mse":
             value = ((h - y) ** 2).mean()
@@ -114,11 +133,17 @@ def test_training_matches_torch(loss: str, optimizer: dict) -> None:
         else:
             value = functional.cross_entropy(h, y)
         value = value + 1e-3 * sum((p * p).sum() for p in params)
-        assert value.item() == pytest.approx(run.losses[step], rel=1e-11), \
+        assert value.item() == pytest.approx(run.losses[step], rel=1e-11), (
             f"{loss} {optimizer}: loss at step {step}"
+        )
         for k, p in enumerate(params):
-            np.testing.assert_allclose(p.detach().numpy(), run.params[step][k], rtol=1e-10,
-                                       atol=1e-13, err_msg=f"{loss}: parameter {k}, step {step}")
+            np.testing.assert_allclose(
+                p.detach().numpy(),
+                run.params[step][k],
+                rtol=1e-10,
+                atol=1e-13,
+                err_msg=f"{loss}: parameter {k}, step {step}",
+            )
         opt.zero_grad()
         value.backward()
         opt.step()
