@@ -22,7 +22,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder
+from oracle.ir import BINARY_OPS, SCALAR, TENSOR, Graph, GraphBuilder
 
 BOUND = 1e100  # every node's value is 0 or between 1/BOUND and BOUND in size
 MARGIN = 1e6  # kinks and poles: |x| > MARGIN * (x's rounding error bound)
@@ -781,6 +781,28 @@ def _pattern(shape_inputs: Sequence[tuple[int, ...]], build: Callable[..., int])
     upstream_shape = graph.shapes[out]
     upstream = np.linspace(0.5, -1.25, math.prod(upstream_shape)).reshape(upstream_shape)
     return Case(graph, inputs, (upstream,))
+
+
+def explicit_scalar_cases(op: str, side: str | None) -> list[Case]:
+    """The op on an input that also feeds another op, summed both ways round: a backward
+    rule that assigns its operand's gradient (``=`` where ``+=`` belongs) loses the other
+    path's part in one of the two orders, whatever order the engine's backward takes."""
+    cases = []
+    for op_first in (True, False):
+        b = GraphBuilder(SCALAR)
+        x = b.input("x")
+        if side is None and op in BINARY_OPS:
+            y = b.input("y")
+            node = b.op(op, x, y)
+        elif side is None:
+            node = b.op(op, x)
+        else:
+            node = b.op(op, x, const=1.5 if op == "pow" else 2.5, side=side)
+        other = b.op("mul", x, const=-1.25)
+        out = b.op("add", node, other) if op_first else b.op("add", other, node)
+        inputs = {"x": 0.7, **({"y": 1.3} if side is None and op in BINARY_OPS else {})}
+        cases.append(Case(b.build([out]), inputs, (-1.5,)))
+    return cases
 
 
 def explicit_tensor_cases(op: str, variant: str | None) -> list[Case]:

@@ -22,6 +22,7 @@ from properties.strategies import (
     SCALAR_MENU,
     Case,
     deep_chain_cases,
+    explicit_scalar_cases,
     scalar_cases,
     scalar_menu,
 )
@@ -150,6 +151,9 @@ def test_each_scalar_op_agrees_with_oracle(target: Target, op: str, side: str | 
     menu = menu_of(target)
     if (op, side) not in menu:
         pytest.skip(f"target lacks {SCALAR_CAPABILITY[(op, side)]}")
+
+    for case in explicit_scalar_cases(op, side):
+        check_case(target, case)
 
     @given(case=scalar_cases([(op, side), ("add", None), ("mul", None)], max_ops=6))
     def agrees(case: Case) -> None:
