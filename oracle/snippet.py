@@ -64,6 +64,18 @@ def _var(graph: Graph, i: int) -> str:
     return node.attrs["name"] if node.op == "input" else f"n{i}"
 
 
+def import_lines(module: str, names: Sequence[str]) -> list[str]:
+    """Lines that import `names` (classes, or the `optim` namespace) from the target."""
+    if not (module.endswith(".py") or os.sep in module or "/" in module):
+        return [f"from {module} import {', '.join(names)}"]
+    lines = _import_lines(module, names[0])
+    for name in names[1:]:
+        lines.append(
+            f"{name} = getattr(target, {name!r}, None) or importlib.import_module('target.{name}')"
+        )
+    return lines
+
+
 def _import_lines(module: str, cls: str) -> list[str]:
     if not (module.endswith(".py") or os.sep in module or "/" in module):
         return [f"from {module} import {cls}"]
@@ -77,6 +89,7 @@ def _import_lines(module: str, cls: str) -> list[str]:
             f"submodule_search_locations=[{path!r}])"
         )
     return [
+        "import importlib",
         "import importlib.util",
         "import sys",
         "",

@@ -32,6 +32,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracle import optim as reference
+from oracle.snippet import import_lines
 from properties import precision, running
 from properties.reference import bad_value
 from properties.settings import fewer_examples
@@ -181,7 +182,47 @@ def check_trajectory(
     got = run_target(target, kind, config, start, grads)
     problems = trajectory_problems(got, want, spread)
     case = f"{config} from {[s.tolist() for s in start]} with gradients {grads}"
-    assert not problems, f"{case}:\n" + "\n".join(problems)
+    assert not problems, (
+        f"{case}:\n"
+        + "\n".join(problems)
+        + "\nreproduce with:\n"
+        + optimizer_snippet(target, kind, config, start, grads)
+    )
+
+
+def optimizer_snippet(
+    target: Target, kind: str, config: OptimizerConfig, start: list, grads: list
+) -> str:
+    """Python that runs the same steps on the target and prints each step's parameters."""
+    cls = "Value" if kind == "scalar" else "Tensor"
+
+    def make(value: np.ndarray) -> str:
+        return repr(float(value)) if kind == "scalar" else f"np.array({value.tolist()!r})"
+
+    def constant(value: np.ndarray) -> str:
+        text = make(value)
+        return f"{cls}({text})" if target.constants_as_leaves(kind) else text
+
+    steps = [[constant(np.asarray(g)) for g in gs] for gs in grads]
+    reduce = "" if kind == "scalar" else ".sum()"
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in config.kwargs.items())
+    lines = ["import numpy as np", *import_lines(target.import_name, [cls, "optim"]), ""]
+    lines.append("np.set_printoptions(precision=17)")
+    lines.append(f"params = [{', '.join(f'{cls}({make(np.asarray(p))})' for p in start)}]")
+    lines.append(f"optimizer = optim.{config.name}(params, {kwargs})")
+    lines.append("print('step 0:', [p.data for p in params])")
+    lines.append(
+        f"for t, grads in enumerate([{', '.join('[' + ', '.join(g) + ']' for g in steps)}]):"
+    )
+    lines.append("    optimizer.zero_grad()")
+    lines.append("    loss = None")
+    lines.append("    for p, g in zip(params, grads):")
+    lines.append(f"        term = (p * g){reduce}")
+    lines.append("        loss = term if loss is None else loss + term")
+    lines.append("    loss.backward()")
+    lines.append("    optimizer.step()")
+    lines.append("    print(f'step {t + 1}:', [p.data for p in params])")
+    return "\n".join(lines) + "\n"
 
 
 _REFUSALS: dict[tuple[str, str], dict[str, str]] = {}
