@@ -125,7 +125,7 @@ def _expression(node: Any, names: list[str], wrap: Any = lambda text: text) -> s
         return f"{args[0]}.{op}({', '.join(options)})"
     if op == "reshape":
         shape = attrs["shape"]
-        return f"{args[0]}.reshape({', '.join(map(str, shape)) if shape else '()'})"
+        return f"{args[0]}.reshape({', '.join(map(str, shape))})"
     if op == "transpose":
         axes = attrs["axes"]
         return f"{args[0]}.transpose({', '.join(map(str, axes)) if axes is not None else ''})"

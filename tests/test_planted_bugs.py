@@ -11,54 +11,13 @@ workers of ``pytest -n`` share it.
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from planted import BUGS, Bug, write_engine
+from reproduce import assert_snippet_reproduces
 
-from oracle import codec
-from properties.reference import CASE_MARKER
 from reports.check import PROPERTIES_DIR, run_check
-
-FLOAT = re.compile(r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|inf|nan)")
-
-
-def assert_snippet_reproduces(message: str, folder: Path) -> None:
-    """A graph failure's snippet, run in a fresh interpreter, prints the gradients the
-    failure reports (its record's actual numbers), to the last bit."""
-    marker = [line for line in message.splitlines() if line.startswith(CASE_MARKER)]
-    if not marker or "reproduce with:" not in message:
-        return
-    record = json.loads(marker[-1][len(CASE_MARKER) :])
-    if "actual" not in record:
-        return
-    head = message.split("reproduce with:", 1)[1]
-    if head.startswith(" python "):
-        snippet = Path(head.split()[1]).read_text()
-    else:
-        snippet = head.split("\n" + CASE_MARKER, 1)[0].split("\nthe target is not", 1)[0]
-        snippet = snippet.split("\nsecond opinion", 1)[0]
-    printed = subprocess.run(
-        [sys.executable, "-c", snippet], capture_output=True, text=True, cwd=folder, timeout=60
-    )
-    assert printed.returncode == 0, f"the snippet raised:\n{printed.stderr}\n{snippet}"
-    for name, value in codec.decode(record["actual"]).items():
-        shown = printed.stdout.split(f"d loss / d {name} =", 1)[1].split("\nd loss /")[0]
-        numbers = [
-            float(t)
-            for t in FLOAT.findall(shown.split("\n", 1)[0] if np.ndim(value) == 0 else shown)
-        ]
-        want = np.ravel(np.asarray(value, dtype=np.float64)).tolist()
-        assert np.array_equal(numbers, want, equal_nan=True), (
-            f"d loss / d {name}: the snippet printed {numbers}, the failure reported {want}\n"
-            f"{snippet}"
-        )
-
 
 AREA_PROPERTIES = {
     "scalar ops": "scalar_graphs or conventions",

@@ -115,8 +115,7 @@ def apply(op: str, attrs: Mapping[str, Any], args: Sequence[Any], kind: str = SC
             kwargs["keepdims"] = True
         return getattr(args[0], op)(**kwargs)
     if op == "reshape":
-        shape = attrs["shape"]  # ints, as the spec calls it; () for a 0-d result
-        return args[0].reshape(*shape) if shape else args[0].reshape(())
+        return args[0].reshape(*attrs["shape"])  # ints, as the spec calls it (none: 0-d)
     if op == "transpose":
         axes = attrs["axes"]
         return args[0].transpose() if axes is None else args[0].transpose(*axes)

@@ -131,7 +131,7 @@ def test_tensor_snippet_rebuilds_every_op(fake_target: str) -> None:
         b.op("mean", s, axis=0),
         b.op("max", s),
         b.op("reshape", s, shape=(3, 2)),
-        b.op("reshape", b.op("sum", s), shape=()),
+        b.op("reshape", b.op("sum", s), shape=(1,)),
         b.op("transpose", s, axes=(1, 0)),
         b.op("transpose", s),
         b.op("softmax", s, axis=0),
