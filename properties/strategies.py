@@ -840,6 +840,9 @@ def explicit_tensor_cases(op: str, variant: str | None) -> list[Case]:
             _pattern(
                 [(3, 4)], lambda b, x: b.op("index", x, index=(repeated, np.array([1, 1, 3, 3])))
             ),
+            # negative slice starts and stops, counted from the end
+            _pattern([(5, 3)], lambda b, x: b.op("index", x, index=(slice(-3, None, None),))),
+            _pattern([(4, 5)], lambda b, x: b.op("index", x, index=(1, slice(-4, -1, None)))),
         ]
     if op in ("softmax", "log_softmax"):
         return [_pattern([(2, 3)], lambda b, x: b.op(op, x, axis=0))]

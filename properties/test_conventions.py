@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -18,7 +21,7 @@ import pytest
 
 from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder
 from properties import execute, precision
-from properties.reference import bad_value
+from properties.reference import bad_value, reproduction_text
 from properties.strategies import Case
 from properties.targets import Target, TargetDied, TargetRaised
 from properties.test_scalar_graphs import check_case
@@ -34,9 +37,32 @@ def one_op(kind: str, op: Op, shape: tuple[int, ...] | None = None) -> Graph:
     return b.build([b.op(op[0], x, **op[1])])
 
 
+_LAST_CASE: ContextVar[Case | None] = ContextVar("_LAST_CASE", default=None)
+
+
+def with_snippet(test: Callable[..., None]) -> Callable[..., None]:
+    """A failure of `test` ends with the snippet of the last case it ran on the target."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        token = _LAST_CASE.set(None)
+        try:
+            test(*args, **kwargs)
+        except AssertionError as error:
+            case = _LAST_CASE.get()
+            if case is None or "reproduce with:" in str(error):
+                raise
+            raise AssertionError(f"{error}\n{reproduction_text(case, kwargs['target'])}") from None
+        finally:
+            _LAST_CASE.reset(token)
+
+    return run
+
+
 def scalar_case(target: Target, x: float, op: Op) -> tuple[Any, Any]:
     """Value of f(x) and the gradient of `UPSTREAM * f(x)` (divided by UPSTREAM)."""
     graph = one_op(SCALAR, op)
+    _LAST_CASE.set(Case(graph, {"x": x}, (UPSTREAM,)))
     run = execute.run(target, graph, {"x": x}, [UPSTREAM], context=lambda: _code(graph, x))
     grad = run.grads["x"]
     for what, number in (("value", run.outputs[0]), ("gradient", grad)):
@@ -111,6 +137,7 @@ KINKS = {
 
 
 @pytest.mark.parametrize("case", KINKS)
+@with_snippet
 def test_scalar_finite_truths(target: Target, case: str) -> None:
     capability, x, op, value, grad = KINKS[case]
     needs(target, capability)
@@ -144,6 +171,7 @@ UNDEFINED = {
 
 
 @pytest.mark.parametrize("case", UNDEFINED)
+@with_snippet
 def test_scalar_undefined_points_are_never_finite(target: Target, case: str) -> None:
     """nan/inf or an exception; a finite number or a complex one is a failure."""
     capability, x, op = UNDEFINED[case]
@@ -163,6 +191,7 @@ def tensor_case(target: Target, data, op: Op, upstream) -> tuple[np.ndarray, np.
     """Value of f(x) and the gradient of sum(upstream * f(x)) on the target."""
     x = np.asarray(data, dtype=np.float64)
     graph = one_op(TENSOR, op, x.shape)
+    _LAST_CASE.set(Case(graph, {"x": x}, (np.asarray(upstream, dtype=np.float64),)))
     run = execute.run(
         target,
         graph,
@@ -182,6 +211,7 @@ def tensor_case(target: Target, data, op: Op, upstream) -> tuple[np.ndarray, np.
     [([1.0, 3.0, 3.0, 2.0], None), ([[2.0, 2.0], [1.0, 5.0], [4.0, 4.0]], 1), ([7.0] * 5, 0)],
     ids=["two tied of four", "ties along rows", "all tied"],
 )
+@with_snippet
 def test_max_ties_split_the_gradient(target: Target, data, axis) -> None:
     needs(target, "Tensor.max", "Tensor.sum", "Tensor.__mul__")
     x = np.asarray(data)
@@ -196,6 +226,7 @@ def test_max_ties_split_the_gradient(target: Target, data, axis) -> None:
     assert np.allclose(sums, upstream, rtol=rtol), f"{case}: parts sum to {sums.tolist()}"
 
 
+@with_snippet
 def test_tensor_relu_at_zero(target: Target) -> None:
     needs(target, "Tensor.relu", "Tensor.sum")
     x = np.array([-1.0, 0.0, 2.0])
@@ -212,6 +243,7 @@ def stable_log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("method", ["softmax", "log_softmax"])
+@with_snippet
 def test_softmax_of_huge_logits_is_finite_and_right(target: Target, method: str) -> None:
     needs(target, f"Tensor.{method}", "Tensor.sum")
     upstream = np.array([[0.3, -1.2, 2.0], [1.0, 0.5, -0.25]])
@@ -233,6 +265,7 @@ def test_softmax_of_huge_logits_is_finite_and_right(target: Target, method: str)
 
 
 @pytest.mark.parametrize("method", ["tanh", "sigmoid", "exp"])
+@with_snippet
 def test_tensor_huge_inputs_stay_finite(target: Target, method: str) -> None:
     needs(target, f"Tensor.{method}", "Tensor.sum")
     x = np.array([-900.0, -30.0, 0.0, 30.0, 900.0])

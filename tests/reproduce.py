@@ -43,8 +43,12 @@ def assert_snippet_reproduces(message: str, folder: Path) -> None:
             for t in FLOAT.findall(shown.split("\n", 1)[0] if np.ndim(value) == 0 else shown)
         ]
         want = np.ravel(np.asarray(value, dtype=np.float64)).tolist()
-        if shown.split("\n", 1)[0].strip() == "None" and not any(want):
-            continue  # a tensor's gradient never reached: None on the target, zeros reported
+        if shown.split("\n", 1)[0].strip() == "None" and (not any(want) or all(np.isnan(want))):
+            continue  # None on the target: reported as zeros (a tensor's) or nan (a Value's)
+        if np.shape(numbers) == np.shape(want) and np.array_equal(
+            np.float32(numbers), np.float32(want)
+        ):
+            continue  # a float32 engine: NumPy prints the shortest float32 that round-trips
         assert np.array_equal(numbers, want, equal_nan=True), (
             f"d loss / d {name}: the snippet printed {numbers}, the failure reported {want}\n"
             f"{snippet}"
