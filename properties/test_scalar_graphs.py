@@ -105,8 +105,10 @@ NOT_DETERMINISTIC = (
 
 
 def rerun(target: Target, case: Case, first: execute.TargetRun | TargetRaised) -> list[str]:
-    """A line saying the target is not deterministic, if running the case again on it
-    gives anything other than the first run's exact numbers (or exception)."""
+    """A line saying the target is not deterministic, if running the case again on it, in
+    a fresh worker (a set's order can depend on the process), gives anything other than
+    the first run's exact numbers (or exception)."""
+    target.close()  # the next call starts a fresh worker, as a pasted snippet would
     again = run_on_target(target, case)
     if isinstance(first, TargetRaised) or isinstance(again, TargetRaised):
         if isinstance(first, TargetRaised) and isinstance(again, TargetRaised):

@@ -21,6 +21,8 @@ from reproduce import assert_snippet_reproduces
 
 from reports.check import CheckReport, run_check
 
+pytestmark = pytest.mark.corpus  # run by `pytest -m corpus` (and CI), not by default
+
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MANIFEST = tomllib.loads((CORPUS / "MANIFEST.toml").read_text())["engine"]
 SEED = 20261130

@@ -654,7 +654,10 @@ def described(error: BaseException) -> dict[str, str]:
     """An exception as data: its type, message, traceback, and the function it came from."""
     where, text = "", ""
     try:
-        frames = traceback.extract_tb(error.__traceback__)
+        suite = str(Path(__file__).parent)
+        frames = [
+            f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(suite)
+        ]  # the target's own frames
         if frames:
             where = f"{frames[-1].name} ({Path(frames[-1].filename).name}:{frames[-1].lineno})"
         text = "".join(traceback.format_exception(error, limit=-12))
