@@ -10,13 +10,21 @@ there), with ``E`` bound to the engine module loaded from its file (or to the pr
 output must equal `shows` (an exception prints ``raised <Type>: <message>``, matched by
 its start); on the project's engine it must equal `truth`. A defect with `slow` must
 take at least that many seconds longer on its engine than on `engine`.
-Exit status 0 when every defect is confirmed.
+With the defect's `fix` applied (alone) to a copy of the engine, the snippet must print
+the truth, and a `slow` one must no longer be slow: the fix proves the defect is where
+the manifest says. Exit status 0 when every defect is confirmed.
+
+    python tests/corpus/confirm.py --write-fixed DIR
+
+writes each engine with every fix of its defects applied into DIR (the same file names),
+for running the suite on engines that are meant to be correct.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -62,6 +70,29 @@ def matches(printed: str, expected: str) -> bool:
     return printed == expected
 
 
+def patched(source: str, pairs: list) -> str:
+    """`source` with each (old, new) replacement applied; each old must occur once."""
+    for old, new in pairs:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"a fix's old text occurs {count} times: {old[:60]!r}")
+        source = source.replace(old, new)
+    return source
+
+
+def fixed_source(engine: dict, defects: list | None = None) -> str:
+    """The engine's source with the fixes of `defects` (default: all) applied, each
+    distinct fix once (two defects may share one fix)."""
+    source = (HERE / engine["file"]).read_text()
+    done = []
+    for defect in engine.get("defects", []) if defects is None else defects:
+        pairs = [tuple(p) for p in defect.get("fix", [])]
+        if pairs and pairs not in done:
+            source = patched(source, pairs)
+            done.append(pairs)
+    return source
+
+
 def confirm(engine: dict, defect: dict) -> list[str]:
     """Problems with this defect's confirmation (empty when confirmed)."""
     problems = []
@@ -80,10 +111,32 @@ def confirm(engine: dict, defect: dict) -> list[str]:
             )
     elif got == truth:
         problems.append("the engine prints the truth: the defect does not show")
+    if "fix" in defect:
+        with tempfile.TemporaryDirectory() as folder:
+            fixed = Path(folder) / engine["file"]
+            fixed.write_text(fixed_source(engine, [defect]))
+            after, after_seconds = run(str(fixed), defect["snippet"])
+        if not matches(after, defect["truth"]):
+            problems.append(f"with its fix applied it printed {after!r}, not the truth")
+        if "slow" in defect and after_seconds > truth_seconds + defect["slow"]:
+            problems.append(f"with its fix applied it still took {after_seconds:.2f} s")
+    else:
+        problems.append("no fix in the manifest")
     return problems
 
 
+def write_fixed(folder: Path) -> None:
+    manifest = tomllib.loads((HERE / "MANIFEST.toml").read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    for engine in manifest["engine"]:
+        (folder / engine["file"]).write_text(fixed_source(engine))
+        print(folder / engine["file"])
+
+
 def main(words: list[str]) -> int:
+    if words[:1] == ["--write-fixed"]:
+        write_fixed(Path(words[1]))
+        return 0
     manifest = tomllib.loads((HERE / "MANIFEST.toml").read_text())
     failures = 0
     for engine in manifest["engine"]:

@@ -40,7 +40,7 @@ def _log(x: float) -> float:
 
 
 class Value:
-    __slots__ = ("data", "grad", "parents", "op")
+    __slots__ = ("data", "grad", "op", "parents")
 
     def __init__(self, data, parents=(), op=""):
         self.data = float(data)

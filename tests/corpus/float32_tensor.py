@@ -16,6 +16,9 @@ Intended defects (``E`` is this module, ``np`` NumPy):
    right).
    ``x = E.Tensor(np.ones((2, 3))); x.mean(axis=1).sum().backward(); print(x.grad[0, 0])``
    prints 0.16666667; the truth is 0.3333333333333333.
+
+Not a listed defect: ``a @ b`` with a 1-D or batched operand runs forward and raises in
+backward (the 2-D formula with ``.T``), which the spec calls a limitation.
 """
 
 import numpy as np

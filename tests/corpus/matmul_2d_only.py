@@ -27,6 +27,9 @@ Intended defects (``E`` is this module, ``np`` NumPy):
    ``x = E.Tensor([1.0]); (x * 2.0).sum().backward(); x.grad = None;
    (x * 2.0).sum().backward()`` raises TypeError (unsupported operand type(s) for +:
    'NoneType' and 'float'); the truth is ``x.grad == [2.0]``.
+
+Not a listed defect: ``max(axis=(0, 1))`` runs forward (NumPy) and raises in backward
+(``argmax`` takes no tuple), a second limitation.
 """
 
 import numpy as np

@@ -188,7 +188,9 @@ class Layer(Module):
 class MLP(Module):
     def __init__(self, nin, nouts):
         sz = [nin] + nouts
-        self.layers = [Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))]
+        self.layers = [
+            Layer(sz[i], sz[i + 1], nonlin=i != len(nouts) - 1) for i in range(len(nouts))
+        ]
 
     def __call__(self, x):
         for layer in self.layers:
@@ -199,7 +201,7 @@ class MLP(Module):
         return [p for layer in self.layers for p in layer.parameters()]
 
 
-class nn:  # noqa: N801  (a namespace, as `from micrograd import nn` would give)
+class nn:
     Neuron = Neuron
     Layer = Layer
     MLP = MLP

@@ -193,5 +193,5 @@ class MLP:
                     w.grad = 0.0
 
 
-class nn:  # noqa: N801
+class nn:
     Neuron, Layer, MLP = Neuron, Layer, MLP

@@ -152,7 +152,8 @@ class MLP:
 class SGD:
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         self.params = list(params)
-        self.lr, self.momentum, self.nesterov, self.weight_decay = lr, momentum, nesterov, weight_decay
+        self.lr, self.momentum = lr, momentum
+        self.nesterov, self.weight_decay = nesterov, weight_decay
         self.buffers = [None] * len(self.params)
 
     def zero_grad(self):

@@ -27,6 +27,9 @@ Intended defects (``E`` is this module, ``np`` NumPy):
    ``p = E.Tensor([1.0]); o = E.optim.Adagrad([p], lr=0.1, initial_accumulator_value=3.0);
    p.grad = np.array([1.0]); o.step(); print(p.data.tolist())`` prints [0.90000000001]; the
    truth is [0.9500000000025].
+
+Not a listed defect: ``a @ b`` with a 1-D or batched operand runs forward and raises in
+backward (the 2-D formula with ``.T``), which the spec calls a limitation.
 """
 
 import numpy as np
@@ -309,5 +312,5 @@ class Adagrad(Optimizer):
             p.data = p.data - self.lr * g / (np.sqrt(self.sums[i]) + self.eps)
 
 
-class optim:  # noqa: N801
+class optim:
     SGD, Adam, AdamW, RMSprop, Adagrad = SGD, Adam, AdamW, RMSprop, Adagrad

@@ -176,5 +176,5 @@ class MLP:
             p.grad = 0.0
 
 
-class nn:  # noqa: N801
+class nn:
     Neuron, Layer, MLP = Neuron, Layer, MLP

@@ -245,6 +245,6 @@ class MLP:
             p.grad = 0
 
 
-class nn:  # noqa: N801
+class nn:
     Neuron = Neuron
     MLP = MLP

@@ -16,9 +16,10 @@ Intended defects (``E`` is this module):
    ``a = E.Value(2.0); b = E.Value(3.0); out = a * b + b; out.backward(); print(b.grad)``
    prints 2.0; the truth is 3.0. With ``m = a * b; s = b + 1.0; out = m + s`` the result
    is 3.0 or 2.0 depending on the run. A second `backward()` does not double ``b.grad``.
-2. nondeterministic-order (`Value.backward`): the order in which gradients are summed
-   at a node with several consumers varies between runs (not a defect by itself: a
-   correct engine built this way differs only in the last bits, see set_dfs_correct.py).
+Not a defect by itself (not in the manifest's defects): the order in which gradients are
+summed at a node with several consumers varies between runs; a correct engine built this
+way differs only in the last bits (see set_dfs_correct.py). Here it makes the defect
+above show or hide depending on the run, and a report's snippet may print either.
 """
 
 import math

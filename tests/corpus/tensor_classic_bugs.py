@@ -28,6 +28,9 @@ Intended defects (``E`` is this module, ``np`` NumPy):
    ``x = E.Tensor(np.ones((2, 2))); (x.sum(axis=1) * np.array([1.0, 2.0])).sum().backward();
    print(x.grad.tolist())`` prints [[1.0, 2.0], [1.0, 2.0]]; the truth is
    [[1.0, 1.0], [2.0, 2.0]].
+
+Not a listed defect: ``a @ b`` with a 1-D or batched operand runs forward and raises in
+backward (the 2-D formula with ``.T``), which the spec calls a limitation.
 """
 
 import numpy as np

@@ -19,6 +19,9 @@ Intended defects (``E`` is this module, ``np`` NumPy):
 
 Not a defect: ``t.reshape(())`` (the tuple form for a 0-d result) raises TypeError; a
 0-d reshape is spelled ``t.reshape()`` in the ints form the spec requires.
+
+Not a listed defect: ``a @ b`` with a 1-D or batched operand runs forward and raises in
+backward (the 2-D formula with ``.T``), which the spec calls a limitation.
 """
 
 import numpy as np

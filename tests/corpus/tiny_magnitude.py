@@ -27,6 +27,9 @@ Intended defects (``E`` is this module, ``np`` NumPy):
    2.0611536181902033e-09 (relative error 9e-9).
    ``print(E.Tensor([-30.0]).sigmoid().data[0])`` prints 9.35918009759007e-14; the truth
    is 9.3576229688393e-14 (relative error 1.7e-4).
+
+Not a listed defect: ``a @ b`` with a 1-D or batched operand runs forward and raises in
+backward (the 2-D formula with ``.T``), which the spec calls a limitation.
 """
 
 import math
