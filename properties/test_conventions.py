@@ -52,7 +52,8 @@ def with_snippet(test: Callable[..., None]) -> Callable[..., None]:
             case = _LAST_CASE.get()
             if case is None or "reproduce with:" in str(error):
                 raise
-            raise AssertionError(f"{error}\n{reproduction_text(case, kwargs['target'])}") from None
+            said = str(error).split("\nassert ")[0]  # without pytest's rewritten assert
+            raise AssertionError(f"{said}\n{reproduction_text(case, kwargs['target'])}") from None
         finally:
             _LAST_CASE.reset(token)
 
