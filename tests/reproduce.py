@@ -32,8 +32,10 @@ def assert_snippet_reproduces(message: str, folder: Path) -> None:
     else:
         snippet = head.split("\n" + CASE_MARKER, 1)[0].split("\nthe target is not", 1)[0]
         snippet = snippet.split("\nsecond opinion", 1)[0]
+    script = folder / "snippet.py"
+    script.write_text(snippet)
     printed = subprocess.run(
-        [sys.executable, "-c", snippet], capture_output=True, text=True, cwd=folder, timeout=60
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=folder, timeout=60
     )
     assert printed.returncode == 0, f"the snippet raised:\n{printed.stderr}\n{snippet}"
     for name, value in codec.decode(record["actual"]).items():
