@@ -11,6 +11,8 @@ import pytest
 from reports.check import run_check
 from tests.planted import CLEAN_SOURCE
 
+pytestmark = pytest.mark.corpus  # engines checked whole: with the corpus meta-tests
+
 # the clean planted engine's Tensor, computing in float32 (data, slopes and gradients)
 FLOAT32_LINES = (
     "        self.data = np.array(data, dtype=np.float64)",
