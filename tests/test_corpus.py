@@ -21,7 +21,7 @@ from reproduce import assert_snippet_reproduces
 
 from reports.check import CheckReport, run_check
 
-pytestmark = pytest.mark.corpus  # run by `pytest -m corpus` (and CI), not by default
+pytestmark = pytest.mark.campaign  # run by `pytest -m campaign` (and CI), not by default
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MANIFEST = tomllib.loads((CORPUS / "MANIFEST.toml").read_text())["engine"]

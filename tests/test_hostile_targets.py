@@ -38,6 +38,8 @@ import pytest
 
 from reports.cli import main
 
+pytestmark = pytest.mark.campaign  # end to end through the real command (pytest -m campaign)
+
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ROOT / "tests" / "hostile"
 LIMIT = 3.0  # seconds a case (and with --timeout, a load) may take: on a hanging target

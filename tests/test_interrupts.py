@@ -14,7 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.planted import CLEAN_SOURCE
+
+pytestmark = pytest.mark.campaign  # end to end through the real command (pytest -m campaign)
 
 ROOT = Path(__file__).resolve().parent.parent
 VGRAD = [sys.executable, "-c", "import sys; from reports.cli import main; sys.exit(main())"]

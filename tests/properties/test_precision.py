@@ -11,7 +11,7 @@ import pytest
 from reports.check import run_check
 from tests.planted import CLEAN_SOURCE
 
-pytestmark = pytest.mark.corpus  # engines checked whole: with the corpus meta-tests
+pytestmark = pytest.mark.campaign  # engines checked whole: a campaign (pytest -m campaign)
 
 # the clean planted engine's Tensor, computing in float32 (data, slopes and gradients)
 FLOAT32_LINES = (
