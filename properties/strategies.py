@@ -831,7 +831,7 @@ def explicit_tensor_cases(op: str, variant: str | None) -> list[Case]:
     if op == "transpose":
         return [
             _pattern([(2, 3, 4)], lambda b, x, axes=axes: b.op("transpose", x, axes=axes))
-            for axes in ((1, 2, 0), (2, 0, 1))
+            for axes in ((1, 2, 0), (2, 0, 1), None)  # None: transpose() reverses every axis
         ]
     if op == "index":
         repeated = np.array([0, 2, 0, -1], dtype=np.int64)
