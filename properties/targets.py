@@ -36,10 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from properties.worker.main import PHASE_BYTES
-from properties.worker.tasks import PEER_ALIASES
 from properties.worker.wire import MAX_ANSWER_BYTES, dump, load_answer
 
-__all__ = ["PEER_ALIASES", "Target", "TargetDied", "TargetLoadError", "TargetRaised"]
+__all__ = ["Target", "TargetDied", "TargetLoadError", "TargetRaised"]
 
 DEFAULT_TIMEOUT = 30.0  # seconds a case may take on the target
 LOAD_TIMEOUT = 60.0  # importing torch takes seconds, more on a loaded machine
