@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from oracle.ir import SCALAR, GraphBuilder
+from oracle.snippet import import_lines
 from properties.strategies import Case, NetworkCase
 
 
@@ -78,3 +79,94 @@ def flat_tensor_grads(weight_grads: list[Any], bias_grads: list[Any], net: Netwo
         gb = np.zeros(w.shape[0]) if gb is None else np.asarray(gb, dtype=np.float64)
         flat.append(np.column_stack([gw, gb]).ravel())
     return np.concatenate(flat)
+
+
+def snippet(
+    net: NetworkCase, task: str, target: Any, lr: float | None = None, steps: int = 0
+) -> str:
+    """Python that runs `task` (``mlp_loss``, ``tensor_loss``, ``mlp_zero_grad`` or
+    ``train``) on the target exactly as the worker does (`properties.worker.tasks`) and
+    prints what the property compared."""
+    tensor = task == "tensor_loss"
+    leaves = target.constants_as_leaves("tensor" if tensor else "scalar")
+    cls = "Tensor" if tensor else "Value"
+
+    def constant(text: str) -> str:
+        return f"{cls}({text})" if leaves else text
+
+    names = ["Tensor"] if tensor else ["Value", "nn"]
+    if task == "train" and target.has("optim.SGD"):
+        names.append("optim")
+    lines = ["import numpy as np", *import_lines(target.import_name, names), ""]
+    lines += ["np.set_printoptions(precision=17)"]
+    lines.append(f"X = np.array({np.asarray(net.X, dtype=np.float64).tolist()!r})")
+    lines.append(f"y = np.array({np.asarray(net.y, dtype=np.float64).tolist()!r})")
+    if tensor:
+        weights = [np.asarray(w, dtype=np.float64) for w in net.weights]
+        lines.append(
+            "weights = ["
+            + ", ".join(f"Tensor(np.array({w[:, :-1].tolist()!r}))" for w in weights)
+            + "]"
+        )
+        lines.append(
+            "biases = ["
+            + ", ".join(f"Tensor(np.array({w[:, -1].tolist()!r}))" for w in weights)
+            + "]"
+        )
+        lines += [
+            "h = Tensor(X)",
+            "for k, (w, b) in enumerate(zip(weights, biases)):",
+            "    h = h @ w.T + b",
+            "    if k < len(weights) - 1:",
+            "        h = h.relu()",
+            "scores = h.reshape(len(y))",
+        ]
+        if net.loss == "hinge":
+            lines.append(f"loss = ({constant('1.0')} - scores * {constant('y')}).relu().mean()")
+        else:
+            lines.append(f"loss = ((scores - {constant('y')}) ** 2).mean()")
+        lines += [
+            "loss.backward()",
+            "print('loss =', loss.data)",
+            "print('weight gradients:', [w.grad for w in weights])",
+            "print('bias gradients:', [b.grad for b in biases])",
+        ]
+        return "\n".join(lines) + "\n"
+    lines.append(f"model = nn.MLP({net.nin}, {list(net.nouts)!r})")
+    lines.append("params = list(model.parameters())")
+    lines.append(f"for p, v in zip(params, {net.flat_parameters()!r}):")
+    lines.append("    p.data = v")
+    lines.append("")
+    lines.append("def loss_of(model):")
+    lines.append("    terms = []")
+    lines.append("    for x, target in zip(X, y):")
+    lines.append("        score = model([Value(float(v)) for v in x])")
+    if net.loss == "hinge":
+        one, minus_y = constant("1.0"), constant("-float(target)")
+        lines.append(f"        terms.append(({one} + score * {minus_y}).relu())")
+    else:
+        lines.append(f"        terms.append((score - {constant('float(target)')}) ** 2)")
+    lines.append("    total = terms[0]")
+    lines.append("    for term in terms[1:]:")
+    lines.append("        total = total + term")
+    lines.append(f"    return total * {constant(repr(1.0 / len(net.y)))}")
+    lines.append("")
+    if task == "mlp_loss":
+        lines += ["loss = loss_of(model)", "loss.backward()", "print('loss =', loss.data)"]
+        lines.append("print('gradients:', [p.grad for p in params])")
+    elif task == "mlp_zero_grad":
+        lines += ["loss_of(model).backward()", "model.zero_grad()"]
+        lines.append("print('gradients after zero_grad():', [p.grad for p in model.parameters()])")
+    else:
+        if "optim" in names:
+            lines.append(f"optimizer = optim.SGD(params, lr={lr!r})")
+        lines.append("print('step 0:', [p.data for p in params])")
+        lines.append(f"for t in range({steps}):")
+        lines += ["    loss = loss_of(model)", "    model.zero_grad()", "    loss.backward()"]
+        if "optim" in names:
+            lines.append("    optimizer.step()")
+        else:
+            lines += ["    for p in params:", f"        p.data -= {lr!r} * p.grad"]
+        lines.append("    print(f'step {t + 1}:', [p.data for p in params])")
+        lines.append("print('loss after training =', loss_of(model).data)")
+    return "\n".join(lines) + "\n"

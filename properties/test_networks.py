@@ -4,6 +4,8 @@ oracle's run step by step and converges on separable data."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -42,6 +44,18 @@ def on_target(target: Target, net: NetworkCase, task: str, **kwargs: Any) -> Any
         raise AssertionError(f"{describe(net)}: the target raised {error.describe()}") from None
 
 
+@contextmanager
+def reproducible(target: Target, net: NetworkCase, *tasks: str, **training: Any) -> Iterator[None]:
+    """A failure inside ends with the snippets that run `tasks` on the target as the
+    worker did, so a learner can paste them."""
+    try:
+        yield
+    except AssertionError as error:
+        said = str(error).split("\nassert ")[0]  # without pytest's rewritten assert
+        snippets = [networks.snippet(net, task, target, **training) for task in tasks]
+        raise AssertionError(f"{said}\nreproduce with:\n" + "\n".join(snippets)) from None
+
+
 def bad_values(what: str, values: list[Any]) -> list[str]:
     return [f"{what}[{i}] is {why}" for i, v in enumerate(values) if (why := bad_value(v))]
 
@@ -65,16 +79,17 @@ def test_network_loss_and_gradients_agree_with_oracle(target: Target) -> None:
         case = networks.as_graph_case(net)
         want = expected(case)
         value_bound, grad_bounds = bounds(case, want)
-        answer = on_target(target, net, "mlp_loss")
-        names = networks.parameter_names(net)
-        problems = mismatches(want.outputs, [answer["loss"]], value_bound, ["loss"])
-        problems += mismatches(
-            [want.grads[n] for n in names],
-            answer["grads"],
-            grad_bounds,
-            [f"d loss / d parameters()[{i}]" for i in range(len(names))],
-        )
-        assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
+        with reproducible(target, net, "mlp_loss"):
+            answer = on_target(target, net, "mlp_loss")
+            names = networks.parameter_names(net)
+            problems = mismatches(want.outputs, [answer["loss"]], value_bound, ["loss"])
+            problems += mismatches(
+                [want.grads[n] for n in names],
+                answer["grads"],
+                grad_bounds,
+                [f"d loss / d parameters()[{i}]" for i in range(len(names))],
+            )
+            assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
 
     check(NARROW)
 
@@ -92,35 +107,40 @@ def test_scalar_and_tensor_engines_agree_on_the_same_network(target: Target) -> 
     @fewer_examples(0.2)
     @given(net=network_cases())
     def agrees(net: NetworkCase) -> None:
-        case = networks.as_graph_case(net)
-        want = expected(case)
-        (value_bound,), grad_bounds = bounds(case, want)
-        scalar = on_target(target, net, "mlp_loss")
-        tensor = on_target(target, net, "tensor_loss")
-        bad = (
-            bad_values("Value gradient", scalar["grads"])
-            + bad_values(
-                "Tensor weight gradient", [g for g in tensor["weight_grads"] if g is not None]
+        with reproducible(target, net, "mlp_loss", "tensor_loss"):
+            case = networks.as_graph_case(net)
+            want = expected(case)
+            (value_bound,), grad_bounds = bounds(case, want)
+            scalar = on_target(target, net, "mlp_loss")
+            tensor = on_target(target, net, "tensor_loss")
+            bad = (
+                bad_values("Value gradient", scalar["grads"])
+                + bad_values(
+                    "Tensor weight gradient", [g for g in tensor["weight_grads"] if g is not None]
+                )
+                + bad_values(
+                    "Tensor bias gradient", [g for g in tensor["bias_grads"] if g is not None]
+                )
             )
-            + bad_values("Tensor bias gradient", [g for g in tensor["bias_grads"] if g is not None])
-        )
-        bad += bad_values("Value loss", [scalar["loss"]]) + bad_values(
-            "Tensor loss", [tensor["loss"]]
-        )
-        assert not bad, f"{describe(net)}:\n" + "\n".join(bad)
-        scalar_grads = np.array(scalar["grads"], dtype=np.float64)
-        tensor_grads = networks.flat_tensor_grads(tensor["weight_grads"], tensor["bias_grads"], net)
-        both = 2 * np.asarray(grad_bounds, dtype=np.float64)
-        problems = mismatches(
-            [scalar["loss"]],
-            [np.asarray(tensor["loss"], dtype=np.float64).reshape(())],
-            [2 * value_bound],
-            ["loss (Value vs Tensor)"],
-        )
-        problems += mismatches(
-            [scalar_grads], [tensor_grads], [both], ["gradients (Value vs Tensor)"]
-        )
-        assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
+            bad += bad_values("Value loss", [scalar["loss"]]) + bad_values(
+                "Tensor loss", [tensor["loss"]]
+            )
+            assert not bad, f"{describe(net)}:\n" + "\n".join(bad)
+            scalar_grads = np.array(scalar["grads"], dtype=np.float64)
+            tensor_grads = networks.flat_tensor_grads(
+                tensor["weight_grads"], tensor["bias_grads"], net
+            )
+            both = 2 * np.asarray(grad_bounds, dtype=np.float64)
+            problems = mismatches(
+                [scalar["loss"]],
+                [np.asarray(tensor["loss"], dtype=np.float64).reshape(())],
+                [2 * value_bound],
+                ["loss (Value vs Tensor)"],
+            )
+            problems += mismatches(
+                [scalar_grads], [tensor_grads], [both], ["gradients (Value vs Tensor)"]
+            )
+            assert not problems, f"{describe(net)}:\n" + "\n".join(problems)
 
     running.run(agrees, target)
 
@@ -131,13 +151,17 @@ def test_mlp_zero_grad_clears_every_parameter(target: Target) -> None:
     @fewer_examples(0.2)
     @given(net=network_cases())
     def clears(net: NetworkCase) -> None:
-        grads = on_target(target, net, "mlp_zero_grad")
-        left = [
-            (i, g)
-            for i, g in enumerate(grads)
-            if not (g is None or (type(g) in (int, float) and g == 0))
-        ]
-        assert not left, f"{describe(net)}: zero_grad() left (index, grad) {left}"
+        with reproducible(target, net, "mlp_zero_grad"):
+            grads = on_target(target, net, "mlp_zero_grad")
+            left = [
+                (i, g)
+                for i, g in enumerate(grads)
+                if not (g is None or (type(g) in (int, float) and g == 0))
+            ]
+            assert not left, (
+                f"{describe(net)}: zero_grad() left gradients at parameters()"
+                f"{[i for i, _ in left]}: got {[g for _, g in left]}, expected zeros"
+            )
 
     running.run(clears, target)
 
@@ -173,17 +197,18 @@ def test_training_follows_the_oracle_step_by_step(target: Target) -> None:
     @fewer_examples(0.2)
     @given(net=network_cases(), lr=st.floats(1e-3, 0.5), steps=st.integers(1, 6))
     def follows(net: NetworkCase, lr: float, steps: int) -> None:
-        want = oracle_run(net, lr, steps)
-        nudged = [oracle_run(net, lr, steps, 1 + s * 2.0**-50) for s in (1.0, -1.0)]
-        got = train_on_target(target, net, lr, steps)["history"]
-        for t in range(steps + 1):
-            spread = np.max([np.abs(n[t] - want[t]) for n in nudged], axis=0)
-            bound = 1e-10 * (np.abs(want[0]) + np.abs(want[t] - want[0])) + 16 * spread + 1e-300
-            error = np.abs(np.asarray(got[t]) - want[t])
-            assert np.all(error <= bound), (
-                f"{describe(net)}, SGD lr={lr}: after {t} steps the parameters are "
-                f"{got[t]}, the oracle's {want[t].tolist()}"
-            )
+        with reproducible(target, net, "train", lr=lr, steps=steps):
+            want = oracle_run(net, lr, steps)
+            nudged = [oracle_run(net, lr, steps, 1 + s * 2.0**-50) for s in (1.0, -1.0)]
+            got = train_on_target(target, net, lr, steps)["history"]
+            for t in range(steps + 1):
+                spread = np.max([np.abs(n[t] - want[t]) for n in nudged], axis=0)
+                bound = 1e-10 * (np.abs(want[0]) + np.abs(want[t] - want[0])) + 16 * spread + 1e-300
+                error = np.abs(np.asarray(got[t]) - want[t])
+                assert np.all(error <= bound), (
+                    f"{describe(net)}, SGD lr={lr}: the parameters after {t} steps: "
+                    f"expected (the oracle's) {want[t].tolist()}, got {got[t]}"
+                )
 
     running.run(follows, target)
 
@@ -205,12 +230,13 @@ def test_training_converges_on_separable_data(target: Target) -> None:
     """Two well-separated clusters: 40 SGD steps drive the hinge loss to zero, as the
     oracle's run does from the same weights."""
     needs(target, "nn.MLP", "Value", "Value.relu")
-    run = train_on_target(target, SEPARABLE, lr=0.1, steps=40)
-    history, final = run["history"], run["loss"]
-    want = oracle_run(SEPARABLE, lr=0.1, steps=40)
-    why = bad_value(final)
-    assert not why, f"the hinge loss after 40 steps is {why}"
-    assert final < 1e-3, f"hinge loss after 40 steps is {final}, expected below 1e-3"
-    assert np.allclose(history[-1], want[-1], rtol=1e-9, atol=1e-12), (
-        f"final parameters {history[-1]} differ from the oracle's {want[-1].tolist()}"
-    )
+    with reproducible(target, SEPARABLE, "train", lr=0.1, steps=40):
+        run = train_on_target(target, SEPARABLE, lr=0.1, steps=40)
+        history, final = run["history"], run["loss"]
+        want = oracle_run(SEPARABLE, lr=0.1, steps=40)
+        why = bad_value(final)
+        assert not why, f"the hinge loss after 40 steps is {why}"
+        assert final < 1e-3, f"hinge loss after 40 steps is {final}, expected below 1e-3"
+        assert np.allclose(history[-1], want[-1], rtol=1e-9, atol=1e-12), (
+            f"final parameters: expected (the oracle's) {want[-1].tolist()}, got {history[-1]}"
+        )

@@ -21,6 +21,9 @@ def assert_snippet_reproduces(message: str, folder: Path) -> None:
     """A graph failure's snippet, run in a fresh interpreter, prints the gradients the
     failure reports (its record's actual numbers), to the last bit."""
     marker = [line for line in message.splitlines() if line.startswith(CASE_MARKER)]
+    if "reproduce with:" in message and not marker:
+        assert_plain_snippet_reproduces(message, folder)
+        return
     if not marker or "reproduce with:" not in message:
         return
     record = json.loads(marker[-1][len(CASE_MARKER) :])
@@ -55,3 +58,25 @@ def assert_snippet_reproduces(message: str, folder: Path) -> None:
             f"d loss / d {name}: the snippet printed {numbers}, the failure reported {want}\n"
             f"{snippet}"
         )
+
+
+def assert_plain_snippet_reproduces(message: str, folder: Path) -> None:
+    """A failure without a graph record (networks, optimizers): its snippet runs in a
+    fresh interpreter and prints every number the failure says the target gave ("got X")."""
+    said, snippet = message.split("reproduce with:\n", 1)
+    script = folder / "snippet.py"
+    script.write_text(snippet)
+    printed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=folder, timeout=120
+    )
+    if "the target raised" in said:
+        assert printed.returncode != 0, f"the snippet did not raise:\n{printed.stdout}\n{snippet}"
+        return
+    assert printed.returncode == 0, f"the snippet raised:\n{printed.stderr}\n{snippet}"
+    shown = {float(t) for t in FLOAT.findall(printed.stdout)}
+    for got in re.findall(r"got (\[[^\]]*\]|\S+)", said):
+        for number in FLOAT.findall(got):
+            assert float(number) in shown, (
+                f"the failure says the target gave {number}; the snippet printed "
+                f"{printed.stdout}\n{snippet}"
+            )
