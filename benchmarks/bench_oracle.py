@@ -1,6 +1,6 @@
 """Oracle benchmark: value + gradient of random scalar graphs on the compiled interpreter.
 
-Random graphs of 20 to 50 nodes (`oracle.random_graphs`, seeded, 1 to 5 inputs, one
+Random graphs of 20 to 50 nodes (`properties.cases.random_scalar`, seeded, 1 to 5 inputs, one
 output, a random upstream gradient) go through the public API, Python encoding
 included:
 
@@ -33,7 +33,7 @@ SINGLE_TARGET = 200.0  # microseconds per graph
 
 def make_cases(count: int, seed: int) -> tuple[list, list, list]:
     """`count` random graphs of 20..50 nodes, their inputs and upstream gradients."""
-    from oracle.random_graphs import random_scalar_graph
+    from properties.cases.random_scalar import random_scalar_graph
 
     rng = np.random.default_rng(seed)
     graphs, inputs, upstreams = [], [], []

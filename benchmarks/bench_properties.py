@@ -18,15 +18,8 @@ from collections.abc import Callable, Sequence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from properties.strategies import (
-    SCALAR_MENU,
-    TENSOR_MENU,
-    deep_chain_cases,
-    scalar_cases,
-    scalar_menu,
-    tensor_cases,
-    tensor_menu,
-)
+from properties.cases.scalar import SCALAR_MENU, deep_chain_cases, scalar_cases, scalar_menu
+from properties.cases.tensor import TENSOR_MENU, tensor_cases, tensor_menu
 from properties.targets import load_target
 from properties.test_scalar_graphs import check_case
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from oracle.ir import SCALAR, GraphBuilder
 from oracle.snippet import import_lines
-from properties.strategies import Case, NetworkCase
+from properties.cases.common import Case
+from properties.cases.networks import NetworkCase
 
 
 def parameter_names(net: NetworkCase) -> list[str]:

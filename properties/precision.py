@@ -64,7 +64,7 @@ def rounded_graph(graph: Graph) -> Graph:
 
 
 def rounded(case: Any) -> Any:
-    """A `properties.strategies.Case` of numbers representable in the current precision."""
+    """A `properties.cases.Case` of numbers representable in the current precision."""
     if current() is FLOAT64:
         return case
     return replace(

@@ -21,9 +21,9 @@ from oracle import codec, evaluate, second_opinion, tolerance
 from oracle.ir import from_json, to_json
 from oracle.snippet import to_python
 from properties import precision
+from properties.cases.common import Case
 from properties.execute import TargetRun
 from properties.settings import cache_dir
-from properties.strategies import Case
 from properties.targets import Target, shown
 
 
@@ -259,11 +259,6 @@ def bounds(case: Case, want: Expected) -> tuple[list[Any], list[Any]]:
     ]
     grads = [allowed_error(analysis.grads[n], want.grads[n]) for n in case.graph.input_names]
     return values, grads
-
-
-def value_bounds(case: Case, want: Expected) -> list[Any]:
-    """Allowed |actual - expected| for each output."""
-    return bounds(case, want)[0]
 
 
 def gradient_bounds(case: Case, want: Expected) -> list[Any]:

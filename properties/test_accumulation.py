@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 
 from oracle.ir import SCALAR
 from properties import execute, precision, running
+from properties.cases.common import Case
+from properties.cases.scalar import scalar_cases, scalar_menu
+from properties.cases.tensor import tensor_cases, tensor_menu
 from properties.reference import (
     bad_value,
     expected,
@@ -26,7 +29,6 @@ from properties.reference import (
     mismatches,
     reproduction_text,
 )
-from properties.strategies import Case, scalar_cases, scalar_menu, tensor_cases, tensor_menu
 from properties.targets import Target, TargetRaised
 
 KINDS = ("scalar", "tensor")

@@ -21,8 +21,8 @@ import pytest
 
 from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder
 from properties import execute, precision
+from properties.cases.common import Case
 from properties.reference import bad_value, reproduction_text
-from properties.strategies import Case
 from properties.targets import Target, TargetDied, TargetRaised
 from properties.test_scalar_graphs import check_case
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from oracle import training
 from properties import networks, running
+from properties.cases.networks import NetworkCase, network_cases
 from properties.reference import bad_value, bounds, expected, mismatches
 from properties.settings import fewer_examples
-from properties.strategies import NetworkCase, network_cases
 from properties.targets import Target, TargetRaised
 
 TENSOR_OPS = ("Tensor.__matmul__", "Tensor.T", "Tensor.relu", "Tensor.reshape", "Tensor.mean")

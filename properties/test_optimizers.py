@@ -34,9 +34,10 @@ from hypothesis import strategies as st
 from oracle import optim as reference
 from oracle.snippet import import_lines
 from properties import precision, running
+from properties.cases.common import magnitudes
+from properties.cases.optimizers import OPTIMIZERS, OptimizerConfig, optimizer_configs
 from properties.reference import bad_value
 from properties.settings import fewer_examples
-from properties.strategies import OPTIMIZERS, OptimizerConfig, magnitudes, optimizer_configs
 from properties.targets import Target, TargetRaised
 
 SHAPES = {"scalar": [(), (), ()], "tensor": [(3,), (2, 2)]}

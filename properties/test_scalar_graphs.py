@@ -9,6 +9,15 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from properties import execute, precision, running
+from properties.cases.common import Case
+from properties.cases.explicit import explicit_scalar_cases
+from properties.cases.scalar import (
+    SCALAR_CAPABILITY,
+    SCALAR_MENU,
+    deep_chain_cases,
+    scalar_cases,
+    scalar_menu,
+)
 from properties.reference import (
     bounds,
     expected,
@@ -17,15 +26,6 @@ from properties.reference import (
     reproduction_text,
 )
 from properties.settings import fewer_examples
-from properties.strategies import (
-    SCALAR_CAPABILITY,
-    SCALAR_MENU,
-    Case,
-    deep_chain_cases,
-    explicit_scalar_cases,
-    scalar_cases,
-    scalar_menu,
-)
 from properties.targets import Target, TargetRaised
 
 

@@ -12,15 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from properties import running
-from properties.settings import TENSOR_SHARE, fewer_examples
-from properties.strategies import (
+from properties.cases.explicit import explicit_tensor_cases
+from properties.cases.tensor import (
     RANKED_SHAPES,
     TENSOR_CAPABILITY,
     TENSOR_MENU,
-    explicit_tensor_cases,
     tensor_cases,
     tensor_menu,
 )
+from properties.settings import TENSOR_SHARE, fewer_examples
 from properties.targets import Target
 from properties.test_scalar_graphs import check_case, contains
 

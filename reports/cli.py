@@ -273,10 +273,10 @@ def _report_destination(out: Path, what: str) -> None:
 
 def _known_ops(tensor: bool) -> tuple[str, ...]:
     if tensor:
-        from oracle.random_tensor_graphs import TENSOR_DEFAULT_OPS
+        from properties.cases.random_tensor import TENSOR_DEFAULT_OPS
 
         return TENSOR_DEFAULT_OPS
-    from oracle.random_graphs import DEFAULT_OPS
+    from properties.cases.random_scalar import DEFAULT_OPS
 
     return DEFAULT_OPS
 

@@ -29,9 +29,9 @@ import numpy as np
 
 from oracle import evaluate, second_opinion, tolerance
 from oracle.ir import SCALAR, TENSOR, Graph
-from oracle.random_graphs import DEFAULT_OPS, random_scalar_graph
-from oracle.random_tensor_graphs import TENSOR_DEFAULT_OPS, random_tensor_graph
 from oracle.snippet import to_python
+from properties.cases.random_scalar import DEFAULT_OPS, random_scalar_graph
+from properties.cases.random_tensor import TENSOR_DEFAULT_OPS, random_tensor_graph
 from properties.execute import leaf_grads, wire
 from properties.reference import FLUSH, RTOL, allowed_error, bad_value, mismatches
 from properties.targets import Target, TargetDied, TargetRaised

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from oracle.ir import TENSOR, Graph, GraphBuilder
-from oracle.random_graphs import random_scalar_graph
+from properties.cases.random_scalar import random_scalar_graph
 
 Case = tuple[Graph, dict[str, float], list[float]]
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from oracle import codec
 from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder, Node, from_json, to_json
-from oracle.random_graphs import random_scalar_graph
+from properties.cases.random_scalar import random_scalar_graph
 
 
 def scalar_graph(op: str, *, side: str | None = None, const: float | int = 2.0) -> Graph:

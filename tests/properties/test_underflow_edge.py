@@ -8,7 +8,7 @@ import pytest
 
 from oracle import second_opinion
 from oracle.ir import SCALAR, GraphBuilder
-from properties.strategies import Case
+from properties.cases.common import Case
 from properties.targets import load_target
 from properties.test_scalar_graphs import check_case
 

@@ -1,12 +1,12 @@
 """Seeded random tensor graphs whose values stay inside every op's domain.
 
-The tensor counterpart of `oracle.random_graphs`: a graph grows node by node with NumPy
-values alongside, and a candidate is kept only when every entry of its operands is away
+The tensor counterpart of `random_scalar`: a graph grows node by node with NumPy values
+alongside, and a candidate is kept only when every entry of its operands is away
 from poles and kinks (and ties of `max`) by a margin and its values are moderate.
 Shapes stay small (rank 0 to 3, axes of 1 to 4) and broadcast: a binary op pairs nodes
 of broadcastable shapes, or a node and a constant; matmul draws a fresh input of a
-fitting shape when no node has one.  For `vgrad report --tensor`; the property suite has
-its own Hypothesis strategies.
+fitting shape when no node has one.  For `vgrad report --tensor`; the properties draw
+theirs with Hypothesis (`properties.cases.tensor`).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 candidate node only when its operands are away from poles and kinks by a margin and its
 value is moderate, so value and gradient are finite and well defined.  Operands favour
 recent nodes (deep graphs) but reach back to any node (fan-out, shared subexpressions).
-For benchmarks, the oracle's self-tests and `vgrad report`; the property suite has its
-own Hypothesis strategies.
+For benchmarks, the oracle's self-tests and `vgrad report`; the properties draw theirs
+with Hypothesis (`properties.cases.scalar`).
 """
 
 from __future__ import annotations

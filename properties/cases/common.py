@@ -1,0 +1,69 @@
+"""What every case generator shares: the `Case` itself, the number strategies, and the
+operand and output choices that make graphs shrink toward chains of few nodes."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from oracle.ir import Graph
+
+ARITHMETIC = ("add", "sub", "mul", "div")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A graph, its input values by name and the upstream gradient of each output."""
+
+    graph: Graph
+    inputs: dict[str, Any]
+    upstream: tuple[Any, ...]
+
+
+@functools.cache  # one strategy object per range: Hypothesis validates each new one
+def magnitudes(low: float = -3.0, high: float = 3.0) -> st.SearchStrategy[float]:
+    """Signed numbers whose size spans 10**low to 10**high (shrinks toward 1.0)."""
+    return st.builds(
+        lambda sign, exponent: sign * 10.0**exponent,
+        st.sampled_from([1.0, -1.0]),
+        st.floats(low, high, allow_subnormal=False),
+    )
+
+
+UPSTREAM = st.one_of(
+    st.floats(-2.0, 2.0, allow_subnormal=False).filter(lambda u: abs(u) > 1e-6),
+    st.sampled_from([0.0, 1.0, -1.0]),
+)
+
+
+def operand_picker(draw: st.DrawFn) -> Callable[[int], int]:
+    """Operand choice: counted back from the newest node, so shrinking makes chains."""
+
+    def pick(n: int) -> int:
+        return n - 1 - draw(st.integers(0, n - 1))
+
+    return pick
+
+
+def draw_outputs(draw: st.DrawFn, n_nodes: int, n_inputs: int) -> list[int]:
+    """The last node, and sometimes one more (two outputs sharing interior nodes)."""
+    outputs = [n_nodes - 1]
+    if n_nodes - 1 > n_inputs and draw(st.booleans()):
+        extra = draw(st.integers(n_inputs, n_nodes - 2))
+        outputs.append(extra)
+    return outputs
+
+
+def arrays_of(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.SearchStrategy:
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def log_uniform(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(math.log10(low), math.log10(high)).map(lambda e: 10.0**e)
