@@ -1,4 +1,8 @@
-"""`engine` and `oracle` never see each other, so a bug cannot be shared between them.
+"""Data flows one way (design.md): reports -> properties -> {engine, oracle}. `engine`
+and `oracle` never see each other, so a bug cannot be shared between them; neither
+imports the suite or the reports; the suite reaches a target only through its worker
+(`properties/worker/`), which imports neither the oracle, JAX nor Hypothesis; and the
+suite never imports the reports built on it.
 
 Every import statement of every .py file in each package is parsed with `ast` (imports
 inside functions and `if` blocks included); relative imports stay inside their package.
@@ -12,9 +16,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SUITE = {"properties", "reports"}
 FORBIDDEN = {
-    "oracle": {"engine"},
-    "engine": {"oracle", "jax", "jaxlib", "optax"},
+    "oracle": {"engine", *SUITE},
+    "engine": {"oracle", "jax", "jaxlib", "optax", *SUITE},
+    "properties": {"engine", "reports"},
+    "properties/worker": {"oracle", "jax", "jaxlib", "optax", "hypothesis", "engine", "reports"},
 }
 
 
