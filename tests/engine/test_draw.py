@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import stat
 import sys
@@ -15,6 +16,9 @@ from golden_files import assert_golden
 import engine
 import engine.draw
 from engine import Drawing, Tensor, Value, draw_dot
+from engine import draw as draw_module
+from engine import functional as F
+from engine.explain import explain_backward
 from engine.functional import linear
 from engine.tensor import make_node
 
@@ -329,3 +333,38 @@ def test_with_dot_the_drawing_renders(tmp_path: Path) -> None:
 def test_exported_from_engine() -> None:
     assert engine.draw_dot is draw_dot and engine.Drawing is Drawing
     assert {"draw_dot", "Drawing", "explain_backward"} <= set(engine.__all__)
+
+
+# -- edges of the drawing and the walkthrough ---------------------------------------------
+# The missing-`dot` message, constant inputs listed first, two-input operations that are
+# not infix: each test pins down what a surviving mutant once changed.
+
+
+def test_pipe_without_dot_says_how_to_get_it(monkeypatch) -> None:
+    monkeypatch.setattr(draw_module, "find_dot", lambda: None)
+    with pytest.raises(RuntimeError) as info:
+        Drawing("digraph vgrad {\n}\n", 1, 1).pipe()
+    assert str(info.value) == (
+        "the Graphviz program `dot` is not installed (e.g. apt install graphviz); "
+        "str(drawing) is the DOT text"
+    )
+
+
+def walkthrough(out: Tensor, names: dict) -> str:
+    text = io.StringIO()
+    explain_backward(out, names=names, file=text)
+    return text.getvalue()
+
+
+def test_a_constant_first_input_does_not_hide_the_next_input() -> None:
+    t = Tensor(np.array([1.0, 2.0]))
+    text = walkthrough((np.array([2.0, 3.0]) * t).sum(), {t: "t"})
+    lines = text.splitlines()
+    constant = lines.index("  n1 is a constant: no gradient")
+    assert lines[constant + 1] == "  t.grad += [2, 3]  ->  t.grad = [2, 3]", text
+
+
+def test_two_input_operations_that_are_not_infix_are_written_as_calls() -> None:
+    t, w = Tensor(np.array([1.0, 2.0])), Tensor(np.ones((1, 2)))
+    text = walkthrough(F.linear(t, w).sum(), {t: "t", w: "w"})
+    assert "n2 = linear(t, w) = 3  (shape (1,))" in text.splitlines(), text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,225 @@ def test_indexing_with_a_tensor_is_refused() -> None:
     t = Tensor([1.0, 2.0])
     with pytest.raises(TypeError, match="not a Tensor"):
         t[Tensor([0.0])]
+
+
+# -- constructors' flags, reprs and messages -----------------------------------------------------
+# Each test pins down what a surviving mutant once changed.
+
+
+# -- constructors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("maker", [Tensor.zeros, Tensor.ones, Tensor.randn])
+def test_constructors_pass_requires_grad_on(maker) -> None:
+    assert maker(2, 3).requires_grad is True
+    assert maker(2, 3, requires_grad=False).requires_grad is False
+    assert maker((2,), requires_grad=True).requires_grad is True
+
+
+def test_zeros_like_passes_requires_grad_on() -> None:
+    assert Tensor.zeros_like(np.ones(3)).requires_grad is True
+    assert Tensor.zeros_like(Tensor(np.ones(3)), requires_grad=False).requires_grad is False
+    np.testing.assert_array_equal(Tensor.zeros_like(Tensor(np.ones((2, 1)))).data, np.zeros((2, 1)))
+
+
+# -- repr ------------------------------------------------------------------------------------
+
+
+def test_repr_of_a_matrix_aligns_rows_under_the_first() -> None:
+    t = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert repr(t) == "Tensor([[1., 2.],\n        [3., 4.]])"
+    constant = Tensor([[1.0], [2.0]], requires_grad=False)
+    assert repr(constant) == "Tensor([[1.],\n        [2.]], requires_grad=False)"
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+def test_reflected_matmul_with_a_non_array_names_the_operator() -> None:
+    t = Tensor(np.ones((2, 2)))
+    with pytest.raises(TypeError) as info:
+        "ab" @ t
+    assert str(info.value) == "unsupported operand type(s) for @: 'str' and 'Tensor'"
+
+
+@pytest.mark.parametrize(
+    ("symbol", "apply"),
+    [
+        ("+", lambda t: "ab" + t),
+        ("-", lambda t: "ab" - t),
+        ("*", lambda t: "ab" * t),
+        ("/", lambda t: "ab" / t),
+    ],
+)
+def test_reflected_operators_with_a_non_number_name_the_operator(symbol, apply) -> None:
+    with pytest.raises(TypeError) as info:
+        apply(Tensor(np.ones(2)))
+    assert str(info.value) == f"unsupported operand type(s) for {symbol}: 'str' and 'Tensor'"
+
+
+def test_messages_of_tensor_operations() -> None:
+    t = Tensor(np.ones(2))
+    with pytest.raises(TypeError) as info:
+        t[Tensor([0.0])]
+    assert str(info.value) == "index a Tensor with ints, slices or NumPy arrays, not a Tensor"
+    with pytest.raises(RuntimeError) as info:
+        Tensor(np.ones(1), requires_grad=False).exp().backward()
+    assert str(info.value) == (
+        "backward() on a tensor that does not require a gradient: it was computed "
+        "from constants only, under no_grad(), or detached"
+    )
+    with pytest.raises(TypeError) as info:
+        Tensor("abc")
+    assert str(info.value) == (
+        "Tensor needs real numbers (an array, nested list or number), got str of dtype <U3"
+    )
+    with pytest.raises(ValueError) as info:
+        t + Tensor(np.ones(3))
+    assert str(info.value) == "shapes (2,) and (3,) do not broadcast for '+'"
+    with pytest.raises(ValueError) as info:
+        t @ Tensor(np.ones(3))
+    assert str(info.value) == (
+        "cannot matmul shapes (2,) and (3,) (inner dimensions must agree, batch dimensions "
+        "broadcast, operands at least 1-D)"
+    )
+    with pytest.raises(TypeError, match=re.escape("Tensor arithmetic needs real numbers")):
+        t + np.array(["a", "b"])
+
+
+def test_numbers_are_accepted_where_arrays_are() -> None:
+    assert Tensor.zeros_like(2.5).shape == ()
+    t = Tensor(3.0)
+    (t * t).backward(2.0)
+    assert t.grad == 12.0 and t.grad.shape == ()
+
+
+def test_backward_gradient_is_taken_as_float64() -> None:
+    t = Tensor([1.0, 2.0])
+    t.backward(np.array([1, 2]))  # ints
+    assert t.grad.dtype == np.float64
+    np.testing.assert_array_equal(t.grad, [1.0, 2.0])
+    with pytest.raises(TypeError) as info:
+        t.backward(["a", "b"])
+    assert str(info.value) == (
+        "backward(gradient) needs real numbers (an array, nested list or number), "
+        "got list of dtype <U1"
+    )
+    with pytest.raises(ValueError) as info:
+        t.backward()
+    assert str(info.value) == (
+        "backward() without a gradient needs a tensor with one element, this one has shape "
+        "(2,); pass backward(gradient) with an array of that shape"
+    )
+    with pytest.raises(ValueError) as info:
+        t.backward(np.ones(3))
+    assert str(info.value) == (
+        "backward(gradient): the gradient has shape (3,), the tensor has shape (2,)"
+    )
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_shifts_each_slice_by_its_own_maximum(axis: int) -> None:
+    rows = np.array([[0.0, 1.0, -1.0], [1000.0, 1001.0, 999.0]])  # the second is the first + 1000
+    logits = rows if axis == -1 else rows.T
+    s = np.exp([0.0, 1.0, -1.0]) / np.exp([0.0, 1.0, -1.0]).sum()
+    expected = np.array([s, s]) if axis == -1 else np.array([s, s]).T
+    np.testing.assert_allclose(Tensor(logits).softmax(axis=axis).data, expected, rtol=1e-14)
+    np.testing.assert_allclose(
+        Tensor(logits).log_softmax(axis=axis).data, np.log(expected), rtol=1e-13
+    )
+    t = Tensor(logits)
+    upstream = np.arange(6.0).reshape(logits.shape)
+    t.softmax(axis=axis).backward(upstream)
+    assert np.isfinite(t.grad).all()
+    per_slice = expected * (upstream - (upstream * expected).sum(axis=axis, keepdims=True))
+    np.testing.assert_allclose(t.grad, per_slice, rtol=1e-12, atol=1e-15)
+
+
+def test_addition_passes_the_gradient_through_without_copying() -> None:
+    # "a gradient passes through +, reshape or transpose as the same array": only where
+    # both inputs would get the very same array is the second one a copy
+    a, b = Tensor(np.ones(1)), Tensor(np.ones(3))
+    out = a + b  # a is broadcast: its gradient is a new (summed) array
+    out.backward(np.arange(3.0))
+    assert b.grad is out.grad
+    np.testing.assert_array_equal(a.grad, [3.0])
+    c, d = Tensor(np.ones(3)), Tensor(np.ones(3))
+    same = c + d
+    same.backward(np.arange(3.0))
+    assert c.grad is same.grad and d.grad is not c.grad
+    np.testing.assert_array_equal(d.grad, [0.0, 1.0, 2.0])
+
+
+def test_integer_arrays_meeting_a_tensor_are_float64_constants() -> None:
+    t = Tensor([1.5, 2.5])
+    for out in (t + np.array([1, 2]), np.array([1, 2]) + t, t * np.array([True, False])):
+        assert out.data.dtype == np.float64
+    np.testing.assert_array_equal((t + np.array([1, 2])).data, [2.5, 4.5])
+    (t * np.array([2, 3])).sum().backward()
+    np.testing.assert_array_equal(t.grad, [2.0, 3.0])
+
+
+def test_any_real_number_meeting_a_tensor_is_a_float64_constant() -> None:
+    from fractions import Fraction
+
+    t = Tensor([1.0, 2.0])
+    for number in (Fraction(1, 4), 2**70, True, np.int8(3)):
+        for out in (t + number, number - t, t * number):
+            assert out.data.dtype == np.float64, (number, out.data.dtype)
+    np.testing.assert_array_equal((t + Fraction(1, 4)).data, [1.25, 2.25])
+
+
+def test_accumulate_grad_stores_the_first_array_as_it_is() -> None:
+    from engine.tensor import accumulate_grad
+
+    t, g = Tensor(np.zeros(3)), np.ones(3, dtype=np.float32)
+    accumulate_grad(t, g)  # "the first gradient is stored as it is, not copied"
+    assert t.grad is g
+    accumulate_grad(t, np.ones(3))
+    assert t.grad is not g and t.grad.dtype == np.float64
+
+
+class _CountingLeaf(Tensor):
+    """A leaf that counts how often backward's graph walk reads its inputs."""
+
+    reads = 0
+
+    @property
+    def _prev(self):
+        type(self).reads += 1
+        return ()
+
+    @_prev.setter
+    def _prev(self, value) -> None:
+        pass
+
+
+def test_backward_walks_each_node_once_however_many_paths_reach_it() -> None:
+    _CountingLeaf.reads = 0
+    leaf = _CountingLeaf(np.ones(2))
+    x = leaf
+    for _ in range(12):  # 4096 paths from the output down to the leaf
+        x = x + x
+    _CountingLeaf.reads = 0
+    x.sum().backward()
+    assert _CountingLeaf.reads <= 3, f"the leaf was visited {_CountingLeaf.reads} times"
+    np.testing.assert_array_equal(leaf.grad, [4096.0, 4096.0])
+
+
+def test_results_that_record_no_graph_say_requires_grad_is_false() -> None:
+    from engine.tensor import no_grad
+
+    t = Tensor([1.0, 2.0])
+    assert (t * 2.0).requires_grad is True
+    assert Tensor([1.0], requires_grad=False).exp().requires_grad is False
+    assert t.detach().requires_grad is False
+    with no_grad():
+        assert (t * 2.0).requires_grad is False
+
+
+def test_a_tensor_made_from_a_tensor_copies_its_data() -> None:
+    t = Tensor([1.0, 2.0])
+    u = Tensor(t, requires_grad=False)
+    np.testing.assert_array_equal(u.data, [1.0, 2.0])
+    assert u.data is not t.data and u.requires_grad is False and u._prev == ()
