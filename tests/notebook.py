@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
+import nbclient
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,8 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def execute(notebook: Any, folder: Path, timeout: int = 600) -> Any:
     """Execute `notebook` (an nbformat notebook) in a fresh python3 kernel whose current
     folder is `folder` and which imports this checkout; return it with its outputs."""
-    nbclient = pytest.importorskip("nbclient", reason="nbclient is in the dev extra")
-    pytest.importorskip("ipykernel", reason="ipykernel is in the dev extra")
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     client = nbclient.NotebookClient(
         notebook,

@@ -1,0 +1,146 @@
+"""`import vgrad` outside a notebook: objects turned into a target module, the arguments
+refused, the results shown as `vgrad check` prints them (the kernel: test_notebook.py)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import vgrad
+from reports.check import print_report
+from vgrad.source import SourceError, free_names, module_source
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "docs" / "examples"
+
+SCRIPT = """
+import math
+import numpy as np
+import vgrad.source
+
+SCALE = 2.0
+
+
+def helper(x):
+    return math.tanh(x) * SCALE
+
+
+class Value:
+    def __init__(self, data):
+        self.data = data
+
+    def f(self):
+        return helper(self.data) + float(np.float64(0.0))
+
+
+def plus_one(self):
+    return self.data + 1
+
+
+Value.g = plus_one
+print("this line is not the engine's")
+"""
+
+
+def run_script(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    script = tmp_path / "script.py"
+    script.write_text(text)
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+
+
+def test_a_script_class_becomes_a_module_with_what_it_needs(tmp_path: Path) -> None:
+    printed = run_script(tmp_path, SCRIPT + "print(vgrad.source.module_source({'Value': Value}))")
+    assert printed.returncode == 0, printed.stderr
+    module = printed.stdout.split("this line is not the engine's\n", 1)[1]
+    assert "import math" in module and "import numpy as np" in module, module
+    assert "print(" not in module, f"only the engine and what it needs:\n{module}"
+    namespace: dict[str, object] = {}
+    exec(compile(module, "written", "exec"), namespace)
+    value = namespace["Value"](0.5)  # type: ignore[operator]
+    assert value.f() == 2.0 * __import__("math").tanh(0.5), module
+    assert value.g() == 1.5, f"a method assigned after the class is kept:\n{module}"
+
+
+def test_an_object_without_source_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    printed = run_script(
+        tmp_path,
+        "import vgrad.source\nValue = type('Value', (), {})\n"
+        "vgrad.source.module_source({'Value': Value})\n",
+    )
+    assert printed.returncode == 1, printed.stderr
+    assert "SourceError: cannot recover the source of Value" in printed.stderr, printed.stderr
+    assert "vgrad.check('my_engine.py')" in printed.stderr, printed.stderr
+
+
+def test_free_names_are_the_globals_read() -> None:
+    text = textwrap.dedent(
+        """
+        import math
+        LIMIT = 3
+
+        class Value(Base):
+            def f(self, x):
+                inner = 1
+                return helper(x) + math.pi + LIMIT + inner + len([x])
+        """
+    )
+    assert free_names(text) == {"Base", "helper", "len"}, free_names(text)
+
+
+def test_an_object_of_unknown_kind_is_refused() -> None:
+    with pytest.raises(SourceError, match="cannot send"):
+        module_source({"Value": object()})
+
+
+def test_arguments_are_refused_before_any_work() -> None:
+    class MyValue:
+        pass
+
+    with pytest.raises(TypeError, match=r"vgrad.check\(Value=MyValue\)"):
+        vgrad.check(MyValue)
+    with pytest.raises(ValueError, match="profile must be one of"):
+        vgrad.check("engine", profile="fast")
+    with pytest.raises(TypeError, match="not both"):
+        vgrad.check("engine", Value=MyValue)
+    with pytest.raises(SourceError, match="found none of Value"):
+        vgrad.check({"x": 1})
+
+
+def test_check_shows_what_vgrad_check_prints() -> None:
+    result = vgrad.check(
+        str(EXAMPLES / "my_engine.py"), select="each_scalar_op and tanh", progress=False
+    )
+    assert result.passed and result.failures == [], repr(result)
+    console = Console(file=io.StringIO(), width=100, color_system=None, soft_wrap=True)
+    print_report(result.report, console)
+    assert repr(result) == console.file.getvalue().rstrip("\n")
+    row = "| scalar_graphs: each_scalar_op_agrees_with_oracle | 1 | 0 | 0 |"
+    assert row in result._repr_markdown_(), result._repr_markdown_()
+    assert "every applicable property held" in result._repr_html_(), result._repr_html_()
+
+
+def test_report_of_a_buggy_engine_shows_its_disagreements(tmp_path: Path) -> None:
+    result = vgrad.report(
+        str(EXAMPLES / "buggy_engine.py"),
+        graphs=20,
+        ops=("tanh", "add", "mul"),
+        out=tmp_path / "out",
+        progress=False,
+    )
+    assert not result.passed, repr(result)
+    shown = result._repr_markdown_()
+    assert "disagreements" in shown and ".tanh()" in shown, shown
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "report.html",
+        "report.json",
+        "summary.md",
+    ]
+    assert result._repr_html_().startswith("<iframe srcdoc="), result._repr_html_()[:200]
