@@ -9,6 +9,7 @@
 * Each `vgrad` line of a ``bash`` block runs from the repository root; it must exit with 0,
   or with N when the line ends in a comment saying ``exits N``. The buggy engine's run must
   fail and name the broken op.
+* Translations (``docs/zh/``) are pages like any other: their blocks run the same way.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ COMMANDS = [(page, line, command) for page in PAGES for line, command in vgrad_c
 def test_the_guides_exist_and_have_code() -> None:
     names = {page.relative_to(DOCS).as_posix() for page in PAGES}
     assert {"tutorial.md", "verify-your-engine.md", "target-spec.md", "api.md"} <= names
+    assert {"zh/tutorial.md", "zh/verify-your-engine.md"} <= names, "the Chinese guides"
+    assert any(b.language == "python" for b in blocks(DOCS / "zh" / "tutorial.md"))
     assert any(b.language == "python" for b in blocks(DOCS / "tutorial.md"))
     commands = [command for _, _, command in COMMANDS]
     assert any("my_engine.py" in c for c in commands), "the guide checks the correct engine"
@@ -171,13 +174,18 @@ def problems_with(command: str, exit_code: int, output: str) -> list[str]:
 
 
 def test_vgrad_commands_run() -> None:
-    """Every `vgrad` line of the guides, all started at once (each takes seconds to import)."""
-    running = [(page, line, command, start_vgrad(command)) for page, line, command in COMMANDS]
+    """Every `vgrad` line of the guides, all started at once (each takes seconds to import);
+    a command that several pages show (a guide and its translation) runs once for all."""
+    running = {command: start_vgrad(command) for _, _, command in COMMANDS}
+    results = {
+        command: (p.communicate(timeout=600)[0], p.returncode) for command, p in running.items()
+    }
     failures = []
-    for page, line, command, process in running:
-        output, _ = process.communicate(timeout=600)
-        if problems := problems_with(command, process.returncode, output):
-            failures.append(f"{page.name}:{line}: {command}: {problems}\n{output}")
+    for page, line, command in COMMANDS:
+        output, exit_code = results[command]
+        if problems := problems_with(command, exit_code, output):
+            where = page.relative_to(DOCS).as_posix()
+            failures.append(f"{where}:{line}: {command}: {problems}\n{output}")
     assert not failures, "\n\n".join(failures)
 
 

@@ -71,3 +71,39 @@ def test_a_class_without_methods_comes_from_the_cell_history(
     notebook: nbformat.NotebookNode,
 ) -> None:
     assert text_of(notebook.cells[4]) == "class Empty:\n    pass\n\n", notebook.cells[4].outputs
+
+
+FAILED = re.compile(r"FAILED (\S+)")
+TUTORIAL = ROOT / "docs" / "tutorial.ipynb"
+
+
+def shown(cell: nbformat.NotebookNode) -> str:
+    """What a tutorial cell shows that must not change: its printed text and the text of
+    its results (of a picture, only that it is one); of a `vgrad.check` cell (tagged
+    vgrad-check), the summary and the failing properties (paths, times are the machine's)."""
+    if "vgrad-check" in cell.metadata.get("tags", []):
+        text = data_of(cell, "text/plain")
+        return "\n".join([*FAILED.findall(text), *(" ".join(s) for s in SUMMARY.findall(text))])
+    parts = []
+    for output in cell.outputs:
+        assert output["output_type"] != "error", output
+        if output["output_type"] == "stream":
+            parts.append(output["text"])
+        else:
+            images = sorted(k for k in output["data"] if k.startswith("image/"))
+            parts.append(str(images) if images else output["data"]["text/plain"])
+    return "".join(parts)
+
+
+@pytest.mark.campaign  # a whole quick check of the notebook's engine: minutes under load
+def test_the_tutorial_notebook_shows_what_it_runs(tmp_path: Path) -> None:
+    stored = nbformat.read(TUTORIAL, as_version=4)
+    fresh = execute(nbformat.read(TUTORIAL, as_version=4), tmp_path)
+    code = [(k, c) for k, c in enumerate(stored.cells) if c.cell_type == "code"]
+    checks = [k for k, c in code if "vgrad-check" in c.metadata.get("tags", [])]
+    assert checks and checks[0] == code[-3][0], "the notebook ends by checking its engine"
+    for k, cell in code:
+        want, got = shown(cell), shown(fresh.cells[k])
+        assert got == want, f"cell {k} shows\n{got}\ninstead of\n{want}\n{cell.source}"
+    assert SUMMARY.search(data_of(fresh.cells[checks[0]], "text/plain"))[2] == "0", "passes"
+    assert "each_scalar_op" in shown(fresh.cells[checks[1]]), "the broken tanh fails"

@@ -58,7 +58,9 @@ def module_source(objects: Mapping[str, Any]) -> str:
     for name, obj in objects.items():
         writer.define(name, obj)
     header = '"""Written by vgrad.check from objects defined in a notebook or a session."""\n'
-    return header + "\n" + "\n".join(writer.imports) + "\n\n\n" + "\n\n\n".join(writer.blocks)
+    return (
+        header + "\n" + "\n".join(writer.imports) + "\n\n\n" + "\n\n\n".join(writer.blocks) + "\n"
+    )
 
 
 class _Writer:
