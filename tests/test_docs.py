@@ -18,6 +18,7 @@ import ast
 import contextlib
 import difflib
 import io
+import json
 import os
 import re
 import shlex
@@ -103,9 +104,19 @@ def test_every_block_says_its_language(page: Path) -> None:
     assert not unknown, f"{page.name}: blocks need one of {LANGUAGES}: {unknown}"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
+def prose(page: Path) -> str:
+    """A page's text; of a notebook, its Markdown cells."""
+    if page.suffix != ".ipynb":
+        return page.read_text()
+    cells = json.loads(page.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize(
+    "page", [*PAGES, *DOCS.rglob("*.ipynb")], ids=lambda p: p.relative_to(DOCS).as_posix()
+)
 def test_relative_links_point_at_files(page: Path) -> None:
-    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", prose(page))
     local = [t for t in targets if "://" not in t]
     missing = [t for t in local if not (page.parent / t).exists()]
     assert not missing, f"{page.name} links to missing files: {missing}"
