@@ -57,10 +57,11 @@ def module_source(objects: Mapping[str, Any]) -> str:
     writer = _Writer()
     for name, obj in objects.items():
         writer.define(name, obj)
-    header = '"""Written by vgrad.check from objects defined in a notebook or a session."""\n'
-    return (
-        header + "\n" + "\n".join(writer.imports) + "\n\n\n" + "\n\n\n".join(writer.blocks) + "\n"
-    )
+    parts = ['"""Written by vgrad.check from objects defined in a notebook or a session."""']
+    if writer.imports:
+        parts.append("\n".join(writer.imports))
+    parts += [block.strip("\n") for block in writer.blocks]
+    return "\n\n\n".join(parts) + "\n"
 
 
 class _Writer:
@@ -145,8 +146,10 @@ class _Writer:
         ]
         needed = free_names("\n\n".join([text, *patch_text]))
         namespace = _namespace_of(obj)
-        for free in sorted(needed - {obj.__name__}):
-            if free in vars(builtins):
+        for free, must in sorted(needed.items()):
+            if free == obj.__name__ or free in vars(builtins):
+                continue
+            if free not in namespace and not must:
                 continue
             if free not in namespace:
                 raise SourceError(
@@ -228,9 +231,26 @@ def _class_in_history(cls: type) -> str:
         return ""
     for cell in reversed(shell.user_ns.get("_ih") or shell.user_ns.get("In") or []):
         found = _class_statement(shell.transform_cell(cell), cls.__name__)
-        if found:
+        if found and _defines(found, cls):
             return found
     return ""
+
+
+def _defines(text: str, cls: type) -> bool:
+    """Whether the class statement `text` defines what `cls` holds: every name its body
+    binds, and every method `cls` got in its class statement (not one of the same name)."""
+    body = ast.parse(text).body[0].body  # type: ignore[attr-defined]
+    names = {n.name for n in body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    for node in body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    own = {
+        name
+        for name, value in vars(cls).items()
+        if isinstance(value, types.FunctionType)
+        and value.__qualname__.startswith(cls.__qualname__ + ".")
+    }
+    return names <= set(vars(cls)) and own <= names
 
 
 def _ipython() -> Any:
@@ -254,14 +274,21 @@ def _class_statement(text: str, name: str, line: int | None = None) -> str:
     return ""
 
 
-def free_names(text: str) -> set[str]:
-    """The global names `text` reads but does not define itself."""
+def free_names(text: str) -> dict[str, bool]:
+    """The global names `text` reads but does not define itself, each with whether it must
+    be found: a name a class body reads and also assigns (``SGD = SGD``) may be its own."""
     table = symtable.symtable(text, "<vgrad target>", "exec")
     defined = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
-    used: set[str] = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    found = {s.get_name(): True for s in table.get_symbols() if s.is_referenced()}
     pending = list(table.get_children())
     while pending:
         scope = pending.pop()
         pending += scope.get_children()
-        used |= {s.get_name() for s in scope.get_symbols() if s.is_global() and s.is_referenced()}
-    return used - defined
+        for symbol in scope.get_symbols():
+            if not symbol.is_referenced():
+                continue
+            if symbol.is_global():
+                found[symbol.get_name()] = True
+            elif scope.get_type() == "class" and symbol.is_assigned():
+                found.setdefault(symbol.get_name(), False)
+    return {name: must for name, must in found.items() if name not in defined}
