@@ -7,13 +7,14 @@ import io
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 import vgrad
-from reports.check import print_report
+from reports.check import CaseResult, CheckReport, print_report
 from vgrad.source import SourceError, free_names, module_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +147,22 @@ def test_report_of_a_buggy_engine_shows_its_disagreements(tmp_path: Path) -> Non
         "summary.md",
     ]
     assert result._repr_html_().startswith("<iframe srcdoc="), result._repr_html_()[:200]
+
+
+def test_a_failure_shows_its_diagnosis_when_the_suite_gives_one() -> None:
+    @dataclass
+    class DiagnosedCase(CaseResult):  # the optional field the diagnosis adds to a failure
+        diagnoses: list[str] = field(default_factory=list)
+
+    failed = DiagnosedCase(
+        "properties/test_scalar_graphs.py::test_each_scalar_op_agrees_with_oracle[tanh-None]",
+        "failed",
+        failures=["the target disagrees with the oracle:\n  d loss / d x0: expected 1, got 2"],
+        diagnoses=["tanh's derivative is 1 - t instead of 1 - t**2"],
+    )
+    report = CheckReport("my_engine.py", "quick", None, ["Value"], cases=[failed])
+    result = vgrad.CheckResult(report)
+    page = result._repr_html_()
+    assert "<b>diagnosis</b>: tanh&#x27;s derivative is 1 - t instead of 1 - t**2" in page, page
+    assert "*tanh's derivative is 1 - t instead of 1 - t**2*" in result._repr_markdown_()
+    assert not result.passed and result.failures == failed.failures
