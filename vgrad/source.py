@@ -200,7 +200,10 @@ def _attached_later(cls: type) -> list[tuple[str, types.FunctionType]]:
 def source_of(obj: type | types.FunctionType) -> str:
     """The source text of a class or a function, also one defined in a notebook cell."""
     try:
-        return textwrap.dedent(inspect.getsource(obj))
+        text = textwrap.dedent(inspect.getsource(obj))
+        # inspect finds a class by its name: make sure the statement is this class's
+        if not isinstance(obj, type) or _defines(text, obj):
+            return text
     except (OSError, TypeError):
         pass
     if isinstance(obj, type):
