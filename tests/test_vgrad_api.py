@@ -3,12 +3,15 @@ refused, the results shown as `vgrad check` prints them (the kernel: test_notebo
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import subprocess
 import sys
 import textwrap
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -98,6 +101,20 @@ def test_free_names_are_the_globals_read() -> None:
     assert free_names(text) == {"Base": True, "helper": True, "len": True}, free_names(text)
     namespace = "class optim:\n    SGD = SGD\n    Adam = SGD\n"  # SGD may be the class's own
     assert free_names(namespace) == {"SGD": False}, free_names(namespace)
+
+
+def test_a_module_loaded_from_a_file_is_loaded_from_it_again(tmp_path: Path) -> None:
+    (tmp_path / "my_optim.py").write_text("class SGD:\n    lr = 0.5\n")
+    spec = importlib.util.spec_from_file_location("my_optim", tmp_path / "my_optim.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    text = module_source({"optim": module})
+    namespace: dict[str, Any] = {}
+    exec(compile(text, "written", "exec"), namespace)
+    assert namespace["optim"].SGD.lr == 0.5, text
+    text = module_source({"optim": types.SimpleNamespace(lr=0.5, betas=(0.9, 0.999))})
+    exec(compile(text, "written", "exec"), namespace)
+    assert namespace["optim"].betas == (0.9, 0.999), text
 
 
 def test_an_object_of_unknown_kind_is_refused() -> None:

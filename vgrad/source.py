@@ -72,7 +72,7 @@ class _Writer:
         self.blocks: list[str] = []
         self.defined: dict[str, int] = {}  # name -> id of the object it holds
 
-    def define(self, name: str, obj: Any, namespace: Mapping[str, Any] | None = None) -> None:
+    def define(self, name: str, obj: Any) -> None:
         if self.defined.get(name) == id(obj):
             return
         if name in self.defined:
