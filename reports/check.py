@@ -153,9 +153,11 @@ def run_check(
     timeout: float | None = None,
     strict: bool = False,
     precision: str = "float64",
+    progress: Progress | None = None,
 ) -> CheckReport:
     """Run the suite against `target` (raises TargetLoadError when it cannot load).
 
+    The progress bar is `progress`, or one drawn on `console`, or none.
     Ctrl-C or SIGTERM ends the run early: the report then holds every property that
     finished and names the one that was running."""
     loaded = load_target(target, timeout=timeout or case_timeout(profile), load_timeout=timeout)
@@ -183,7 +185,7 @@ def run_check(
         os.environ["VGRAD_NO_DATABASE"] = "1"
     previous_precision = os.environ.get("VGRAD_PRECISION")
     os.environ["VGRAD_PRECISION"] = precision
-    progress = _progress(console) if console else None
+    progress = progress or (_progress(console) if console else None)
     recorder = _Recorder(report, progress)
     with _sigterm_as_interrupt(), progress or contextlib.nullcontext():
         status = pytest.main(args, plugins=[recorder])

@@ -80,3 +80,28 @@ def assert_plain_snippet_reproduces(message: str, folder: Path) -> None:
                 f"the failure says the target gave {number}; the snippet printed "
                 f"{printed.stdout}\n{snippet}"
             )
+
+
+SHOWN_GRADIENT = re.compile(r"^\s*d loss / d (\w+): expected \S+, got (\S+?),? \(", re.MULTILINE)
+
+
+def assert_shown_snippet_reproduces(shown: str, folder: Path) -> None:
+    """A failure as a person sees it (`vgrad check`'s text, or a notebook's): its snippet,
+    run in a fresh interpreter, prints every wrong gradient the failure reports, to the
+    last digit shown."""
+    assert "reproduce with:\n" in shown, f"no snippet in:\n{shown}"
+    snippet = shown.split("reproduce with:\n", 1)[1].split("\nsecond opinion", 1)[0]
+    wrong = SHOWN_GRADIENT.findall(shown.split("reproduce with:\n", 1)[0])
+    assert wrong, f"no wrong gradient shown in:\n{shown}"
+    script = folder / "shown_snippet.py"
+    script.write_text(snippet)
+    printed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=folder, timeout=60
+    )
+    assert printed.returncode == 0, f"the snippet raised:\n{printed.stderr}\n{snippet}"
+    for name, got in wrong:
+        line = printed.stdout.split(f"d loss / d {name} =", 1)[1].split("\n", 1)[0]
+        assert float(line) == float(got), (
+            f"d loss / d {name}: the snippet printed {line.strip()}, the failure showed {got}\n"
+            f"{snippet}"
+        )

@@ -9,6 +9,7 @@
 * Each `vgrad` line of a ``bash`` block runs from the repository root; it must exit with 0,
   or with N when the line ends in a comment saying ``exits N``. The buggy engine's run must
   fail and name the broken op.
+* Translations (``docs/zh/``) are pages like any other: their blocks run the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import ast
 import contextlib
 import difflib
 import io
+import json
 import os
 import re
 import shlex
@@ -86,6 +88,8 @@ COMMANDS = [(page, line, command) for page in PAGES for line, command in vgrad_c
 def test_the_guides_exist_and_have_code() -> None:
     names = {page.relative_to(DOCS).as_posix() for page in PAGES}
     assert {"tutorial.md", "verify-your-engine.md", "target-spec.md", "api.md"} <= names
+    assert {"zh/tutorial.md", "zh/verify-your-engine.md"} <= names, "the Chinese guides"
+    assert any(b.language == "python" for b in blocks(DOCS / "zh" / "tutorial.md"))
     assert any(b.language == "python" for b in blocks(DOCS / "tutorial.md"))
     commands = [command for _, _, command in COMMANDS]
     assert any("my_engine.py" in c for c in commands), "the guide checks the correct engine"
@@ -100,9 +104,19 @@ def test_every_block_says_its_language(page: Path) -> None:
     assert not unknown, f"{page.name}: blocks need one of {LANGUAGES}: {unknown}"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
+def prose(page: Path) -> str:
+    """A page's text; of a notebook, its Markdown cells."""
+    if page.suffix != ".ipynb":
+        return page.read_text()
+    cells = json.loads(page.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize(
+    "page", [*PAGES, *DOCS.rglob("*.ipynb")], ids=lambda p: p.relative_to(DOCS).as_posix()
+)
 def test_relative_links_point_at_files(page: Path) -> None:
-    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", prose(page))
     local = [t for t in targets if "://" not in t]
     missing = [t for t in local if not (page.parent / t).exists()]
     assert not missing, f"{page.name} links to missing files: {missing}"
@@ -171,13 +185,18 @@ def problems_with(command: str, exit_code: int, output: str) -> list[str]:
 
 
 def test_vgrad_commands_run() -> None:
-    """Every `vgrad` line of the guides, all started at once (each takes seconds to import)."""
-    running = [(page, line, command, start_vgrad(command)) for page, line, command in COMMANDS]
+    """Every `vgrad` line of the guides, all started at once (each takes seconds to import);
+    a command that several pages show (a guide and its translation) runs once for all."""
+    running = {command: start_vgrad(command) for _, _, command in COMMANDS}
+    results = {
+        command: (p.communicate(timeout=600)[0], p.returncode) for command, p in running.items()
+    }
     failures = []
-    for page, line, command, process in running:
-        output, _ = process.communicate(timeout=600)
-        if problems := problems_with(command, process.returncode, output):
-            failures.append(f"{page.name}:{line}: {command}: {problems}\n{output}")
+    for page, line, command in COMMANDS:
+        output, exit_code = results[command]
+        if problems := problems_with(command, exit_code, output):
+            where = page.relative_to(DOCS).as_posix()
+            failures.append(f"{where}:{line}: {command}: {problems}\n{output}")
     assert not failures, "\n\n".join(failures)
 
 
