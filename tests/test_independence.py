@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITE = {"properties", "reports"}
+SUITE = {"properties", "reports", "vgrad"}
 FORBIDDEN = {
     "oracle": {"engine", *SUITE},
     "engine": {"oracle", "jax", "jaxlib", "optax", *SUITE},
-    "properties": {"engine", "reports"},
+    "properties": {"engine", "reports", "vgrad"},
     "properties/worker": {"oracle", "jax", "jaxlib", "optax", "hypothesis", "engine", "reports"},
 }
 
