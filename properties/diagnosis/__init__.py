@@ -1,0 +1,132 @@
+"""Diagnosis: name the bug behind a failure, not only the failing case.
+
+When a property fails, the op, the accumulation rule or the optimizer it checks is probed
+on the target (through its worker: chosen inputs, upstream gradients, gradients already
+in the leaves, optimizer runs with one argument at a time) and the numbers are compared
+with what each hypothesis of a catalogue of common mistakes predicts (computed here, in
+NumPy). A diagnosis is stated only when the correct rule does not explain the probes and
+exactly one hypothesis does; otherwise the text says "no diagnosis" and why, never a guess.
+
+Each question is asked once per target (the answers are cached by target and scope).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from properties.diagnosis.judge import Finding
+from properties.targets import Target, TargetDied, TargetRaised
+
+__all__ = ["Diagnosis", "diagnose", "for_test"]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What the probes of one scope (an op, the accumulation rules, an optimizer) say."""
+
+    scope: str  # "scalar op tanh", "scalar accumulation", "optim Adam (tensor)"
+    diagnosed: tuple[str, ...]  # the ids of the hypotheses stated (none: no diagnosis)
+    text: str
+
+
+_CACHE: dict[tuple[str, str], Diagnosis] = {}
+
+
+def diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
+    """The diagnosis of `scope` on `target`: ``("op", kind, op, side)``,
+    ``("accumulation", kind)`` or ``("optimizer", name, kind)``; cached per target."""
+    key = (target.spec, repr(scope))
+    if key not in _CACHE:
+        _CACHE[key] = _diagnose(target, scope)
+    return _CACHE[key]
+
+
+def _diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
+    from properties.diagnosis import accumulation, ops, optimizers
+
+    what = " ".join(str(s) for s in scope if s is not None)
+    try:
+        if scope[0] == "op":
+            return ops_diagnosis(target, ops.Key(*scope[1:]))
+        if scope[0] == "accumulation":
+            return accumulation.diagnosis(target, scope[1])
+        return optimizers.diagnosis(target, scope[1], scope[2])
+    except TargetDied as died:
+        return Diagnosis(what, (), f"no diagnosis: the target's worker died while probed ({died})")
+    except TargetRaised as error:
+        return Diagnosis(what, (), f"no diagnosis: probing raised {error.describe()}")
+
+
+def run_probes(target: Target, probes: list[Any]) -> list[dict[str, Any]]:
+    """The target's answers to `probes` (each `simulate.Probe`), in one worker call."""
+    return target.call("probe_graphs", probes=[p.wire() for p in probes])
+
+
+def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
+    from properties.diagnosis import ops
+
+    scope = f"{key.kind} op {key.expr()}"
+    probes = ops.rule_probes(key)
+    observed = run_probes(target, probes)
+    finding, rule = ops.judge_rule(key, probes, observed)
+    lines = [describe(finding, f"{key.expr()} alone", len(probes))]
+    ids = [finding.hypothesis.id] if finding.hypothesis else []
+    if key.binary and key.side is None and finding.status in ("right", "diagnosed"):
+        presets = ops.preset_probes(key)
+        accumulated = ops.judge_preset(key, rule, presets, run_probes(target, presets))
+        if accumulated.status == "diagnosed" and accumulated.hypothesis is not None:
+            ids.append(accumulated.hypothesis.id)
+            lines = [line for line in lines if not line.startswith("no diagnosis")]
+            lines.append(describe(accumulated, f"{key.expr()} with gradients already in "
+                                  "its operands", len(presets)))
+    return Diagnosis(scope, tuple(ids), "\n".join(lines))
+
+
+def describe(finding: Finding, probed: str, probes: int) -> str:
+    """One line of text for a finding."""
+    if finding.status == "diagnosed" and finding.hypothesis is not None:
+        return (
+            f"diagnosis: {finding.hypothesis.text} (of {finding.considered} hypotheses, the "
+            f"only one that explains all {probes} probes of {probed})"
+        )
+    if finding.status == "right":
+        return (
+            f"no diagnosis: {probed} gives the right numbers on {probes} probes, so the "
+            "failure comes from how it combines with the rest of the case"
+        )
+    if finding.status == "ambiguous":
+        return (
+            f"no diagnosis: {len(finding.explaining)} hypotheses explain the {probes} probes "
+            f"of {probed} equally ({', '.join(finding.explaining)})"
+        )
+    return (
+        f"no diagnosis: none of the {finding.considered} hypotheses of the catalogue explains "
+        f"the {probes} probes of {probed}"
+    )
+
+
+def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis | None:
+    """The diagnosis that goes with a failed property (None: the property has none)."""
+    name = nodeid.split("::")[-1].split("[")[0]
+    kind = params.get("kind", "scalar")
+    if name == "test_each_scalar_op_agrees_with_oracle":
+        return diagnose(target, ("op", "scalar", params["op"], params["side"]))
+    if name == "test_each_tensor_op_agrees_with_oracle" and params["op"] in _TENSOR_ELEMENTWISE:
+        return diagnose(target, ("op", "tensor", params["op"], params["variant"]))
+    if name in _ACCUMULATION or name == "test_deep_chains_agree_with_oracle":
+        return diagnose(target, ("accumulation", kind))
+    if name == "test_optimizer_trajectories_agree_with_optax":
+        return diagnose(target, ("optimizer", params["name"], kind))
+    if name == "test_zero_grad_clears_every_parameter":
+        return diagnose(target, ("optimizer", params["name"], "scalar"))
+    return None
+
+
+_TENSOR_ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "relu", "tanh", "exp", "log",
+                       "sigmoid")
+_ACCUMULATION = (
+    "test_second_backward_doubles_leaf_gradients",
+    "test_backward_of_two_outputs_adds_up",
+    "test_reset_leaves_then_backward_counts_once",
+)

@@ -1,0 +1,402 @@
+"""The catalogue of wrong local rules of one operation, and the probes that tell them apart.
+
+Each entry is a hypothesis derived from the op's correct rule by a mistake people make:
+the sign of a partial flipped; a partial dropped; a constant factor lost (or gained); the
+input used where the output belongs (or the reverse); a square or a factor missing; the
+upstream gradient ignored, or only its sign used; a reflected operator's operands
+swapped; `log(base)` missing; `=` where `+=` belongs. The probes run the op alone on
+chosen inputs: its backward directly (upstream 1), weighted by an upstream gradient
+(``out * u``), and with gradients already in the leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from properties.diagnosis.judge import Finding, Hypothesis, judge
+from properties.diagnosis.simulate import (
+    BINARY,
+    Node,
+    Probe,
+    Rule,
+    World,
+    correct_rule,
+    positions,
+    simulate,
+)
+
+SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
+# a rule change: (op, a, b, value, da, db) -> (value, da, db)
+Change = Callable[[str, Any, Any, Any, Any, Any], tuple[Any, Any, Any]]
+
+
+@dataclass(frozen=True)
+class Key:
+    """An op as the suite's menus name it: kind, op, and side (or tensor variant)."""
+
+    kind: str
+    op: str
+    side: str | None
+
+    @property
+    def binary(self) -> bool:
+        return self.op in BINARY
+
+    @property
+    def leaf_positions(self) -> tuple[int, ...]:
+        if not self.binary:
+            return (0,)
+        return {None: (0, 1), "right": (0,), "left": (1,)}.get(self.side, (0, 1))
+
+    def names(self) -> tuple[str, str]:
+        if self.side == "right":
+            return "x", "c"
+        if self.side == "left":
+            return "c", "x"
+        if not self.binary:
+            return "x", ""
+        return ("x", "y") if self.op == "pow" else ("a", "b")
+
+    def expr(self) -> str:
+        """``a / b``, ``c - x``, ``x.tanh()``, for the text."""
+        a, b = self.names()
+        if self.binary:
+            return f"{a} {SYMBOL[self.op]} {b}"
+        return "-x" if self.op == "neg" else f"x.{self.op}()"
+
+
+# -- probe points ------------------------------------------------------------------------
+
+POINTS: dict[str, list[tuple[float, float]]] = {
+    "arith": [(0.7, -1.3), (2.1, 0.6), (-1.6, 2.4)],
+    "pow": [(0.7, 1.5), (1.6, -0.5), (2.3, 2.0)],
+    "pow-right": [(0.7, 2.0), (1.6, 3.0), (2.3, -1.5), (1.3, 0.5), (0.0, 0.0), (0.0, 2.5)],
+    "pow-left": [(2.0, 0.7), (0.5, -1.3), (3.0, 2.1)],
+    "unary": [(0.7, 0.0), (-1.3, 0.0), (2.1, 0.0)],
+    "positive": [(0.7, 0.0), (1.6, 0.0), (2.3, 0.0)],
+    "relu": [(0.7, 0.0), (-1.3, 0.0), (2.1, 0.0), (0.0, 0.0)],
+    # where a formula that is right on paper overflows (exp of 800)
+    "tanh": [(0.7, 0.0), (-1.3, 0.0), (2.1, 0.0), (400.0, 0.0), (-400.0, 0.0)],
+    "sigmoid": [(0.7, 0.0), (-1.3, 0.0), (2.1, 0.0), (800.0, 0.0), (-800.0, 0.0)],
+}
+UPSTREAMS = (-1.7, 0.6, -0.3, 2.5)
+PRESET = (0.25, -0.5)
+
+
+def _points(key: Key) -> list[tuple[float, float]]:
+    if key.op == "pow":
+        return POINTS[f"pow-{key.side}" if key.side else "pow"]
+    if key.binary:
+        return POINTS["arith"]
+    return POINTS.get(key.op, POINTS["positive" if key.op == "log" else "unary"])
+
+
+def _shape(kind: str, value: float, k: int) -> Any:
+    """A scalar probe's number, or for tensors three elements around it."""
+    if kind == "scalar":
+        return value
+    return np.array([value, value * 0.5 + 0.1 * k, value * 1.25])
+
+
+def _graph(key: Key, a: float, b: float, k: int) -> tuple[tuple[Node, ...], dict[str, Any]]:
+    x, y = _shape(key.kind, a, k), _shape(key.kind, b, k)
+    attrs = {"name": "x"}
+    if not key.binary:
+        return (("input", (), attrs), (key.op, (0,), {})), {"x": x}
+    if key.side is None:
+        nodes = (("input", (), attrs), ("input", (), {"name": "y"}), (key.op, (0, 1), {}))
+        return nodes, {"x": x, "y": y}
+    c, leaf = (b, x) if key.side == "right" else (a, y)
+    return (("input", (), attrs), (key.op, (0,), {"const": float(c), "side": key.side})), {"x": leaf}
+
+
+def rule_probes(key: Key) -> list[Probe]:
+    """The op alone at each point: backward directly, then weighted by an upstream."""
+    probes = []
+    for k, (a, b) in enumerate(_points(key)):
+        nodes, inputs = _graph(key, a, b, k)
+        out = (len(nodes) - 1,)
+        if key.kind == "scalar":
+            probes.append(Probe(key.kind, nodes, out, inputs, (("backward", 0, None), ("read",))))
+        u = UPSTREAMS[k % len(UPSTREAMS)]
+        upstream = u if key.kind == "scalar" else _shape("tensor", u, k)
+        probes.append(Probe(key.kind, nodes, out, inputs, (("backward", 0, upstream), ("read",))))
+    return probes
+
+
+def preset_probes(key: Key) -> list[Probe]:
+    """Gradients already in the leaves, then one backward: they must be added to."""
+    probes = []
+    for k, (a, b) in enumerate(_points(key)[:2]):
+        nodes, inputs = _graph(key, a, b, k)
+        preset = {n: _shape(key.kind, p, k) for n, p in zip(inputs, PRESET, strict=False)}
+        script = (("backward", 0, None if key.kind == "scalar" else _shape("tensor", 1.0, k)),)
+        probes.append(
+            Probe(key.kind, nodes, (len(nodes) - 1,), inputs, (*script, ("read",)), preset)
+        )
+    return probes
+
+
+# -- the rule hypotheses -----------------------------------------------------------------
+
+
+def _at(pos: int, f: Callable[[Any], Any]) -> Change:
+    """Change the partial of operand position `pos` by `f`."""
+
+    def change(op: str, a: Any, b: Any, z: Any, da: Any, db: Any) -> tuple[Any, Any, Any]:
+        return (z, f(da), db) if pos == 0 else (z, da, f(db))
+
+    return change
+
+
+def _partial(pos: int, f: Callable[[Any, Any, Any], Any]) -> Change:
+    """Replace the partial of `pos` by ``f(a, b, value)``."""
+
+    def change(op: str, a: Any, b: Any, z: Any, da: Any, db: Any) -> tuple[Any, Any, Any]:
+        return (z, f(a, b, z), db) if pos == 0 else (z, da, f(a, b, z))
+
+    return change
+
+
+def _swapped(op: str, a: Any, b: Any, z: Any, da: Any, db: Any) -> tuple[Any, Any, Any]:
+    """``c op x`` computed as ``x op c``: value and x's partial of the swapped form."""
+    value, d_first, _ = correct_rule(op, b, a)
+    return value, da, d_first
+
+
+@dataclass(frozen=True)
+class RuleHypothesis:
+    id: str
+    text: str
+    change: Change | None = None
+    passes: Callable[[Any, Any], Any] | None = None  # (partial, upstream) -> contribution
+    or_correct: bool = False  # wrong only at some points: each probe may also be right
+
+
+def rule_hypotheses(key: Key) -> list[RuleHypothesis]:
+    """Every wrong rule of the catalogue that applies to `key`."""
+    names, expr, op = key.names(), key.expr(), key.op
+    d = f"d({expr})/d{{}}"
+    out: list[RuleHypothesis] = []
+    for p in key.leaf_positions:
+        n = names[p]
+        out.append(RuleHypothesis(f"sign-{n}", f"{d.format(n)} has its sign flipped",
+                                  _at(p, lambda g: -g)))
+        out.append(RuleHypothesis(f"drop-{n}", f"{expr} passes no gradient to {n}",
+                                  _at(p, np.zeros_like)))
+    out.append(RuleHypothesis(
+        "upstream-ignored",
+        f"{expr}'s backward ignores the upstream gradient: it passes on its local "
+        "derivative alone (grad += local, not local * out.grad)",
+        passes=lambda g, u: g + 0 * u,
+    ))
+    out.append(RuleHypothesis(
+        "upstream-sign",
+        f"{expr}'s backward uses only the sign of the upstream gradient",
+        passes=lambda g, u: g * np.sign(u),
+    ))
+    out += _specific(key)
+    return out
+
+
+def _specific(key: Key) -> list[RuleHypothesis]:  # noqa: C901 (one table of cases)
+    op, side, expr = key.op, key.side, key.expr()
+    a, b = key.names()
+    h: list[RuleHypothesis] = []
+    if op == "mul":
+        def swap(o: str, x: Any, y: Any, z: Any, dx: Any, dy: Any) -> tuple[Any, Any, Any]:
+            return z, x + 0 * y, y + 0 * x
+        h.append(RuleHypothesis("partials-swapped", (
+            f"{expr}'s partials are swapped: d/d{a} = {a} and d/d{b} = {b} (each operand's "
+            "own value where the other's belongs)" if side is None else
+            f"d({expr})/dx is x, not c (the operand's own value where the other's belongs)"),
+            swap))
+    if op == "div" and 1 in key.leaf_positions:
+        h.append(RuleHypothesis("div-no-square", f"d({expr})/d{b} is -{a}/{b}, not -{a}/{b}**2 "
+                                "(the square is missing)", _partial(1, lambda x, y, z: -x / y)))
+        h.append(RuleHypothesis("div-no-numerator", f"d({expr})/d{b} is -1/{b}**2, not "
+                                f"-{a}/{b}**2 (the factor {a} is missing)",
+                                _partial(1, lambda x, y, z: -1 / y**2 + 0 * x)))
+    if op == "pow" and 0 in key.leaf_positions:
+        h.append(RuleHypothesis("pow-exponent-kept", f"d({expr})/d{a} is {b} * {a}**{b}, not "
+                                f"{b} * {a}**({b} - 1) (the exponent is not lowered)",
+                                _partial(0, lambda x, y, z: y * np.power(x, y))))
+        h.append(RuleHypothesis("pow-factor-missing", f"d({expr})/d{a} is {a}**({b} - 1), not "
+                                f"{b} * {a}**({b} - 1) (the factor {b} is missing)",
+                                _partial(0, lambda x, y, z: np.power(x, y - 1.0))))
+    if op == "pow" and 1 in key.leaf_positions:
+        h.append(RuleHypothesis("pow-log-missing", f"d({expr})/d{b} is {a}**{b}, not "
+                                f"{a}**{b} * log({a}) (the log(base) term is missing)",
+                                _partial(1, lambda x, y, z: z)))
+        h.append(RuleHypothesis("pow-power-missing", f"d({expr})/d{b} is log({a}), not "
+                                f"{a}**{b} * log({a}) (the factor {a}**{b} is missing)",
+                                _partial(1, lambda x, y, z: np.log(x) + 0 * y)))
+    if side == "left" and op in ("sub", "div", "pow"):
+        h.append(RuleHypothesis("reflected-swapped", f"{expr} computes x {SYMBOL[op]} c: the "
+                                f"reflected operator (__r{_dunder(op)}__) swaps its operands",
+                                _swapped))
+    if op in ("tanh", "sigmoid"):
+        h.append(RuleHypothesis(
+            "overflows", f"{op} is computed by a formula that overflows (exp of a large "
+            "number): an exception or nan at |x| of several hundred, where the truth is finite",
+            _undefined_where(lambda x, y: np.abs(x) > 300), or_correct=True))
+    if op == "pow" and side == "right":
+        h.append(RuleHypothesis(
+            "pow-zero-at-zero", "d(x ** c)/dx is computed as c * x**(c - 1) also for c = 0, "
+            "so x**0 at x = 0 gives 0 * 0**-1 (nan or ZeroDivisionError) where it is 0",
+            _undefined_where(lambda x, y: (x == 0) & (y == 0), value=False)))
+        h.append(RuleHypothesis(
+            "pow-divides-by-x", "d(x ** c)/dx is computed as c * x**c / x, which divides by "
+            "zero at x = 0 (where x**2.5 has the derivative 0)",
+            _undefined_where(lambda x, y: x == 0, value=False)))
+    if op == "tanh":
+        h.append(RuleHypothesis("tanh-input", "tanh's backward computes 1 - x**2 from its "
+                                "input x, not 1 - t**2 from its output t = tanh(x)",
+                                _partial(0, lambda x, y, z: 1 - x * x)))
+        h.append(RuleHypothesis("tanh-no-square", "tanh's backward computes 1 - t, not "
+                                "1 - t**2 (the square is missing)", _partial(0, lambda x, y, z: 1 - z)))
+    if op == "sigmoid":
+        h.append(RuleHypothesis("sigmoid-input", "sigmoid's backward computes x * (1 - x) from "
+                                "its input x, not s * (1 - s) from its output s",
+                                _partial(0, lambda x, y, z: x * (1 - x))))
+        h.append(RuleHypothesis("sigmoid-no-one-minus", "sigmoid's backward computes s, not "
+                                "s * (1 - s) (the factor 1 - s is missing)",
+                                _partial(0, lambda x, y, z: z)))
+    if op == "exp":
+        h.append(RuleHypothesis("exp-input", "exp's backward uses its input x, not its output "
+                                "exp(x)", _partial(0, lambda x, y, z: x)))
+    if op == "log":
+        h.append(RuleHypothesis("log-output", "log's backward divides by its output log(x), "
+                                "not by its input x", _partial(0, lambda x, y, z: 1 / z)))
+    if op == "relu":
+        h.append(RuleHypothesis("relu-at-zero", "relu's backward uses x >= 0, so relu'(0) = 1 "
+                                "(the convention is relu'(0) = 0)",
+                                _partial(0, lambda x, y, z: (np.asarray(x) >= 0) * 1.0)))
+        h.append(RuleHypothesis("relu-output", "relu's backward passes its output relu(x), not "
+                                "the mask x > 0", _partial(0, lambda x, y, z: z)))
+    return h
+
+
+def _undefined_where(where: Callable[[Any, Any], Any], value: bool = True) -> Change:
+    """The partials (and the value, if `value`) become nan where `where(a, b)` holds."""
+
+    def change(op: str, a: Any, b: Any, z: Any, da: Any, db: Any) -> tuple[Any, Any, Any]:
+        bad = where(np.asarray(a, dtype=float), np.asarray(0.0 if b is None else b, dtype=float))
+        nan = lambda v: None if v is None else np.where(bad, np.nan, v)  # noqa: E731
+        return (nan(z) if value else z), nan(da), nan(db)
+
+    return change
+
+
+def _dunder(op: str) -> str:
+    return {"sub": "sub", "div": "truediv", "pow": "pow"}[op]
+
+
+def _fitted_factor(key: Key, pos: int, probes: list[Probe], observed: list[Any]) -> float | None:
+    """The constant c of "the partial of `pos` is c times the right one", from the first
+    direct probe where the right partial is not 0 (None when no probe gives one)."""
+    name = "xy"[pos] if key.binary and key.side is None else "x"
+    for probe, answer in zip(probes, observed, strict=True):
+        right = simulate(probe, World())
+        if "raised" in answer or not isinstance(right, list) or not answer["readings"]:
+            continue
+        want = np.asarray(right[0]["grads"][name], dtype=np.float64)
+        got = answer["readings"][0]["grads"].get(name)
+        if type(got) is dict and "list" in got:
+            got = got["list"]
+        try:
+            got_a = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        if got_a.shape == want.shape and np.all(np.abs(want) > 1e-6) and np.all(np.isfinite(got_a)):
+            return float((got_a / want).ravel()[0])
+    return None
+
+
+def _world(key: Key, h: RuleHypothesis | None, carrier_too: bool) -> World:
+    def applies(node: Node, carrier: bool) -> bool:
+        return h is not None and (not carrier or carrier_too)
+
+    def rule(node: Node, carrier: bool) -> Rule:
+        if not applies(node, carrier) or h is None or h.change is None:
+            return correct_rule
+        change = h.change
+
+        def changed(op: str, a: Any, b: Any) -> tuple[Any, Any, Any]:
+            return change(op, a, b, *correct_rule(op, a, b))
+
+        return changed
+
+    def passes(node: Node, carrier: bool, d: Any, u: Any) -> Any:
+        if applies(node, carrier) and h is not None and h.passes is not None:
+            return h.passes(d, u)
+        return d * u
+
+    return World(rule=rule, passes=passes)
+
+
+def as_hypothesis(key: Key, h: RuleHypothesis | None, probes: list[Probe]) -> Hypothesis:
+    """A rule hypothesis as the judge takes it: alternatives per probe (for `mul`, the
+    worker's own ``out * u`` may or may not go through the same wrong rule)."""
+    worlds = [_world(key, h, False)] + ([_world(key, h, True)] if key.op == "mul" else [])
+    if h is not None and h.or_correct:
+        worlds.append(_world(key, None, False))
+    return Hypothesis(
+        "correct" if h is None else h.id,
+        "the correct rule" if h is None else h.text,
+        lambda k: [simulate(probes[k], w) for w in worlds],
+    )
+
+
+def judge_rule(key: Key, probes: list[Probe], observed: list[Any]) -> tuple[Finding, RuleHypothesis | None]:
+    """The rule question: which local rule does the op apply?"""
+    catalogue = rule_hypotheses(key)
+    for p in key.leaf_positions:
+        c = _fitted_factor(key, p, probes, observed)
+        if c is not None and min(abs(c), abs(c - 1), abs(c + 1)) > 1e-6:
+            n = key.names()[p]
+            catalogue.append(RuleHypothesis(
+                f"factor-{n}",
+                f"d({key.expr()})/d{n} is {c:.6g} times the right one (a constant factor "
+                f"{'lost' if abs(c) < 1 else 'too many'})",
+                _at(p, lambda g, c=c: c * g),
+            ))
+    finding = judge(as_hypothesis(key, None, probes),
+                    [as_hypothesis(key, h, probes) for h in catalogue], observed)
+    chosen = next((h for h in catalogue if finding.hypothesis and h.id == finding.hypothesis.id),
+                  None)
+    return finding, chosen
+
+
+def judge_preset(key: Key, rule: RuleHypothesis | None, probes: list[Probe],
+                 observed: list[Any]) -> Finding:
+    """The accumulation question: does the op add to what its operands hold (+=)?"""
+    base = _world(key, rule, False)
+    names = key.names()
+    hypotheses = [
+        Hypothesis(
+            f"assigns-{names[p]}",
+            f"{key.expr()}'s backward assigns (=) the gradient of {names[p]} where it should "
+            f"add (+=): whatever reached {names[p]} before is lost",
+            lambda k, p=p: [simulate(probes[k], _assigning(base, (p,)))],
+        )
+        for p in key.leaf_positions
+    ]
+    if len(key.leaf_positions) > 1:
+        hypotheses.append(Hypothesis(
+            "leaves-reset", "backward() resets every leaf's gradient (an accumulation rule, "
+            "not this op's)",
+            lambda k: [simulate(probes[k], _assigning(base, key.leaf_positions))],
+        ))
+    correct = Hypothesis("correct", "adds", lambda k: [simulate(probes[k], base)])
+    return judge(correct, hypotheses, observed)
+
+
+def _assigning(world: World, where: tuple[int, ...]) -> World:
+    from dataclasses import replace
+
+    return replace(world, assigns=lambda node, carrier: () if carrier else where)
