@@ -75,8 +75,9 @@ def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
     if key.binary and key.side is None and finding.status in ("right", "diagnosed"):
         presets = ops.preset_probes(key)
         accumulated = ops.judge_preset(key, rule, presets, run_probes(target, presets))
-        if accumulated.status == "diagnosed" and accumulated.hypothesis is not None:
-            ids.append(accumulated.hypothesis.id)
+        stated = accumulated.hypothesis
+        if stated is not None and stated.id.startswith("assigns-"):  # leaves-reset: not the op's
+            ids.append(stated.id)
             lines = [line for line in lines if not line.startswith("no diagnosis")]
             lines.append(describe(accumulated, f"{key.expr()} with gradients already in "
                                   "its operands", len(presets)))

@@ -216,7 +216,10 @@ def _backward(
             grads[i] = np.zeros_like(values[i])
     seed = np.ones_like(values[root])
     grads[root] = seed if world.seed_assign else grads[root] + seed
-    order = world.order if world.order is not None else sorted(interior, reverse=True)
+    if world.order is None:
+        order = sorted(interior, reverse=True)
+    else:
+        order = [i for i in world.order if i in interior]
     for i in order:
         node = nodes[i]
         op, args, attrs = node
@@ -237,11 +240,11 @@ def _backward(
                 grads[arg] = grads[arg] + contribution
 
 
-def interior_orders(probe: Probe, output: int = 0) -> list[tuple[int, ...]]:
+def interior_orders(probe: Probe) -> list[tuple[int, ...]]:
     """Every order of the interior nodes of `probe` (for an out-of-order traversal)."""
     nodes = list(probe.nodes)
-    interior = [i for i in _reachable(nodes, probe.outputs[output]) if nodes[i][0] != "input"]
-    return list(itertools.permutations(interior))
+    reached = {i for out in probe.outputs for i in _reachable(nodes, out)}
+    return list(itertools.permutations(sorted(i for i in reached if nodes[i][0] != "input")))
 
 
 def predict(probe: Probe, worlds: list[World]) -> list[Answer]:
