@@ -12,13 +12,14 @@ Each question is asked once per target (the answers are cached by target and sco
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from properties.diagnosis.judge import Finding
 from properties.targets import Target, TargetDied, TargetRaised
 
-__all__ = ["Diagnosis", "diagnose", "for_test"]
+__all__ = ["Diagnosis", "diagnose", "for_test", "of_failure"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ _CACHE: dict[tuple[str, str], Diagnosis] = {}
 
 def diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
     """The diagnosis of `scope` on `target`: ``("op", kind, op, side)``,
-    ``("accumulation", kind)`` or ``("optimizer", name, kind)``; cached per target."""
+    ``("accumulation", kind)``, ``("traversal", "scalar")`` (accumulation and deep chains)
+    or ``("optimizer", name, kind)``; cached per target."""
     key = (target.spec, repr(scope))
     if key not in _CACHE:
         _CACHE[key] = _diagnose(target, scope)
@@ -49,8 +51,8 @@ def _diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
     try:
         if scope[0] == "op":
             return ops_diagnosis(target, ops.Key(*scope[1:]))
-        if scope[0] == "accumulation":
-            return accumulation.diagnosis(target, scope[1])
+        if scope[0] in ("accumulation", "traversal"):
+            return accumulation.diagnosis(target, scope[1], deep=scope[0] == "traversal")
         return optimizers.diagnosis(target, scope[1], scope[2])
     except TargetDied as died:
         return Diagnosis(what, (), f"no diagnosis: the target's worker died while probed ({died})")
@@ -107,16 +109,39 @@ def describe(finding: Finding, probed: str, probes: int) -> str:
     )
 
 
+def of_failure(item: Any) -> str:
+    """The diagnosis text of a failed property's pytest item ("" when it has none). Never
+    raises: a diagnosis is advice, and the failure is reported whatever happens here."""
+    target = getattr(item, "funcargs", {}).get("target")
+    if not isinstance(target, Target):
+        return ""
+    callspec = getattr(item, "callspec", None)
+    try:
+        found = for_test(target, item.nodeid, dict(callspec.params) if callspec else {})
+    except Exception as error:  # a bug of the diagnosis must not hide the failure
+        return f"no diagnosis: the diagnosis itself failed ({type(error).__name__}: {error})"
+    return found.text if found else ""
+
+
 def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis | None:
     """The diagnosis that goes with a failed property (None: the property has none)."""
     name = nodeid.split("::")[-1].split("[")[0]
     kind = params.get("kind", "scalar")
     if name == "test_each_scalar_op_agrees_with_oracle":
         return diagnose(target, ("op", "scalar", params["op"], params["side"]))
+    if name == "test_scalar_finite_truths":  # "relu at 0", "x**0 at 0", "tanh(400)", ...
+        case = str(params["case"])
+        op = "pow" if case.startswith("x**") else re.match(r"[a-z]*", case).group()
+        if op in _TENSOR_ELEMENTWISE:
+            return diagnose(target, ("op", "scalar", op, "right" if op == "pow" else None))
+    if name == "test_tiny_and_huge_inputs_agree_with_oracle" and kind == "scalar":
+        return diagnose(target, ("op", "scalar", params["op"], None))
     if name == "test_each_tensor_op_agrees_with_oracle" and params["op"] in _TENSOR_ELEMENTWISE:
         return diagnose(target, ("op", "tensor", params["op"], params["variant"]))
-    if name in _ACCUMULATION or name == "test_deep_chains_agree_with_oracle":
+    if name in _ACCUMULATION:
         return diagnose(target, ("accumulation", kind))
+    if name == "test_deep_chains_agree_with_oracle":
+        return diagnose(target, ("traversal", "scalar"))
     if name == "test_optimizer_trajectories_agree_with_optax":
         return diagnose(target, ("optimizer", params["name"], kind))
     if name == "test_zero_grad_clears_every_parameter":
