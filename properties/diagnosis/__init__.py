@@ -83,6 +83,16 @@ def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
             lines = [line for line in lines if not line.startswith("no diagnosis")]
             lines.append(describe(accumulated, f"{key.expr()} with gradients already in "
                                   "its operands", len(presets)))
+    if key.kind == "tensor" and key.binary and key.side is None and finding.status in (
+        "right",
+        "diagnosed",
+    ):
+        shapes = ops.broadcast_probes(key)
+        reduced = ops.judge_broadcast(key, rule, shapes, run_probes(target, shapes))
+        if reduced.status == "diagnosed" and reduced.hypothesis is not None:
+            ids.append(reduced.hypothesis.id)
+            lines = [line for line in lines if not line.startswith("no diagnosis")]
+            lines.append(describe(reduced, f"{key.expr()} on shapes that broadcast", len(shapes)))
     return Diagnosis(scope, tuple(ids), "\n".join(lines))
 
 

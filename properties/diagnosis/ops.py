@@ -141,6 +141,67 @@ def preset_probes(key: Key) -> list[Probe]:
     return probes
 
 
+BROADCAST_SHAPES = (((2, 3), (3,)), ((2, 1), (1, 3)), ((3,), (2, 1)))
+
+
+def broadcast_probes(key: Key) -> list[Probe]:
+    """Tensor operands of shapes that broadcast: each gradient must be summed back."""
+    probes = []
+    for k, (sa, sb) in enumerate(BROADCAST_SHAPES):
+        a, b = _points(key)[k % len(_points(key))]
+        x = a + 0.1 * np.arange(np.prod(sa)).reshape(sa)
+        y = b - 0.15 * np.arange(np.prod(sb)).reshape(sb)
+        nodes, _ = _graph(key, a, b, k)
+        shape = np.broadcast_shapes(sa, sb)
+        g = 0.7 - 0.3 * np.arange(np.prod(shape)).reshape(shape)
+        probes.append(
+            Probe(key.kind, nodes, (2,), {"x": x, "y": y}, (("backward", 0, g), ("read",)))
+        )
+    return probes
+
+
+def _reduce_keeping(leading: bool, size_one: bool, mean: bool, keepdims: bool) -> Any:
+    """A reduction of broadcast gradients with one of the usual mistakes."""
+
+    def reduce(g: Any, shape: tuple[int, ...]) -> Any:
+        g = np.asarray(g, dtype=np.float64)
+        while leading and g.ndim > len(shape):
+            g = g.mean(axis=0) if mean else g.sum(axis=0)
+        for i, n in enumerate(shape):  # axis by axis, as an engine writes it
+            if size_one and i < g.ndim and n == 1 and g.shape[i] != 1:
+                g = g.sum(axis=i, keepdims=keepdims)
+        return g
+
+    return reduce
+
+
+REDUCTIONS = {
+    "leading-kept": ("gradients are not summed over the leading axes broadcasting added",
+                     _reduce_keeping(False, True, False, True)),
+    "leading-averaged": ("gradients are averaged, not summed, over the leading axes "
+                         "broadcasting added", _reduce_keeping(True, True, True, True)),
+    "size-one-kept": ("gradients are not summed over the size-1 axes that were broadcast "
+                      "(only over added leading axes)", _reduce_keeping(True, False, False, True)),
+    "keepdims-dropped": ("gradients are summed over broadcast size-1 axes without keepdims, "
+                         "so those axes disappear", _reduce_keeping(True, True, False, False)),
+}
+
+
+def judge_broadcast(key: Key, rule: RuleHypothesis | None, probes: list[Probe],
+                    observed: list[Any]) -> Finding:
+    """The broadcasting question: are gradients summed back to each operand's shape?"""
+    from dataclasses import replace
+
+    base = _world(key, rule, False)
+    hypotheses = [
+        Hypothesis(name, f"{key.expr()} on Tensors: {text}",
+                   lambda k, f=f: [simulate(probes[k], replace(base, reduce=f))])
+        for name, (text, f) in REDUCTIONS.items()
+    ]
+    correct = Hypothesis("correct", "sums", lambda k: [simulate(probes[k], base)])
+    return judge(correct, hypotheses, observed)
+
+
 # -- the rule hypotheses -----------------------------------------------------------------
 
 
@@ -175,6 +236,7 @@ class RuleHypothesis:
     change: Change | None = None
     passes: Callable[[Any, Any], Any] | None = None  # (partial, upstream) -> contribution
     or_correct: bool = False  # wrong only at some points: each probe may also be right
+    also: Change | None = None  # another form of the same mistake
 
 
 def rule_hypotheses(key: Key) -> list[RuleHypothesis]:
@@ -243,7 +305,8 @@ def _specific(key: Key) -> list[RuleHypothesis]:  # noqa: C901 (one table of cas
         h.append(RuleHypothesis(
             "overflows", f"{op} is computed by a formula that overflows (exp of a large "
             "number): an exception or nan at |x| of several hundred, where the truth is finite",
-            _undefined_where(lambda x, y: np.abs(x) > 300), or_correct=True))
+            _undefined_where(lambda x, y: np.abs(x) > 300), or_correct=True,
+            also=_undefined_where(lambda x, y: np.abs(x) > 300, partials=False)))
     if op == "pow" and side == "right":
         h.append(RuleHypothesis(
             "pow-zero-at-zero", "d(x ** c)/dx is computed as c * x**(c - 1) also for c = 0, "
@@ -281,12 +344,16 @@ def _specific(key: Key) -> list[RuleHypothesis]:  # noqa: C901 (one table of cas
     return h
 
 
-def _undefined_where(where: Callable[[Any, Any], Any], value: bool = True) -> Change:
-    """The partials (and the value, if `value`) become nan where `where(a, b)` holds."""
+def _undefined_where(
+    where: Callable[[Any, Any], Any], value: bool = True, partials: bool = True
+) -> Change:
+    """The value and the partials (each if asked) become nan where `where(a, b)` holds."""
 
     def change(op: str, a: Any, b: Any, z: Any, da: Any, db: Any) -> tuple[Any, Any, Any]:
         bad = where(np.asarray(a, dtype=float), np.asarray(0.0 if b is None else b, dtype=float))
         nan = lambda v: None if v is None else np.where(bad, np.nan, v)  # noqa: E731
+        if not partials:
+            return nan(z), da, db
         return (nan(z) if value else z), nan(da), nan(db)
 
     return change
@@ -319,7 +386,7 @@ def _fitted_factor(key: Key, pos: int, probes: list[Probe], observed: list[Any])
 
 def _world(key: Key, h: RuleHypothesis | None, carrier_too: bool) -> World:
     def applies(node: Node, carrier: bool) -> bool:
-        return h is not None and (not carrier or carrier_too)
+        return h is not None and node[0] == key.op and (not carrier or carrier_too)
 
     def rule(node: Node, carrier: bool) -> Rule:
         if not applies(node, carrier) or h is None or h.change is None:
@@ -345,6 +412,8 @@ def as_hypothesis(key: Key, h: RuleHypothesis | None, probes: list[Probe]) -> Hy
     worlds = [_world(key, h, False)] + ([_world(key, h, True)] if key.op == "mul" else [])
     if h is not None and h.or_correct:
         worlds.append(_world(key, None, False))
+    if h is not None and h.also is not None:
+        worlds.append(_world(key, RuleHypothesis(h.id, h.text, h.also), False))
     return Hypothesis(
         "correct" if h is None else h.id,
         "the correct rule" if h is None else h.text,

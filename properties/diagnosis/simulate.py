@@ -177,7 +177,9 @@ def simulate(probe: Probe, world: World) -> Answer:
 def _simulate(probe: Probe, world: World) -> Answer:
     nodes = list(probe.nodes)
     values = _forward(nodes, probe.inputs, world)
-    grads: dict[int, Any] = {i: np.zeros_like(v) for i, v in enumerate(values)}
+    # None: nothing reached the node yet (its first contribution is taken as it is, the
+    # way engines start a gradient, whatever its shape)
+    grads: dict[int, Any] = dict.fromkeys(range(len(values)))
     leaves = {attrs["name"]: i for i, (op, _, attrs) in enumerate(nodes) if op == "input"}
     for name, g in probe.preset.items():
         grads[leaves[name]] = np.asarray(g, dtype=np.float64)
@@ -187,7 +189,7 @@ def _simulate(probe: Probe, world: World) -> Answer:
             readings.append(
                 {
                     "outputs": [values[o] for o in probe.outputs],
-                    "grads": {n: grads[i] for n, i in leaves.items()},
+                    "grads": {n: _zero(grads[i], values[i]) for n, i in leaves.items()},
                 }
             )
             continue
@@ -198,7 +200,7 @@ def _simulate(probe: Probe, world: World) -> Answer:
                 node = (op, (len(nodes) - 1 if a == -1 else a,), attrs)
                 nodes.append(node)
                 values.append(_value(node, values, probe.inputs, world))
-                grads[len(nodes) - 1] = np.zeros_like(values[-1])
+                grads[len(nodes) - 1] = None
             root = len(nodes) - 1
         if world.recursion_depth is not None and _depth(nodes, root) > world.recursion_depth:
             return Raises(("RecursionError",))
@@ -213,9 +215,9 @@ def _backward(
     interior = [i for i in reached if nodes[i][0] != "input"]
     for i in reached:
         if (world.interior_reset and i in interior) or (world.leaf_reset and i not in interior):
-            grads[i] = np.zeros_like(values[i])
+            grads[i] = None
     seed = np.ones_like(values[root])
-    grads[root] = seed if world.seed_assign else grads[root] + seed
+    grads[root] = seed if world.seed_assign else _zero(grads[root], seed) + seed
     if world.order is None:
         order = sorted(interior, reverse=True)
     else:
@@ -233,11 +235,17 @@ def _backward(
                 continue
             done.add(arg)
             d = partials[pos] if op == "sum" else partials[pos] + np.zeros_like(values[i])
-            contribution = world.reduce(world.passes(node, carrier, d, grads[i]), values[arg].shape)
-            if pos in world.assigns(node, carrier):
+            upstream = _zero(grads[i], values[i])
+            contribution = world.reduce(world.passes(node, carrier, d, upstream), values[arg].shape)
+            if pos in world.assigns(node, carrier) or grads[arg] is None:
                 grads[arg] = np.asarray(contribution, dtype=np.float64)
             else:
                 grads[arg] = grads[arg] + contribution
+
+
+def _zero(grad: Any, value: Any) -> Any:
+    """A gradient, zeros of the value's shape where nothing reached it yet."""
+    return np.zeros_like(value) if grad is None else grad
 
 
 def interior_orders(probe: Probe) -> list[tuple[int, ...]]:
