@@ -72,7 +72,8 @@ def close(observed: Any, predicted: Any) -> bool:
     undefined = ~np.isfinite(p)
     if np.any(undefined & np.isfinite(o)):
         return False
-    ok = np.abs(o - p) <= tolerance() * np.maximum(1.0, np.abs(p))
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(o - p) <= tolerance() * np.maximum(1.0, np.abs(p))
     return bool(np.all(ok | undefined))
 
 

@@ -289,7 +289,9 @@ def _specific(key: Key) -> list[RuleHypothesis]:  # noqa: C901 (one table of cas
                                 _partial(0, lambda x, y, z: y * np.power(x, y))))
         h.append(RuleHypothesis("pow-factor-missing", f"d({expr})/d{a} is {a}**({b} - 1), not "
                                 f"{b} * {a}**({b} - 1) (the factor {b} is missing)",
-                                _partial(0, lambda x, y, z: np.power(x, y - 1.0))))
+                                _partial(0, lambda x, y, z: np.where(
+                                    np.asarray(y) == 0, 0.0, np.power(x, y - 1.0))),
+                                also=_partial(0, lambda x, y, z: np.power(x, y - 1.0))))
     if op == "pow" and 1 in key.leaf_positions:
         h.append(RuleHypothesis("pow-log-missing", f"d({expr})/d{b} is {a}**{b}, not "
                                 f"{a}**{b} * log({a}) (the log(base) term is missing)",
