@@ -83,11 +83,22 @@ def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
         if stated is not None and stated.id.startswith("assigns-"):  # leaves-reset: not the op's
             ids.append(stated.id)
             lines = [line for line in lines if not line.startswith("no diagnosis")]
-            lines.append(describe(accumulated, f"{key.expr()} with gradients already in "
-                                  "its operands", len(presets)))
-    if key.kind == "tensor" and key.binary and key.side is None and finding.status in (
-        "right",
-        "diagnosed",
+            lines.append(
+                describe(
+                    accumulated,
+                    f"{key.expr()} with gradients already in its operands",
+                    len(presets),
+                )
+            )
+    if (
+        key.kind == "tensor"
+        and key.binary
+        and key.side is None
+        and finding.status
+        in (
+            "right",
+            "diagnosed",
+        )
     ):
         shapes = ops.broadcast_probes(key)
         reduced = ops.judge_broadcast(key, rule, shapes, run_probes(target, shapes))
@@ -171,7 +182,10 @@ def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis |
         return _structural(target, "max", "axis")
     if name == "test_tensor_relu_at_zero":
         return diagnose(target, ("op", "tensor", "relu", None))
-    if name in ("test_tensor_huge_inputs_stay_finite", "test_tiny_and_huge_inputs_agree_with_oracle"):
+    if name in (
+        "test_tensor_huge_inputs_stay_finite",
+        "test_tiny_and_huge_inputs_agree_with_oracle",
+    ):
         op = params.get("method", params.get("op"))
         if op in _TENSOR_ELEMENTWISE:
             return diagnose(target, ("op", kind if "op" in params else "tensor", op, None))
@@ -191,11 +205,24 @@ def _structural(target: Target, op: str, variant: str | None) -> Diagnosis | Non
 
     if variant == "tuple" and op == "sum":
         variant = "axis"
-    return diagnose(target, ("structural", op, variant)) if structural.offered(op, variant) else None
+    return (
+        diagnose(target, ("structural", op, variant)) if structural.offered(op, variant) else None
+    )
 
 
-_TENSOR_ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "neg", "relu", "tanh", "exp", "log",
-                       "sigmoid")
+_TENSOR_ELEMENTWISE = (
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "relu",
+    "tanh",
+    "exp",
+    "log",
+    "sigmoid",
+)
 _ACCUMULATION = (
     "test_second_backward_doubles_leaf_gradients",
     "test_backward_of_two_outputs_adds_up",

@@ -65,9 +65,7 @@ def probes(kind: str, deep: bool = False) -> list[Probe]:
     g = _out(kind, nodes, len(nodes) - 1)
     shared = tuple(nodes)
     found.append(Probe(kind, shared[: f + 1], (f,), inputs, (once, read, once, read)))
-    found.append(
-        Probe(kind, shared, (f, g), inputs, (once, read, ("backward", 1, None), read))
-    )
+    found.append(Probe(kind, shared, (f, g), inputs, (once, read, ("backward", 1, None), read)))
     preset = {"x": _value(kind, 0.25), "y": _value(kind, -0.5, 1)}
     found.append(Probe(kind, shared[: f + 1], (f,), inputs, (once, read), preset))
     for op in ("mul", "add"):
@@ -108,7 +106,9 @@ def _worlds(hypothesis: str, probe: Probe) -> list[World]:
 
 def hypothesis(name: str, found: list[Probe]) -> Hypothesis:
     text = HYPOTHESES.get(name, "the spec's accumulation rules")
-    return Hypothesis(name, text, lambda k: [simulate(found[k], w) for w in _worlds(name, found[k])])
+    return Hypothesis(
+        name, text, lambda k: [simulate(found[k], w) for w in _worlds(name, found[k])]
+    )
 
 
 def diagnosis(target: Target, kind: str, deep: bool = False) -> Any:

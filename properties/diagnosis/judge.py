@@ -106,7 +106,9 @@ def matches(observed: dict[str, Any], predicted: Answer) -> bool:
             return False
         if not all(close(o, p) for o, p in zip(got["outputs"], want["outputs"], strict=True)):
             return False
-        if not all(n in got["grads"] and close(got["grads"][n], g) for n, g in want["grads"].items()):
+        if not all(
+            n in got["grads"] and close(got["grads"][n], g) for n, g in want["grads"].items()
+        ):
             return False
     return True
 

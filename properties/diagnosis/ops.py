@@ -25,7 +25,6 @@ from properties.diagnosis.simulate import (
     Rule,
     World,
     correct_rule,
-    positions,
     simulate,
 )
 
@@ -111,7 +110,9 @@ def _graph(key: Key, a: float, b: float, k: int) -> tuple[tuple[Node, ...], dict
         nodes = (("input", (), attrs), ("input", (), {"name": "y"}), (key.op, (0, 1), {}))
         return nodes, {"x": x, "y": y}
     c, leaf = (b, x) if key.side == "right" else (a, y)
-    return (("input", (), attrs), (key.op, (0,), {"const": float(c), "side": key.side})), {"x": leaf}
+    return (("input", (), attrs), (key.op, (0,), {"const": float(c), "side": key.side})), {
+        "x": leaf
+    }
 
 
 def rule_probes(key: Key) -> list[Probe]:
@@ -176,26 +177,39 @@ def _reduce_keeping(leading: bool, size_one: bool, mean: bool, keepdims: bool) -
 
 
 REDUCTIONS = {
-    "leading-kept": ("gradients are not summed over the leading axes broadcasting added",
-                     _reduce_keeping(False, True, False, True)),
-    "leading-averaged": ("gradients are averaged, not summed, over the leading axes "
-                         "broadcasting added", _reduce_keeping(True, True, True, True)),
-    "size-one-kept": ("gradients are not summed over the size-1 axes that were broadcast "
-                      "(only over added leading axes)", _reduce_keeping(True, False, False, True)),
-    "keepdims-dropped": ("gradients are summed over broadcast size-1 axes without keepdims, "
-                         "so those axes disappear", _reduce_keeping(True, True, False, False)),
+    "leading-kept": (
+        "gradients are not summed over the leading axes broadcasting added",
+        _reduce_keeping(False, True, False, True),
+    ),
+    "leading-averaged": (
+        "gradients are averaged, not summed, over the leading axes broadcasting added",
+        _reduce_keeping(True, True, True, True),
+    ),
+    "size-one-kept": (
+        "gradients are not summed over the size-1 axes that were broadcast "
+        "(only over added leading axes)",
+        _reduce_keeping(True, False, False, True),
+    ),
+    "keepdims-dropped": (
+        "gradients are summed over broadcast size-1 axes without keepdims, so those axes disappear",
+        _reduce_keeping(True, True, False, False),
+    ),
 }
 
 
-def judge_broadcast(key: Key, rule: RuleHypothesis | None, probes: list[Probe],
-                    observed: list[Any]) -> Finding:
+def judge_broadcast(
+    key: Key, rule: RuleHypothesis | None, probes: list[Probe], observed: list[Any]
+) -> Finding:
     """The broadcasting question: are gradients summed back to each operand's shape?"""
     from dataclasses import replace
 
     base = _world(key, rule, False)
     hypotheses = [
-        Hypothesis(name, f"{key.expr()} on Tensors: {text}",
-                   lambda k, f=f: [simulate(probes[k], replace(base, reduce=f))])
+        Hypothesis(
+            name,
+            f"{key.expr()} on Tensors: {text}",
+            lambda k, f=f: [simulate(probes[k], replace(base, reduce=f))],
+        )
         for name, (text, f) in REDUCTIONS.items()
     ]
     correct = Hypothesis("correct", "sums", lambda k: [simulate(probes[k], base)])
@@ -241,108 +255,210 @@ class RuleHypothesis:
 
 def rule_hypotheses(key: Key) -> list[RuleHypothesis]:
     """Every wrong rule of the catalogue that applies to `key`."""
-    names, expr, op = key.names(), key.expr(), key.op
+    names, expr = key.names(), key.expr()
     d = f"d({expr})/d{{}}"
     out: list[RuleHypothesis] = []
     for p in key.leaf_positions:
         n = names[p]
-        out.append(RuleHypothesis(f"sign-{n}", f"{d.format(n)} has its sign flipped",
-                                  _at(p, lambda g: -g)))
-        out.append(RuleHypothesis(f"drop-{n}", f"{expr} passes no gradient to {n}",
-                                  _at(p, np.zeros_like)))
-    out.append(RuleHypothesis(
-        "upstream-ignored",
-        f"{expr}'s backward ignores the upstream gradient: it passes on its local "
-        "derivative alone (grad += local, not local * out.grad)",
-        passes=lambda g, u: g + 0 * u,
-    ))
-    out.append(RuleHypothesis(
-        "upstream-sign",
-        f"{expr}'s backward uses only the sign of the upstream gradient",
-        passes=lambda g, u: g * np.sign(u),
-    ))
+        out.append(
+            RuleHypothesis(f"sign-{n}", f"{d.format(n)} has its sign flipped", _at(p, lambda g: -g))
+        )
+        out.append(
+            RuleHypothesis(f"drop-{n}", f"{expr} passes no gradient to {n}", _at(p, np.zeros_like))
+        )
+    out.append(
+        RuleHypothesis(
+            "upstream-ignored",
+            f"{expr}'s backward ignores the upstream gradient: it passes on its local "
+            "derivative alone (grad += local, not local * out.grad)",
+            passes=lambda g, u: g + 0 * u,
+        )
+    )
+    out.append(
+        RuleHypothesis(
+            "upstream-sign",
+            f"{expr}'s backward uses only the sign of the upstream gradient",
+            passes=lambda g, u: g * np.sign(u),
+        )
+    )
     out += _specific(key)
     return out
 
 
-def _specific(key: Key) -> list[RuleHypothesis]:  # noqa: C901 (one table of cases)
+def _specific(key: Key) -> list[RuleHypothesis]:
     op, side, expr = key.op, key.side, key.expr()
     a, b = key.names()
     h: list[RuleHypothesis] = []
     if op == "mul":
+
         def swap(o: str, x: Any, y: Any, z: Any, dx: Any, dy: Any) -> tuple[Any, Any, Any]:
             return z, x + 0 * y, y + 0 * x
-        h.append(RuleHypothesis("partials-swapped", (
-            f"{expr}'s partials are swapped: d/d{a} = {a} and d/d{b} = {b} (each operand's "
-            "own value where the other's belongs)" if side is None else
-            f"d({expr})/dx is x, not c (the operand's own value where the other's belongs)"),
-            swap))
+
+        h.append(
+            RuleHypothesis(
+                "partials-swapped",
+                (
+                    f"{expr}'s partials are swapped: d/d{a} = {a} and d/d{b} = {b} (each operand's "
+                    "own value where the other's belongs)"
+                    if side is None
+                    else f"d({expr})/dx is x, not c (the operand's own value where the "
+                    "other's belongs)"
+                ),
+                swap,
+            )
+        )
     if op == "div" and 1 in key.leaf_positions:
-        h.append(RuleHypothesis("div-no-square", f"d({expr})/d{b} is -{a}/{b}, not -{a}/{b}**2 "
-                                "(the square is missing)", _partial(1, lambda x, y, z: -x / y)))
-        h.append(RuleHypothesis("div-no-numerator", f"d({expr})/d{b} is -1/{b}**2, not "
-                                f"-{a}/{b}**2 (the factor {a} is missing)",
-                                _partial(1, lambda x, y, z: -1 / y**2 + 0 * x)))
+        h.append(
+            RuleHypothesis(
+                "div-no-square",
+                f"d({expr})/d{b} is -{a}/{b}, not -{a}/{b}**2 (the square is missing)",
+                _partial(1, lambda x, y, z: -x / y),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "div-no-numerator",
+                f"d({expr})/d{b} is -1/{b}**2, not -{a}/{b}**2 (the factor {a} is missing)",
+                _partial(1, lambda x, y, z: -1 / y**2 + 0 * x),
+            )
+        )
     if op == "pow" and 0 in key.leaf_positions:
-        h.append(RuleHypothesis("pow-exponent-kept", f"d({expr})/d{a} is {b} * {a}**{b}, not "
-                                f"{b} * {a}**({b} - 1) (the exponent is not lowered)",
-                                _partial(0, lambda x, y, z: y * np.power(x, y))))
-        h.append(RuleHypothesis("pow-factor-missing", f"d({expr})/d{a} is {a}**({b} - 1), not "
-                                f"{b} * {a}**({b} - 1) (the factor {b} is missing)",
-                                _partial(0, lambda x, y, z: np.where(
-                                    np.asarray(y) == 0, 0.0, np.power(x, y - 1.0))),
-                                also=_partial(0, lambda x, y, z: np.power(x, y - 1.0))))
+        h.append(
+            RuleHypothesis(
+                "pow-exponent-kept",
+                f"d({expr})/d{a} is {b} * {a}**{b}, not "
+                f"{b} * {a}**({b} - 1) (the exponent is not lowered)",
+                _partial(0, lambda x, y, z: y * np.power(x, y)),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "pow-factor-missing",
+                f"d({expr})/d{a} is {a}**({b} - 1), not "
+                f"{b} * {a}**({b} - 1) (the factor {b} is missing)",
+                _partial(
+                    0, lambda x, y, z: np.where(np.asarray(y) == 0, 0.0, np.power(x, y - 1.0))
+                ),
+                also=_partial(0, lambda x, y, z: np.power(x, y - 1.0)),
+            )
+        )
     if op == "pow" and 1 in key.leaf_positions:
-        h.append(RuleHypothesis("pow-log-missing", f"d({expr})/d{b} is {a}**{b}, not "
-                                f"{a}**{b} * log({a}) (the log(base) term is missing)",
-                                _partial(1, lambda x, y, z: z)))
-        h.append(RuleHypothesis("pow-power-missing", f"d({expr})/d{b} is log({a}), not "
-                                f"{a}**{b} * log({a}) (the factor {a}**{b} is missing)",
-                                _partial(1, lambda x, y, z: np.log(x) + 0 * y)))
+        h.append(
+            RuleHypothesis(
+                "pow-log-missing",
+                f"d({expr})/d{b} is {a}**{b}, not "
+                f"{a}**{b} * log({a}) (the log(base) term is missing)",
+                _partial(1, lambda x, y, z: z),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "pow-power-missing",
+                f"d({expr})/d{b} is log({a}), not "
+                f"{a}**{b} * log({a}) (the factor {a}**{b} is missing)",
+                _partial(1, lambda x, y, z: np.log(x) + 0 * y),
+            )
+        )
     if side == "left" and op in ("sub", "div", "pow"):
-        h.append(RuleHypothesis("reflected-swapped", f"{expr} computes x {SYMBOL[op]} c: the "
-                                f"reflected operator (__r{_dunder(op)}__) swaps its operands",
-                                _swapped))
+        h.append(
+            RuleHypothesis(
+                "reflected-swapped",
+                f"{expr} computes x {SYMBOL[op]} c: the "
+                f"reflected operator (__r{_dunder(op)}__) swaps its operands",
+                _swapped,
+            )
+        )
     if op in ("tanh", "sigmoid"):
-        h.append(RuleHypothesis(
-            "overflows", f"{op} is computed by a formula that overflows (exp of a large "
-            "number): an exception or nan at |x| of several hundred, where the truth is finite",
-            _undefined_where(lambda x, y: np.abs(x) > 300), or_correct=True,
-            also=_undefined_where(lambda x, y: np.abs(x) > 300, partials=False)))
+        h.append(
+            RuleHypothesis(
+                "overflows",
+                f"{op} is computed by a formula that overflows (exp of a large "
+                "number): an exception or nan at |x| of several hundred, where the truth is finite",
+                _undefined_where(lambda x, y: np.abs(x) > 300),
+                or_correct=True,
+                also=_undefined_where(lambda x, y: np.abs(x) > 300, partials=False),
+            )
+        )
     if op == "pow" and side == "right":
-        h.append(RuleHypothesis(
-            "pow-zero-at-zero", "d(x ** c)/dx is computed as c * x**(c - 1) also for c = 0, "
-            "so x**0 at x = 0 gives 0 * 0**-1 (nan or ZeroDivisionError) where it is 0",
-            _undefined_where(lambda x, y: (x == 0) & (y == 0), value=False)))
-        h.append(RuleHypothesis(
-            "pow-divides-by-x", "d(x ** c)/dx is computed as c * x**c / x, which divides by "
-            "zero at x = 0 (where x**2.5 has the derivative 0)",
-            _undefined_where(lambda x, y: x == 0, value=False)))
+        h.append(
+            RuleHypothesis(
+                "pow-zero-at-zero",
+                "d(x ** c)/dx is computed as c * x**(c - 1) also for c = 0, "
+                "so x**0 at x = 0 gives 0 * 0**-1 (nan or ZeroDivisionError) where it is 0",
+                _undefined_where(lambda x, y: (x == 0) & (y == 0), value=False),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "pow-divides-by-x",
+                "d(x ** c)/dx is computed as c * x**c / x, which divides by "
+                "zero at x = 0 (where x**2.5 has the derivative 0)",
+                _undefined_where(lambda x, y: x == 0, value=False),
+            )
+        )
     if op == "tanh":
-        h.append(RuleHypothesis("tanh-input", "tanh's backward computes 1 - x**2 from its "
-                                "input x, not 1 - t**2 from its output t = tanh(x)",
-                                _partial(0, lambda x, y, z: 1 - x * x)))
-        h.append(RuleHypothesis("tanh-no-square", "tanh's backward computes 1 - t, not "
-                                "1 - t**2 (the square is missing)", _partial(0, lambda x, y, z: 1 - z)))
+        h.append(
+            RuleHypothesis(
+                "tanh-input",
+                "tanh's backward computes 1 - x**2 from its "
+                "input x, not 1 - t**2 from its output t = tanh(x)",
+                _partial(0, lambda x, y, z: 1 - x * x),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "tanh-no-square",
+                "tanh's backward computes 1 - t, not 1 - t**2 (the square is missing)",
+                _partial(0, lambda x, y, z: 1 - z),
+            )
+        )
     if op == "sigmoid":
-        h.append(RuleHypothesis("sigmoid-input", "sigmoid's backward computes x * (1 - x) from "
-                                "its input x, not s * (1 - s) from its output s",
-                                _partial(0, lambda x, y, z: x * (1 - x))))
-        h.append(RuleHypothesis("sigmoid-no-one-minus", "sigmoid's backward computes s, not "
-                                "s * (1 - s) (the factor 1 - s is missing)",
-                                _partial(0, lambda x, y, z: z)))
+        h.append(
+            RuleHypothesis(
+                "sigmoid-input",
+                "sigmoid's backward computes x * (1 - x) from "
+                "its input x, not s * (1 - s) from its output s",
+                _partial(0, lambda x, y, z: x * (1 - x)),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "sigmoid-no-one-minus",
+                "sigmoid's backward computes s, not s * (1 - s) (the factor 1 - s is missing)",
+                _partial(0, lambda x, y, z: z),
+            )
+        )
     if op == "exp":
-        h.append(RuleHypothesis("exp-input", "exp's backward uses its input x, not its output "
-                                "exp(x)", _partial(0, lambda x, y, z: x)))
+        h.append(
+            RuleHypothesis(
+                "exp-input",
+                "exp's backward uses its input x, not its output exp(x)",
+                _partial(0, lambda x, y, z: x),
+            )
+        )
     if op == "log":
-        h.append(RuleHypothesis("log-output", "log's backward divides by its output log(x), "
-                                "not by its input x", _partial(0, lambda x, y, z: 1 / z)))
+        h.append(
+            RuleHypothesis(
+                "log-output",
+                "log's backward divides by its output log(x), not by its input x",
+                _partial(0, lambda x, y, z: 1 / z),
+            )
+        )
     if op == "relu":
-        h.append(RuleHypothesis("relu-at-zero", "relu's backward uses x >= 0, so relu'(0) = 1 "
-                                "(the convention is relu'(0) = 0)",
-                                _partial(0, lambda x, y, z: (np.asarray(x) >= 0) * 1.0)))
-        h.append(RuleHypothesis("relu-output", "relu's backward passes its output relu(x), not "
-                                "the mask x > 0", _partial(0, lambda x, y, z: z)))
+        h.append(
+            RuleHypothesis(
+                "relu-at-zero",
+                "relu's backward uses x >= 0, so relu'(0) = 1 (the convention is relu'(0) = 0)",
+                _partial(0, lambda x, y, z: (np.asarray(x) >= 0) * 1.0),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "relu-output",
+                "relu's backward passes its output relu(x), not the mask x > 0",
+                _partial(0, lambda x, y, z: z),
+            )
+        )
     return h
 
 
@@ -423,28 +539,37 @@ def as_hypothesis(key: Key, h: RuleHypothesis | None, probes: list[Probe]) -> Hy
     )
 
 
-def judge_rule(key: Key, probes: list[Probe], observed: list[Any]) -> tuple[Finding, RuleHypothesis | None]:
+def judge_rule(
+    key: Key, probes: list[Probe], observed: list[Any]
+) -> tuple[Finding, RuleHypothesis | None]:
     """The rule question: which local rule does the op apply?"""
     catalogue = rule_hypotheses(key)
     for p in key.leaf_positions:
         c = _fitted_factor(key, p, probes, observed)
         if c is not None and min(abs(c), abs(c - 1), abs(c + 1)) > 1e-6:
             n = key.names()[p]
-            catalogue.append(RuleHypothesis(
-                f"factor-{n}",
-                f"d({key.expr()})/d{n} is {c:.6g} times the right one (a constant factor "
-                f"{'lost' if abs(c) < 1 else 'too many'})",
-                _at(p, lambda g, c=c: c * g),
-            ))
-    finding = judge(as_hypothesis(key, None, probes),
-                    [as_hypothesis(key, h, probes) for h in catalogue], observed)
-    chosen = next((h for h in catalogue if finding.hypothesis and h.id == finding.hypothesis.id),
-                  None)
+            catalogue.append(
+                RuleHypothesis(
+                    f"factor-{n}",
+                    f"d({key.expr()})/d{n} is {c:.6g} times the right one (a constant factor "
+                    f"{'lost' if abs(c) < 1 else 'too many'})",
+                    _at(p, lambda g, c=c: c * g),
+                )
+            )
+    finding = judge(
+        as_hypothesis(key, None, probes),
+        [as_hypothesis(key, h, probes) for h in catalogue],
+        observed,
+    )
+    chosen = next(
+        (h for h in catalogue if finding.hypothesis and h.id == finding.hypothesis.id), None
+    )
     return finding, chosen
 
 
-def judge_preset(key: Key, rule: RuleHypothesis | None, probes: list[Probe],
-                 observed: list[Any]) -> Finding:
+def judge_preset(
+    key: Key, rule: RuleHypothesis | None, probes: list[Probe], observed: list[Any]
+) -> Finding:
     """The accumulation question: does the op add to what its operands hold (+=)?"""
     base = _world(key, rule, False)
     names = key.names()
@@ -458,11 +583,13 @@ def judge_preset(key: Key, rule: RuleHypothesis | None, probes: list[Probe],
         for p in key.leaf_positions
     ]
     if len(key.leaf_positions) > 1:
-        hypotheses.append(Hypothesis(
-            "leaves-reset", "backward() resets every leaf's gradient (an accumulation rule, "
-            "not this op's)",
-            lambda k: [simulate(probes[k], _assigning(base, key.leaf_positions))],
-        ))
+        hypotheses.append(
+            Hypothesis(
+                "leaves-reset",
+                "backward() resets every leaf's gradient (an accumulation rule, not this op's)",
+                lambda k: [simulate(probes[k], _assigning(base, key.leaf_positions))],
+            )
+        )
     correct = Hypothesis("correct", "adds", lambda k: [simulate(probes[k], base)])
     return judge(correct, hypotheses, observed)
 

@@ -54,34 +54,57 @@ START = [1.5, -0.7, 0.2]
 GRADS = [[0.9, -0.4, 0.3], [0.5, 0.8, -0.6], [-0.7, 0.2, 0.45], [0.35, -0.9, 0.1]]
 
 MISTAKES: dict[str, tuple[tuple[str, ...], str]] = {
-    "no-bias-correction": (("Adam", "AdamW"), "{name} without bias correction: m and v are "
-                           "not divided by 1 - beta1**t and 1 - beta2**t"),
-    "frozen-step": (("Adam", "AdamW"), "{name}'s bias correction uses a step count that "
-                    "never advances (t = 1 at every step)"),
+    "no-bias-correction": (
+        ("Adam", "AdamW"),
+        "{name} without bias correction: m and v are not divided by 1 - beta1**t and 1 - beta2**t",
+    ),
+    "frozen-step": (
+        ("Adam", "AdamW"),
+        "{name}'s bias correction uses a step count that never advances (t = 1 at every step)",
+    ),
     "step-ahead": (("Adam", "AdamW"), "{name}'s bias correction uses t + 1 instead of t"),
-    "eps-inside": (("Adam", "AdamW", "RMSprop", "Adagrad"), "{name} puts eps inside the "
-                   "square root of its denominator: sqrt(v + eps), not sqrt(v) + eps"),
-    "momentum-not-kept": (("SGD", "RMSprop"), "{name}'s momentum buffer is not kept between "
-                          "steps, so momentum has no effect"),
-    "momentum-ema": (("SGD",), "SGD's momentum is a moving average, buf = m buf + (1 - m) g "
-                     "from 0, where torch keeps buf = m buf + g (buf = g at the first step)"),
-    "nesterov-ignored": (("SGD",), "SGD ignores nesterov=True (it takes the plain momentum "
-                         "step)"),
+    "eps-inside": (
+        ("Adam", "AdamW", "RMSprop", "Adagrad"),
+        "{name} puts eps inside the "
+        "square root of its denominator: sqrt(v + eps), not sqrt(v) + eps",
+    ),
+    "momentum-not-kept": (
+        ("SGD", "RMSprop"),
+        "{name}'s momentum buffer is not kept between steps, so momentum has no effect",
+    ),
+    "momentum-ema": (
+        ("SGD",),
+        "SGD's momentum is a moving average, buf = m buf + (1 - m) g "
+        "from 0, where torch keeps buf = m buf + g (buf = g at the first step)",
+    ),
+    "nesterov-ignored": (("SGD",), "SGD ignores nesterov=True (it takes the plain momentum step)"),
     "nesterov-swapped": (("SGD",), "SGD's Nesterov step is buf + m g, not g + m buf"),
-    "decay-sign": (("SGD", "Adam", "RMSprop", "Adagrad"), "{name} subtracts the weight decay "
-                   "from the gradient (g - wd p), where it should add it (g + wd p)"),
-    "decay-swapped": (("Adam", "AdamW"), "{name} confuses L2 and decoupled weight decay: "
-                      "{other}"),
-    "decay-without-lr": (("AdamW",), "AdamW's decoupled decay is p -= wd p, not "
-                         "p -= lr wd p (the learning rate is missing)"),
-    "alpha-swapped": (("RMSprop",), "RMSprop's average is (1 - alpha) sq + alpha g**2: alpha "
-                      "and 1 - alpha swapped"),
-    "no-one-minus-alpha": (("RMSprop",), "RMSprop's average is alpha sq + g**2: the factor "
-                           "1 - alpha on the new square is missing"),
-    "initial-ignored": (("Adagrad",), "Adagrad's sum starts at 0 whatever "
-                        "initial_accumulator_value is"),
-    "zero-grad-noop": (("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"), "{name}.zero_grad() "
-                       "does nothing: each step's gradient adds to the previous ones'"),
+    "decay-sign": (
+        ("SGD", "Adam", "RMSprop", "Adagrad"),
+        "{name} subtracts the weight decay "
+        "from the gradient (g - wd p), where it should add it (g + wd p)",
+    ),
+    "decay-swapped": (("Adam", "AdamW"), "{name} confuses L2 and decoupled weight decay: {other}"),
+    "decay-without-lr": (
+        ("AdamW",),
+        "AdamW's decoupled decay is p -= wd p, not p -= lr wd p (the learning rate is missing)",
+    ),
+    "alpha-swapped": (
+        ("RMSprop",),
+        "RMSprop's average is (1 - alpha) sq + alpha g**2: alpha and 1 - alpha swapped",
+    ),
+    "no-one-minus-alpha": (
+        ("RMSprop",),
+        "RMSprop's average is alpha sq + g**2: the factor 1 - alpha on the new square is missing",
+    ),
+    "initial-ignored": (
+        ("Adagrad",),
+        "Adagrad's sum starts at 0 whatever initial_accumulator_value is",
+    ),
+    "zero-grad-noop": (
+        ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"),
+        "{name}.zero_grad() does nothing: each step's gradient adds to the previous ones'",
+    ),
 }
 _DECAY_SWAPPED = {
     "Adam": "it decays the weights (like AdamW) instead of adding wd p to the gradient",
@@ -162,7 +185,9 @@ def _adagrad(x: Any, g: Any, h: dict, state: dict, t: int, mistake: str | None) 
     start = 0.0 if mistake == "initial-ignored" else h["initial_accumulator_value"]
     total = state.get("sum", start) + g * g
     state["sum"] = total
-    denominator = np.sqrt(total + h["eps"]) if mistake == "eps-inside" else np.sqrt(total) + h["eps"]
+    denominator = (
+        np.sqrt(total + h["eps"]) if mistake == "eps-inside" else np.sqrt(total) + h["eps"]
+    )
     return x - h["lr"] * g / denominator
 
 

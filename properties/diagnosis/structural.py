@@ -125,46 +125,89 @@ def _added_lengths(x: Any, a: dict[str, Any]) -> int:
 # op -> [(id, text, vjp, another form of the same mistake or None)]
 HYPOTHESES: dict[str, list[tuple[str, str, VJP, VJP | None]]] = {
     "softmax": [
-        ("softmax-no-sum-term", "softmax's backward is s * g: the - sum(g * s) term is "
-         "missing", lambda x, g, a: (_softmax(x), _softmax(x) * g), None),
-        ("softmax-diagonal", "softmax's backward is g * s * (1 - s): the diagonal of its "
-         "Jacobian alone", lambda x, g, a: (_softmax(x), g * _softmax(x) * (1 - _softmax(x))),
-         None),
-        ("softmax-overflows", "softmax exponentiates the raw logits (no max subtracted): nan "
-         "for logits in the hundreds", lambda x, g, a: (
-             _naive_softmax(x), _softmax_vjp(_naive_softmax(x), g)), None),
+        (
+            "softmax-no-sum-term",
+            "softmax's backward is s * g: the - sum(g * s) term is missing",
+            lambda x, g, a: (_softmax(x), _softmax(x) * g),
+            None,
+        ),
+        (
+            "softmax-diagonal",
+            "softmax's backward is g * s * (1 - s): the diagonal of its Jacobian alone",
+            lambda x, g, a: (_softmax(x), g * _softmax(x) * (1 - _softmax(x))),
+            None,
+        ),
+        (
+            "softmax-overflows",
+            "softmax exponentiates the raw logits (no max subtracted): nan "
+            "for logits in the hundreds",
+            lambda x, g, a: (_naive_softmax(x), _softmax_vjp(_naive_softmax(x), g)),
+            None,
+        ),
     ],
     "log_softmax": [
-        ("log-softmax-no-sum", "log_softmax's backward is g - p * g, not g - p * sum(g)",
-         lambda x, g, a: (CORRECT["log_softmax"](x, g, a)[0], g - _softmax(x) * g), None),
-        ("log-of-softmax", "log_softmax is computed as log(softmax(x)): -inf where a "
-         "probability underflows (logits spread by more than about 745)",
-         lambda x, g, a: (np.log(_softmax(x)), CORRECT["log_softmax"](x, g, a)[1]), None),
+        (
+            "log-softmax-no-sum",
+            "log_softmax's backward is g - p * g, not g - p * sum(g)",
+            lambda x, g, a: (CORRECT["log_softmax"](x, g, a)[0], g - _softmax(x) * g),
+            None,
+        ),
+        (
+            "log-of-softmax",
+            "log_softmax is computed as log(softmax(x)): -inf where a "
+            "probability underflows (logits spread by more than about 745)",
+            lambda x, g, a: (np.log(_softmax(x)), CORRECT["log_softmax"](x, g, a)[1]),
+            None,
+        ),
     ],
     "index": [
-        ("index-repeats-once", "indexing's backward is grad[idx] += g, which NumPy buffers: "
-         "an index repeated in an integer array gets its gradient once (= where += belongs)",
-         _index_once, None),
+        (
+            "index-repeats-once",
+            "indexing's backward is grad[idx] += g, which NumPy buffers: "
+            "an index repeated in an integer array gets its gradient once (= where += belongs)",
+            _index_once,
+            None,
+        ),
     ],
     "transpose": [
-        ("transpose-same-perm", "transpose's backward applies the same permutation, not its "
-         "inverse", lambda x, g, a: (x.transpose(a["axes"]), g.transpose(a["axes"])), None),
+        (
+            "transpose-same-perm",
+            "transpose's backward applies the same permutation, not its inverse",
+            lambda x, g, a: (x.transpose(a["axes"]), g.transpose(a["axes"])),
+            None,
+        ),
     ],
     "sum": [
-        ("sum-no-expand-dims", "sum's backward broadcasts the upstream gradient to the input's "
-         "shape without re-inserting the reduced axis (keepdims=False)",
-         lambda x, g, a: (x.sum(axis=a["axis"]), np.broadcast_to(g, x.shape)), None),
+        (
+            "sum-no-expand-dims",
+            "sum's backward broadcasts the upstream gradient to the input's "
+            "shape without re-inserting the reduced axis (keepdims=False)",
+            lambda x, g, a: (x.sum(axis=a["axis"]), np.broadcast_to(g, x.shape)),
+            None,
+        ),
     ],
     "mean": [
-        ("mean-divides-by-size", "mean's backward divides by the input's total size, not by "
-         "the number of elements averaged", _mean_by(lambda x, a: x.size, False),
-         _mean_by(lambda x, a: x.size, True)),
-        ("mean-count-added", "mean divides by the sum of the reduced axes' lengths, not their "
-         "product", _mean_by(_added_lengths, True), _mean_by(_added_lengths, False)),
+        (
+            "mean-divides-by-size",
+            "mean's backward divides by the input's total size, not by "
+            "the number of elements averaged",
+            _mean_by(lambda x, a: x.size, False),
+            _mean_by(lambda x, a: x.size, True),
+        ),
+        (
+            "mean-count-added",
+            "mean divides by the sum of the reduced axes' lengths, not their product",
+            _mean_by(_added_lengths, True),
+            _mean_by(_added_lengths, False),
+        ),
     ],
     "max": [
-        ("max-ties-full", "max sends the full upstream gradient to every tied maximum (the "
-         "parts must sum to it)", _max("full"), None),
+        (
+            "max-ties-full",
+            "max sends the full upstream gradient to every tied maximum (the parts must sum to it)",
+            _max("full"),
+            None,
+        ),
     ],
 }
 
@@ -238,9 +281,7 @@ def _hypothesis(id_: str, text: str, forms: list[VJP], found: list[Probe]) -> Hy
 
 
 def judge_op(op: str, found: list[Probe], observed: list[Any]) -> Any:
-    correct_forms = (
-        [_max("equal"), _max("first"), _max("last")] if op == "max" else [CORRECT[op]]
-    )
+    correct_forms = [_max("equal"), _max("first"), _max("last")] if op == "max" else [CORRECT[op]]
     hypotheses = [
         _hypothesis(i, t, [f] if also is None else [f, also], found)
         for i, t, f, also in HYPOTHESES[op]

@@ -30,7 +30,8 @@ def probe_graphs(probes: list[dict[str, Any]], phase: Phase) -> list[dict[str, A
                 leaves[name].grad = value if g.kind == "scalar" else np.array(value, dtype=float)
             nodes = build(g, leaves, lambda text, k=k: phase(f"probe {k}: {text}"))
             outs = [nodes[i] for i in g.outputs]
-            for step, (action, *args) in enumerate(probe["script"]):
+            for action, *args in probe["script"]:
+                step += 1
                 if action == "backward":
                     out, upstream = outs[args[0]], args[1]
                     phase(f"probe {k}: backward of output {args[0]}")
