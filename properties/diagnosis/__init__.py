@@ -19,7 +19,7 @@ from typing import Any
 from properties.diagnosis.judge import Finding
 from properties.targets import Target, TargetDied, TargetRaised
 
-__all__ = ["Diagnosis", "diagnose", "for_test", "of_failure"]
+__all__ = ["Diagnosis", "diagnose", "for_test", "of_failure", "scopes_of"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,25 @@ def of_failure(item: Any) -> str:
     except Exception as error:  # a bug of the diagnosis must not hide the failure
         return f"no diagnosis: the diagnosis itself failed ({type(error).__name__}: {error})"
     return found.text if found else ""
+
+
+def scopes_of(target: Target) -> list[tuple[str, ...]]:
+    """Every scope the catalogue can probe on `target` (what the meta-tests sweep)."""
+    from properties.diagnosis import structural
+    from properties.strategies import OPTIMIZERS, scalar_menu, tensor_menu
+
+    found: list[tuple[Any, ...]] = []
+    if target.has("Value"):
+        found += [("op", "scalar", op, side) for op, side in scalar_menu(target.capabilities)]
+        found += [("accumulation", "scalar"), ("traversal", "scalar")]
+    if target.has("Tensor"):
+        menu = tensor_menu(target.capabilities)
+        found += [("op", "tensor", op, v) for op, v in menu if op in _TENSOR_ELEMENTWISE]
+        found += [("structural", op, v) for op, v in structural.PROBES if (op, v) in menu]
+        found.append(("accumulation", "tensor"))
+    for name in OPTIMIZERS:
+        found += [("optimizer", name, kind) for kind in ("scalar", "tensor")]
+    return found
 
 
 def _of(n: int) -> str:

@@ -393,7 +393,8 @@ def _specific(key: Key) -> list[RuleHypothesis]:
                 "pow-divides-by-x",
                 "d(x ** c)/dx is computed as c * x**c / x, which divides by "
                 "zero at x = 0 (where x**2.5 has the derivative 0)",
-                _undefined_where(lambda x, y: x == 0, value=False),
+                _undefined_where(lambda x, y: (x == 0) & (y != np.round(y)), value=False),
+                also=_undefined_where(lambda x, y: x == 0, value=False),  # integer c too
             )
         )
     if op == "tanh":

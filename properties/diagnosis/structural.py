@@ -75,11 +75,20 @@ CORRECT: dict[str, VJP] = {
     "index": lambda x, g, a: (x[a["index"][0]], _add_at(x, a["index"][0], g)),
     "transpose": lambda x, g, a: (x.transpose(a["axes"]), g.transpose(np.argsort(a["axes"]))),
     "sum": lambda x, g, a: (x.sum(axis=a["axis"]), np.broadcast_to(_expand(g, x, a), x.shape)),
+    "matmul": lambda x, g, a: _matmul_vjp(x, a["y"], g, _swap),
     "mean": lambda x, g, a: (
         x.mean(axis=a["axis"]),
         np.broadcast_to(_expand(g, x, a) / _count(x, a), x.shape),
     ),
 }
+
+
+def _matmul_vjp(x: Any, y: Any, g: Any, flip: Callable[[Any], Any]) -> tuple[Any, Any]:
+    return x @ y, (g @ flip(y), flip(x) @ g)
+
+
+def _swap(t: Any) -> Any:
+    return np.swapaxes(t, -1, -2)
 
 
 def _softmax_denominator(x: Any) -> Any:
@@ -201,6 +210,15 @@ HYPOTHESES: dict[str, list[tuple[str, str, VJP, VJP | None]]] = {
             _mean_by(_added_lengths, False),
         ),
     ],
+    "matmul": [
+        (
+            "matmul-full-transpose",
+            "matmul's backward uses .T (every axis reversed) where only the last two axes "
+            "should be swapped: wrong for batched operands",
+            lambda x, g, a: _matmul_vjp(x, a["y"], g, lambda t: t.T),
+            None,
+        ),
+    ],
     "max": [
         (
             "max-ties-full",
@@ -235,6 +253,10 @@ PROBES: dict[tuple[str, str | None], list[tuple[Any, dict[str, Any]]]] = {
         (CUBE, {"axis": (0, 2), "keepdims": False}),
         (CUBE, {"axis": 1, "keepdims": False}),
     ],
+    ("matmul", "nd"): [
+        (CUBE[:, :2, :3], {"y": CUBE[:, :3, :2] * 0.5 + 0.25}),
+        (CUBE[:, :2, :2], {"y": CUBE[:, 1:3, 2:4] - 0.5}),
+    ],
     ("max", "axis"): [
         (np.array([[1.0, 3.0, 3.0], [2.0, 0.5, 2.0]]), {"axis": 1, "keepdims": False}),
         (np.array([[1.0, -2.0], [0.5, 4.0]]), {"axis": 0, "keepdims": False}),
@@ -251,8 +273,14 @@ def probes(op: str, variant: str | None) -> list[Probe]:
     for k, (x, attrs) in enumerate(PROBES[(op, variant)]):
         shape = np.shape(_forward(op, x, attrs))
         g = 0.8 - 0.35 * np.arange(int(np.prod(shape))).reshape(shape) + 0.1 * k
+        script = (("backward", 0, g), ("read",))
+        if op == "matmul":  # two operands: x @ y
+            nodes: tuple = (("input", (), {"name": "x"}), ("input", (), {"name": "y"}))
+            nodes += (("matmul", (0, 1), {}),)
+            found.append(Probe("tensor", nodes, (2,), {"x": x, "y": attrs["y"]}, script))
+            continue
         nodes = (("input", (), {"name": "x"}), (op, (0,), attrs))
-        found.append(Probe("tensor", nodes, (1,), {"x": x}, (("backward", 0, g), ("read",))))
+        found.append(Probe("tensor", nodes, (1,), {"x": x}, script))
     return found
 
 
@@ -263,17 +291,22 @@ def _forward(op: str, x: Any, attrs: dict[str, Any]) -> Any:
         return x[attrs["index"][0]]
     if op == "transpose":
         return x.transpose(attrs["axes"])
+    if op == "matmul":
+        return x @ attrs["y"]
     return getattr(x, op)(axis=attrs["axis"])
 
 
 def _answer(vjp: VJP, probe: Probe) -> Answer:
-    x, attrs, g = probe.inputs["x"], probe.nodes[1][2], probe.script[0][2]
+    x, attrs, g = probe.inputs["x"], probe.nodes[-1][2], probe.script[0][2]
+    if "y" in probe.inputs:
+        attrs = {"y": probe.inputs["y"]}
     try:
         with np.errstate(all="ignore"):
             value, grad = vjp(x, g, attrs)
     except ValueError:  # NumPy refuses the shapes: so would the engine
         return Raises()
-    return [{"outputs": [value], "grads": {"x": np.asarray(grad, dtype=np.float64)}}]
+    grads = dict(zip(probe.inputs, grad, strict=True)) if "y" in probe.inputs else {"x": grad}
+    return [{"outputs": [value], "grads": {n: np.asarray(v, float) for n, v in grads.items()}}]
 
 
 def _hypothesis(id_: str, text: str, forms: list[VJP], found: list[Probe]) -> Hypothesis:
