@@ -44,7 +44,9 @@ def _optim(hypothesis: str, *names: str, kinds: tuple[str, ...] = ("scalar", "te
 PLANTED: dict[str, dict[str, str]] = {
     "add_right_partial_zero": {"op scalar add None": "drop-b", "op scalar add left": "drop-x"},
     "sub_partial_sign": {"op scalar sub None": "sign-b", "op scalar sub left": "sign-x"},
-    "mul_partials_swapped": {f"op scalar mul {s}": "partials-swapped" for s in (None, "right", "left")},
+    "mul_partials_swapped": {
+        f"op scalar mul {s}": "partials-swapped" for s in (None, "right", "left")
+    },
     "div_denominator_sign": {"op scalar div None": "sign-b", "op scalar div left": "sign-x"},
     "neg_partial_sign": {"op scalar neg None": "sign-x"},
     "pow_exponent_off_by_one": {"op scalar pow right": "pow-exponent-kept"},
@@ -87,7 +89,8 @@ PLANTED: dict[str, dict[str, str]] = {
     "negative_axis_not_normalized": {},  # not in the catalogue
     "max_keepdims_ignored": {},  # not in the catalogue (a forward's shape)
     "transpose_grad_same_axes": {"structural transpose None": "transpose-same-perm"},
-    "matmul_grad_full_transpose": {"structural matmul nd": "matmul-full-transpose"},
+    # batched @ becomes a limitation (its backward raises): vgrad check never probes it
+    "matmul_grad_full_transpose": {},
     "index_repeats_dropped": {"structural index None": "index-repeats-once"},
     "softmax_grad_missing_term": {"structural softmax None": "softmax-no-sum-term"},
     "softmax_naive_overflow": {"structural softmax None": "softmax-overflows"},
@@ -164,12 +167,9 @@ CORPUS_EXPECTED: dict[str, dict[str, str]] = {
     # the two defects share one fix: checked on the whole engine (below)
     "path_walker.py::exponential-paths": {},
     "path_walker.py::recursion-depth": {},
-    "matmul_2d_only.py::matmul-nd-backward-raises": {
-        "structural matmul nd": "matmul-full-transpose"
-    },
-    "matmul_2d_only.py::matmul-square-batch-wrong": {
-        "structural matmul nd": "matmul-full-transpose"
-    },
+    # one fix for the two: the whole engine is checked (below)
+    "matmul_2d_only.py::matmul-nd-backward-raises": {},
+    "matmul_2d_only.py::matmul-square-batch-wrong": {},
     "matmul_2d_only.py::reset-to-none-crashes": {},
     "tensor_no_max_tuple_reshape.py::reshape-tuple-only": {},
     "tensor_ints_reshape_relu.py::unbroadcast-leading-axes-only": _tensor_binary("size-one-kept"),
@@ -203,6 +203,8 @@ CORPUS_EXPECTED: dict[str, dict[str, str]] = {
 # the engine with all its defects states these and nothing else
 CORPUS_WHOLE: dict[str, dict[str, str]] = {
     "path_walker.py": {"traversal scalar": "recursive"},
+    # batched @ is a limitation of this engine (its backward raises): never probed
+    "matmul_2d_only.py": {},
     # Adam's eps inside the root and AdamW's decay without lr at once: AdamW not named
     "optim_tensor_rules.py": {
         "optimizer Adam tensor": "eps-inside",
@@ -210,6 +212,12 @@ CORPUS_WHOLE: dict[str, dict[str, str]] = {
         "optimizer Adagrad tensor": "initial-ignored",
     },
     "float32_tensor.py": {},  # float32 numbers in a float64 run match no prediction
+    # no reflected operators until no-plain-numbers is fixed: c / x is not probed
+    "no_number_operands.py": {
+        "op scalar div None": "div-no-square",
+        "accumulation scalar": "leaf-overwritten",
+        "traversal scalar": "leaf-overwritten",
+    },
 }
 
 
@@ -323,9 +331,7 @@ def test_every_planted_bug_gets_its_diagnosis_and_no_wrong_one(bug: Any, tmp_pat
     assert got == PLANTED[bug.name], f"{bug.name} ({bug.description}): {got}"
 
 
-CORPUS_DEFECTS = [
-    (engine, defect) for engine in MANIFEST for defect in engine.get("defects", [])
-]
+CORPUS_DEFECTS = [(engine, defect) for engine in MANIFEST for defect in engine.get("defects", [])]
 
 
 @pytest.mark.campaign
