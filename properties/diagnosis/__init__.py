@@ -12,6 +12,7 @@ Each question is asked once per target (the answers are cached by target and sco
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -144,10 +145,11 @@ def describe(finding: Finding, probed: str, probes: int) -> str:
 
 
 def of_failure(item: Any) -> str:
-    """The diagnosis text of a failed property's pytest item ("" when it has none). Never
-    raises: a diagnosis is advice, and the failure is reported whatever happens here."""
+    """The diagnosis text of a failed property's pytest item ("" when it has none, or when
+    the environment sets VGRAD_NO_DIAGNOSIS). Never raises: a diagnosis is advice, and the
+    failure is reported whatever happens here."""
     target = getattr(item, "funcargs", {}).get("target")
-    if not isinstance(target, Target):
+    if not isinstance(target, Target) or os.environ.get("VGRAD_NO_DIAGNOSIS"):
         return ""
     callspec = getattr(item, "callspec", None)
     try:
