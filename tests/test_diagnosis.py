@@ -364,3 +364,51 @@ def test_every_corpus_engine_gets_no_wrong_diagnosis(engine: dict[str, Any]) -> 
     for defect in engine.get("defects", []):
         union.update(CORPUS_EXPECTED[f"{engine['file']}::{defect['id']}"])
     assert got == union, f"{engine['file']}: {got}"
+
+
+# bug -> (the properties to run, a property that fails, the start of its diagnosis)
+END_TO_END = {
+    "tanh_naive_overflow": (
+        "finite_truths and tanh",
+        "test_scalar_finite_truths[tanh(400)]",
+        "diagnosis: tanh is computed by a formula that overflows",
+    ),
+    "pow_zero_exponent_nan": (
+        "finite_truths and 0 and at",
+        "test_scalar_finite_truths[x**0 at 0]",
+        "diagnosis: d(x ** c)/dx is computed as c * x**(c - 1) also for c = 0",
+    ),
+    "interior_grads_not_reset": (
+        "second_backward and scalar",
+        "test_second_backward_doubles_leaf_gradients[scalar]",
+        "diagnosis: backward() does not reset interior gradients",
+    ),
+    "max_ties_full_upstream": (
+        "max_ties",
+        "test_max_ties_split_the_gradient[ties along rows]",
+        "diagnosis: max sends the full upstream gradient to every tied maximum",
+    ),
+    "zero_grad_compares": (
+        "zero_grad_clears and Adam and not AdamW",
+        "test_zero_grad_clears_every_parameter[Adam]",
+        "diagnosis: Adam.zero_grad() does nothing",
+    ),
+    "unbroadcast_size_one_axes_kept": (
+        "each_tensor_op and mul-None",
+        "test_each_tensor_op_agrees_with_oracle[mul-None]",
+        "diagnosis: a * b on Tensors: gradients are not summed over the size-1 axes",
+    ),
+}
+
+
+@pytest.mark.campaign
+@pytest.mark.parametrize("name", END_TO_END)
+def test_vgrad_check_attaches_the_diagnosis_to_the_failing_property(
+    name: str, tmp_path: Path
+) -> None:
+    select, nodeid, text = END_TO_END[name]
+    bug = next(b for b in BUGS if b.name == name)
+    report = run_check(str(write_engine(bug, tmp_path)), profile="quick", select=select)
+    cases = {c.nodeid.split("::")[-1]: c for c in report.cases}
+    assert nodeid in cases and cases[nodeid].outcome == "failed", (name, sorted(cases))
+    assert cases[nodeid].diagnosis.startswith(text), (name, cases[nodeid].diagnosis)
