@@ -136,13 +136,3 @@ def judge(
     if len(fitting) == 1:
         return Finding("diagnosed", fitting[0], ids, n, len(hypotheses))
     return Finding("ambiguous" if fitting else "unexplained", None, ids, n, len(hypotheses))
-
-
-def with_errors_ignored(f: Callable[..., Any]) -> Callable[..., Any]:
-    """`f` under NumPy's errstate(all='ignore'): predictions at poles are inf/nan."""
-
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with np.errstate(all="ignore"):
-            return f(*args, **kwargs)
-
-    return wrapped

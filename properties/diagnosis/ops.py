@@ -24,6 +24,7 @@ from properties.diagnosis.simulate import (
     Probe,
     Rule,
     World,
+    changed,
     correct_rule,
     simulate,
 )
@@ -201,14 +202,12 @@ def judge_broadcast(
     key: Key, rule: RuleHypothesis | None, probes: list[Probe], observed: list[Any]
 ) -> Finding:
     """The broadcasting question: are gradients summed back to each operand's shape?"""
-    from dataclasses import replace
-
     base = _world(key, rule, False)
     hypotheses = [
         Hypothesis(
             name,
             f"{key.expr()} on Tensors: {text}",
-            lambda k, f=f: [simulate(probes[k], replace(base, reduce=f))],
+            lambda k, f=f: [simulate(probes[k], changed(base, reduce=f))],
         )
         for name, (text, f) in REDUCTIONS.items()
     ]
@@ -596,6 +595,4 @@ def judge_preset(
 
 
 def _assigning(world: World, where: tuple[int, ...]) -> World:
-    from dataclasses import replace
-
-    return replace(world, assigns=lambda node, carrier: () if carrier else where)
+    return changed(world, assigns=lambda node, carrier: () if carrier else where)

@@ -255,10 +255,6 @@ def interior_orders(probe: Probe) -> list[tuple[int, ...]]:
     return list(itertools.permutations(sorted(i for i in reached if nodes[i][0] != "input")))
 
 
-def predict(probe: Probe, worlds: list[World]) -> list[Answer]:
-    """Each world's answer to `probe` (the hypothesis's alternatives)."""
-    return [simulate(probe, w) for w in worlds]
-
-
 def changed(world: World, **kwargs: Any) -> World:
+    """`world` with the given fields changed (one mistake)."""
     return replace(world, **kwargs)
