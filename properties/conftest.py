@@ -99,7 +99,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     if report.failed and call.excinfo is not None:
         report.user_properties.append(("vgrad_failures", failures_of(call.excinfo.value)))
         if call.when == "call":
-            found = diagnosis.of_failure(item)
+            found = diagnosis.of_failure(item, call.excinfo.value)
             if found:
                 report.user_properties.append(("vgrad_diagnosis", found))
     return report

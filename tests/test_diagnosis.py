@@ -14,6 +14,7 @@ import importlib.util
 import tomllib
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,9 @@ import pytest
 from planted import BUGS, write_engine
 
 from oracle import optim as reference
-from properties.diagnosis import diagnose, optimizers, scopes_of
+from properties.diagnosis import diagnose, of_failure, optimizers, scopes_of
 from properties.diagnosis.judge import Hypothesis, Raises, judge
-from properties.targets import load_target
+from properties.targets import TargetDied, load_target
 from reports.check import run_check
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -412,3 +413,17 @@ def test_vgrad_check_attaches_the_diagnosis_to_the_failing_property(
     cases = {c.nodeid.split("::")[-1]: c for c in report.cases}
     assert nodeid in cases and cases[nodeid].outcome == "failed", (name, sorted(cases))
     assert cases[nodeid].diagnosis.startswith(text), (name, cases[nodeid].diagnosis)
+
+
+def test_a_worker_that_died_is_not_probed_again(tmp_path: Path) -> None:
+    target = load_target(str(write_engine(None, tmp_path)))
+    item = SimpleNamespace(
+        funcargs={"target": target},
+        nodeid="properties/test_scalar_graphs.py::test_each_scalar_op_agrees_with_oracle[tanh]",
+        callspec=SimpleNamespace(params={"op": "tanh", "side": None}),
+    )
+    try:
+        assert of_failure(item, TargetDied("no answer within 10 s")) == ""
+        assert "gives the right numbers" in of_failure(item, AssertionError("a mismatch"))
+    finally:
+        target.close()

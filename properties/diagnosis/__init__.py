@@ -144,12 +144,15 @@ def describe(finding: Finding, probed: str, probes: int) -> str:
     )
 
 
-def of_failure(item: Any) -> str:
-    """The diagnosis text of a failed property's pytest item ("" when it has none, or when
-    the environment sets VGRAD_NO_DIAGNOSIS). Never raises: a diagnosis is advice, and the
-    failure is reported whatever happens here."""
+def of_failure(item: Any, error: BaseException | None = None) -> str:
+    """The diagnosis text of a failed property's pytest item ("" when it has none, when
+    the environment sets VGRAD_NO_DIAGNOSIS, or when the failure is a worker that died or
+    hung: probing it again would only repeat that). Never raises an Exception: a
+    diagnosis is advice, and the failure is reported whatever happens here."""
     target = getattr(item, "funcargs", {}).get("target")
     if not isinstance(target, Target) or os.environ.get("VGRAD_NO_DIAGNOSIS"):
+        return ""
+    if _died(error):
         return ""
     callspec = getattr(item, "callspec", None)
     try:
@@ -180,6 +183,12 @@ def scopes_of(target: Target) -> list[tuple[str, ...]]:
 
 def _of(n: int) -> str:
     return "the catalogue's one hypothesis" if n == 1 else f"of {n} hypotheses, the only one"
+
+
+def _died(error: BaseException | None) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return any(_died(e) for e in error.exceptions)
+    return isinstance(error, TargetDied)
 
 
 def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis | None:
