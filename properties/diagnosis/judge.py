@@ -89,13 +89,17 @@ def undefined(answer: Answer) -> bool:
     return False
 
 
+# the exceptions a numeric formula raises where its result is undefined or overflows
+ARITHMETIC = ("OverflowError", "ZeroDivisionError", "FloatingPointError", "ValueError")
+
+
 def matches(observed: dict[str, Any], predicted: Answer) -> bool:
     """Whether the target's answer to a probe is this predicted answer."""
     if "raised" in observed:
+        kind = observed["raised"].get("type", "")
         if isinstance(predicted, Raises):
-            kind = observed["raised"].get("type", "")
             return not predicted.kinds or kind in predicted.kinds
-        return undefined(predicted)
+        return kind in ARITHMETIC and undefined(predicted)
     if isinstance(predicted, Raises):
         return False
     readings = observed["readings"]
