@@ -36,9 +36,10 @@ _CACHE: dict[tuple[str, str], Diagnosis] = {}
 
 
 def diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
-    """The diagnosis of `scope` on `target`: ``("op", kind, op, side)``,
-    ``("accumulation", kind)``, ``("traversal", "scalar")`` (accumulation and deep chains)
-    or ``("optimizer", name, kind)``; cached per target."""
+    """The diagnosis of `scope` on `target`: ``("op", kind, op, side)`` (elementwise),
+    ``("structural", op, variant)`` (tensor ops), ``("accumulation", kind)``,
+    ``("traversal", "scalar")`` (accumulation and deep chains) or
+    ``("optimizer", name, kind)``; cached per target."""
     key = (target.spec, repr(scope))
     if key not in _CACHE:
         _CACHE[key] = _diagnose(target, scope)
@@ -69,45 +70,40 @@ def run_probes(target: Target, probes: list[Any]) -> list[dict[str, Any]]:
 
 
 def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
+    """The op's local rule; for two operands, whether it adds to them (``+=``); for two
+    Tensors, whether it sums broadcast gradients back to their shapes."""
     from properties.diagnosis import ops
 
-    scope = f"{key.kind} op {key.expr()}"
     probes = ops.rule_probes(key)
-    observed = run_probes(target, probes)
-    finding, rule = ops.judge_rule(key, probes, observed)
+    finding, rule = ops.judge_rule(key, probes, run_probes(target, probes))
     lines = [describe(finding, f"{key.expr()} alone", len(probes))]
     ids = [finding.hypothesis.id] if finding.hypothesis else []
-    if key.binary and key.side is None and finding.status in ("right", "diagnosed"):
+    both = key.binary and key.side is None
+    if both and finding.status in ("right", "diagnosed"):  # the rule is known: ask further
         presets = ops.preset_probes(key)
-        accumulated = ops.judge_preset(key, rule, presets, run_probes(target, presets))
-        stated = accumulated.hypothesis
-        if stated is not None and stated.id.startswith("assigns-"):  # leaves-reset: not the op's
-            ids.append(stated.id)
-            lines = [line for line in lines if not line.startswith("no diagnosis")]
-            lines.append(
-                describe(
-                    accumulated,
-                    f"{key.expr()} with gradients already in its operands",
-                    len(presets),
+        further = [
+            (
+                ops.judge_preset(key, rule, presets, run_probes(target, presets)),
+                len(presets),
+                "with gradients already in its operands",
+            ),
+        ]
+        if key.kind == "tensor":
+            shapes = ops.broadcast_probes(key)
+            further.append(
+                (
+                    ops.judge_broadcast(key, rule, shapes, run_probes(target, shapes)),
+                    len(shapes),
+                    "on shapes that broadcast",
                 )
             )
-    if (
-        key.kind == "tensor"
-        and key.binary
-        and key.side is None
-        and finding.status
-        in (
-            "right",
-            "diagnosed",
-        )
-    ):
-        shapes = ops.broadcast_probes(key)
-        reduced = ops.judge_broadcast(key, rule, shapes, run_probes(target, shapes))
-        if reduced.status == "diagnosed" and reduced.hypothesis is not None:
-            ids.append(reduced.hypothesis.id)
-            lines = [line for line in lines if not line.startswith("no diagnosis")]
-            lines.append(describe(reduced, f"{key.expr()} on shapes that broadcast", len(shapes)))
-    return Diagnosis(scope, tuple(ids), "\n".join(lines))
+        for found, count, how in further:
+            # "leaves-reset" is the accumulation's business, stated by its own properties
+            if found.hypothesis is not None and found.hypothesis.id != "leaves-reset":
+                ids.append(found.hypothesis.id)
+                lines = [line for line in lines if not line.startswith("no diagnosis")]
+                lines.append(describe(found, f"{key.expr()} {how}", count))
+    return Diagnosis(f"{key.kind} op {key.expr()}", tuple(ids), "\n".join(lines))
 
 
 def structural_diagnosis(target: Target, op: str, variant: str | None) -> Diagnosis:
