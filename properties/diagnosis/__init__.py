@@ -142,11 +142,12 @@ def describe(finding: Finding, probed: str, probes: int) -> str:
 
 def of_failure(item: Any, error: BaseException | None = None) -> str:
     """The diagnosis text of a failed property's pytest item ("" when it has none, when
-    the environment sets VGRAD_NO_DIAGNOSIS, or when the failure is a worker that died or
-    hung: probing it again would only repeat that). Never raises an Exception: a
+    the environment sets VGRAD_NO_DIAGNOSIS, under mutmut, or when the failure is a worker
+    that died or hung: probing it again would only repeat that). Never raises an Exception: a
     diagnosis is advice, and the failure is reported whatever happens here."""
     target = getattr(item, "funcargs", {}).get("target")
-    if not isinstance(target, Target) or os.environ.get("VGRAD_NO_DIAGNOSIS"):
+    off = os.environ.get("VGRAD_NO_DIAGNOSIS") or "MUTANT_UNDER_TEST" in os.environ
+    if not isinstance(target, Target) or off:  # mutation testing needs the failure alone
         return ""
     if _died(error):
         return ""
