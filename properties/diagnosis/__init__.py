@@ -30,6 +30,10 @@ class Diagnosis:
     scope: str  # "scalar op tanh", "scalar accumulation", "optim Adam (tensor)"
     diagnosed: tuple[str, ...]  # the ids of the hypotheses stated (none: no diagnosis)
     text: str
+    # every probe gave the correct rule's numbers (for an op: its rule and its +=, whatever
+    # its broadcasting); other scopes' probes are built on a * b and a + b being right
+    right: bool = False
+    rule_right: bool = False  # for an op: its local rule (on fresh leaves) is right
 
 
 _CACHE: dict[tuple[str, str], Diagnosis] = {}
@@ -50,6 +54,23 @@ def _diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
     from properties.diagnosis import accumulation, ops, optimizers
 
     what = " ".join(str(s) for s in scope if s is not None)
+    kind = scope[1] if scope[0] in ("op", "accumulation", "traversal") else scope[-1]
+    kind = "tensor" if scope[0] == "structural" else kind
+    blocks = [("mul", None), ("add", None)]  # what probes (and composite ops) are built on
+    if scope[0] == "op" and scope[2] in ("add", "mul"):
+        blocks = [("mul", None)] if scope[2] == "add" else []
+    if not target.has("Value" if kind == "scalar" else "Tensor"):
+        blocks = []  # the scope itself says what is missing
+    for op, side in blocks:
+        block = diagnose(target, ("op", kind, op, side))
+        # a + b needs a * b only as the carrier of its upstream gradient: its rule
+        if not (block.rule_right if scope[0] == "op" and scope[2] == "add" else block.right):
+            return Diagnosis(
+                what,
+                (),
+                f"no diagnosis: the probes are built with {'a + b' if op == 'add' else 'a * b'} "
+                f"({kind}), which is not right on its own probes (its diagnosis says how)",
+            )
     try:
         if scope[0] == "op":
             return ops_diagnosis(target, ops.Key(*scope[1:]))
@@ -74,12 +95,13 @@ def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
     Tensors, whether it sums broadcast gradients back to their shapes."""
     from properties.diagnosis import ops
 
+    scope = f"{key.kind} op {key.expr()}"
     probes = ops.rule_probes(key)
     finding, rule = ops.judge_rule(key, probes, run_probes(target, probes))
     lines = [describe(finding, f"{key.expr()} alone", len(probes))]
     ids = [finding.hypothesis.id] if finding.hypothesis else []
-    both = key.binary and key.side is None
-    if both and finding.status in ("right", "diagnosed"):  # the rule is known: ask further
+    right = finding.status == "right"
+    if finding.status in ("right", "diagnosed"):  # the rule is known: ask further
         presets = ops.preset_probes(key)
         further = [
             (
@@ -88,7 +110,7 @@ def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
                 "with gradients already in its operands",
             ),
         ]
-        if key.kind == "tensor":
+        if key.kind == "tensor" and key.binary and key.side is None:
             shapes = ops.broadcast_probes(key)
             further.append(
                 (
@@ -98,12 +120,25 @@ def ops_diagnosis(target: Target, key: Any) -> Diagnosis:
                 )
             )
         for found, count, how in further:
+            reset = found.hypothesis is not None and found.hypothesis.id == "leaves-reset"
+            right = right and (found.status == "right" or reset or "broadcast" in how)
+            if found.status == "unexplained":  # the rule found does not explain these probes
+                text = f"{key.expr()} {how}"
+                text = describe(found, text, count) + _alone(finding)
+                return Diagnosis(scope, (), text, rule_right=finding.status == "right")
             # "leaves-reset" is the accumulation's business, stated by its own properties
             if found.hypothesis is not None and found.hypothesis.id != "leaves-reset":
                 ids.append(found.hypothesis.id)
                 lines = [line for line in lines if not line.startswith("no diagnosis")]
                 lines.append(describe(found, f"{key.expr()} {how}", count))
-    return Diagnosis(f"{key.kind} op {key.expr()}", tuple(ids), "\n".join(lines))
+    return Diagnosis(scope, tuple(ids), "\n".join(lines), right, finding.status == "right")
+
+
+def _alone(finding: Finding) -> str:
+    """What the op alone showed, when a further question undoes its diagnosis."""
+    if finding.hypothesis is None:
+        return ""
+    return f" (alone, the op fits one hypothesis: {finding.hypothesis.text})"
 
 
 def structural_diagnosis(target: Target, op: str, variant: str | None) -> Diagnosis:
@@ -114,7 +149,8 @@ def structural_diagnosis(target: Target, op: str, variant: str | None) -> Diagno
     finding = structural.judge_op(op, probes, run_probes(target, probes))
     ids = (finding.hypothesis.id,) if finding.hypothesis else ()
     shown = "indexing x[i]" if op == "index" else f"Tensor.{op}"
-    return Diagnosis(scope, ids, describe(finding, f"{shown} alone", len(probes)))
+    text = describe(finding, f"{shown} alone", len(probes))
+    return Diagnosis(scope, ids, text, finding.status == "right")
 
 
 def describe(finding: Finding, probed: str, probes: int) -> str:

@@ -126,4 +126,5 @@ def diagnosis(target: Target, kind: str, deep: bool = False) -> Any:
     )
     ids = (finding.hypothesis.id,) if finding.hypothesis else ()
     what = f"backward() on small {kind} graphs" + (" and deep chains" if deep else "")
-    return Diagnosis(f"{kind} accumulation", ids, describe(finding, what, len(found)))
+    text = describe(finding, what, len(found))
+    return Diagnosis(f"{kind} accumulation", ids, text, finding.status == "right")

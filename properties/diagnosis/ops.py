@@ -131,10 +131,15 @@ def rule_probes(key: Key) -> list[Probe]:
 
 
 def preset_probes(key: Key) -> list[Probe]:
-    """Gradients already in the leaves, then one backward: they must be added to."""
+    """Gradients already in the leaves, then one backward: they must be added to. Last, a
+    control: another op (``a + b``, or ``a * b`` for `add`) with gradients in its leaves,
+    which tells this op's ``=`` from a backward() that resets every leaf."""
+    control = Key(key.kind, "mul" if key.op == "add" else "add", None)
     probes = []
-    for k, (a, b) in enumerate(_points(key)[:2]):
-        nodes, inputs = _graph(key, a, b, k)
+    for k, (which, (a, b)) in enumerate(
+        [*((key, p) for p in _points(key)[:2]), (control, (0.7, -1.3))]
+    ):
+        nodes, inputs = _graph(which, a, b, k)
         preset = {n: _shape(key.kind, p, k) for n, p in zip(inputs, PRESET, strict=False)}
         script = (("backward", 0, None if key.kind == "scalar" else _shape("tensor", 1.0, k)),)
         probes.append(
@@ -335,10 +340,16 @@ def _specific(key: Key) -> list[RuleHypothesis]:
                 "pow-factor-missing",
                 f"d({expr})/d{a} is {a}**({b} - 1), not "
                 f"{b} * {a}**({b} - 1) (the factor {b} is missing)",
-                _partial(
-                    0, lambda x, y, z: np.where(np.asarray(y) == 0, 0.0, np.power(x, y - 1.0))
-                ),
-                also=_partial(0, lambda x, y, z: np.power(x, y - 1.0)),
+                _partial(0, lambda x, y, z: np.power(x, y - 1.0)),
+            )
+        )
+    if op == "pow" and side == "right":
+        h.append(
+            RuleHypothesis(
+                "pow-precedence",
+                f"d({expr})/dx is c * x**c - 1, not c * x**(c - 1) (the parentheses around "
+                "c - 1 are missing)",
+                _partial(0, lambda x, y, z: y * np.power(x, y) - 1),
             )
         )
     if op == "pow" and 1 in key.leaf_positions:
@@ -412,6 +423,13 @@ def _specific(key: Key) -> list[RuleHypothesis]:
                 _partial(0, lambda x, y, z: 1 - z),
             )
         )
+        h.append(
+            RuleHypothesis(
+                "tanh-square-misplaced",
+                "tanh's backward computes (1 - t)**2, not 1 - t**2",
+                _partial(0, lambda x, y, z: (1 - z) ** 2),
+            )
+        )
     if op == "sigmoid":
         h.append(
             RuleHypothesis(
@@ -442,6 +460,13 @@ def _specific(key: Key) -> list[RuleHypothesis]:
                 "log-output",
                 "log's backward divides by its output log(x), not by its input x",
                 _partial(0, lambda x, y, z: 1 / z),
+            )
+        )
+        h.append(
+            RuleHypothesis(
+                "log-times-x",
+                "log's backward multiplies by x where it should divide by x",
+                _partial(0, lambda x, y, z: x + 0 * z),
             )
         )
     if op == "relu":
@@ -475,6 +500,16 @@ def _undefined_where(
         return (nan(z) if value else z), nan(da), nan(db)
 
     return change
+
+
+def _zero_at_c0(change: Change) -> Change:
+    """`change`, with the partial of the base 0 where the exponent is 0."""
+
+    def guarded(op: str, a: Any, b: Any, z: Any, da: Any, db: Any) -> tuple[Any, Any, Any]:
+        z, da, db = change(op, a, b, z, da, db)
+        return z, np.where(np.asarray(b) == 0, 0.0, da), db
+
+    return guarded
 
 
 def _dunder(op: str) -> str:
@@ -532,6 +567,9 @@ def as_hypothesis(key: Key, h: RuleHypothesis | None, probes: list[Probe]) -> Hy
         worlds.append(_world(key, None, False))
     if h is not None and h.also is not None:
         worlds.append(_world(key, RuleHypothesis(h.id, h.text, h.also), False))
+    if h is not None and h.change is not None and key.op == "pow" and 0 in key.leaf_positions:
+        # an engine may special-case x**0 (derivative 0) whatever else it gets wrong
+        worlds.append(_world(key, RuleHypothesis(h.id, h.text, _zero_at_c0(h.change)), False))
     return Hypothesis(
         "correct" if h is None else h.id,
         "the correct rule" if h is None else h.text,
@@ -578,21 +616,32 @@ def judge_preset(
             f"assigns-{names[p]}",
             f"{key.expr()}'s backward assigns (=) the gradient of {names[p]} where it should "
             f"add (+=): whatever reached {names[p]} before is lost",
-            lambda k, p=p: [simulate(probes[k], _assigning(base, (p,)))],
+            lambda k, p=p: [simulate(probes[k], _assigning(base, key.op, (p,)))],
         )
         for p in key.leaf_positions
     ]
     if len(key.leaf_positions) > 1:
         hypotheses.append(
             Hypothesis(
-                "leaves-reset",
-                "backward() resets every leaf's gradient (an accumulation rule, not this op's)",
-                lambda k: [simulate(probes[k], _assigning(base, key.leaf_positions))],
+                "assigns-both",
+                f"{key.expr()}'s backward assigns (=) the gradients of {names[0]} and "
+                f"{names[1]} where it should add (+=): whatever reached them before is lost",
+                lambda k: [simulate(probes[k], _assigning(base, key.op, key.leaf_positions))],
             )
         )
+    hypotheses.append(
+        Hypothesis(
+            "leaves-reset",
+            "backward() resets every leaf's gradient (an accumulation rule, not this op's)",
+            lambda k: [simulate(probes[k], changed(base, leaf_reset=True))],
+        )
+    )
     correct = Hypothesis("correct", "adds", lambda k: [simulate(probes[k], base)])
     return judge(correct, hypotheses, observed)
 
 
-def _assigning(world: World, where: tuple[int, ...]) -> World:
-    return changed(world, assigns=lambda node, carrier: () if carrier else where)
+def _assigning(world: World, op: str, where: tuple[int, ...]) -> World:
+    """`world` where the nodes of `op` assign the gradient of operand positions `where`."""
+    return changed(
+        world, assigns=lambda node, carrier: where if node[0] == op and not carrier else ()
+    )

@@ -254,4 +254,4 @@ def diagnosis(target: Target, name: str, kind: str) -> Any:
     )
     ids = (finding.hypothesis.id,) if finding.hypothesis else ()
     probed = f"{name} runs of {len(GRADS)} steps, one argument at a time"
-    return Diagnosis(scope, ids, describe(finding, probed, len(configs)))
+    return Diagnosis(scope, ids, describe(finding, probed, len(configs)), finding.status == "right")
