@@ -27,7 +27,8 @@ from properties.diagnosis.judge import Hypothesis, Raises, judge
 from properties.targets import TargetDied, load_target
 from reports.check import run_check
 
-CORPUS = Path(__file__).resolve().parent / "corpus"
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
 MANIFEST = tomllib.loads((CORPUS / "MANIFEST.toml").read_text())["engine"]
 
 ARITH = ("add", "sub", "mul", "div")
@@ -427,3 +428,176 @@ def test_a_worker_that_died_is_not_probed_again(tmp_path: Path) -> None:
         assert "gives the right numbers" in of_failure(item, AssertionError("a mismatch"))
     finally:
         target.close()
+
+
+# -- one-line variants of three correct engines of other styles --------------------------
+# (a check that the catalogue is not fitted to the planted engine: closures with `+=`,
+# (parent, partial) tapes, autograd.Function classes)
+
+MY = ROOT / "docs" / "examples" / "my_engine.py"
+TAPE = CORPUS / "correct_scalar_tape.py"
+FUNCTIONS = CORPUS / "correct_tensor_functions.py"
+TANH_LINE = "self.grad += (1 - t**2) * out.grad"
+POW_LINE = "p * math.pow(self.data, p - 1) * out.grad"
+MUL_LINE = "return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)"
+ADD_LINES = "            self.grad += out.grad\n            other.grad += out.grad"
+SIDES = ("None", "right", "left")
+
+# name -> (engine, old, new, {scope: hypothesis})
+VARIANTS: dict[str, tuple[Path, str, str, dict[str, str]]] = {
+    "tanh_assigns": (
+        MY,
+        TANH_LINE,
+        TANH_LINE.replace("+=", "="),
+        {"op scalar tanh None": "assigns-x"},
+    ),
+    "tanh_square_misplaced": (
+        MY,
+        TANH_LINE,
+        "self.grad += (1 - t)**2 * out.grad",
+        {"op scalar tanh None": "tanh-square-misplaced"},
+    ),
+    "pow_precedence": (
+        MY,
+        POW_LINE,
+        "(p * math.pow(self.data, p) - 1) * out.grad",
+        {"op scalar pow right": "pow-precedence"},
+    ),
+    "pow_ignores_upstream": (
+        MY,
+        POW_LINE,
+        "p * math.pow(self.data, p - 1)",
+        {"op scalar pow right": "upstream-ignored"},
+    ),
+    "mul_assigns_a": (
+        MY,
+        "self.grad += other.data * out.grad",
+        "self.grad = other.data * out.grad",
+        {"op scalar mul None": "assigns-a", "op scalar mul right": "assigns-x"}
+        | {"op scalar mul left": "assigns-x"},
+    ),
+    "add_assigns_both": (
+        MY,
+        ADD_LINES,
+        ADD_LINES.replace("+=", "="),
+        {"op scalar add None": "assigns-both", "op scalar add right": "assigns-x"}
+        | {"op scalar add left": "assigns-x"},
+    ),
+    # the operand's own gradient where the output's belongs: not in the catalogue
+    "mul_uses_own_grad": (
+        MY,
+        "self.grad += other.data * out.grad",
+        "self.grad += other.data * self.grad",
+        {},
+    ),
+    "exp_uses_own_grad": (
+        MY,
+        "self.grad += out.data * out.grad",
+        "self.grad += out.data * self.grad",
+        {},
+    ),
+    "exp_doubled": (
+        MY,
+        "self.grad += out.data * out.grad",
+        "self.grad += 2 * out.data * out.grad",
+        {"op scalar exp None": "factor-x"},
+    ),
+    "relu_passes_output": (
+        MY,
+        "(self.data > 0) * out.grad",
+        "out.data * out.grad",
+        {"op scalar relu None": "relu-output"},
+    ),
+    "tape_mul_swapped": (
+        TAPE,
+        "((self, other.data), (other, self.data))",
+        "((self, self.data), (other, other.data))",
+        {f"op scalar mul {s}": "partials-swapped" for s in SIDES},
+    ),
+    "tape_div_no_square": (
+        TAPE,
+        "(other, -(q / other.data))",
+        "(other, -q)",
+        {"op scalar div None": "div-no-square", "op scalar div left": "div-no-square"},
+    ),
+    "tape_neg_sign": (
+        TAPE,
+        '((self, -1.0),), "neg"',
+        '((self, 1.0),), "neg"',
+        {"op scalar neg None": "sign-x"},
+    ),
+    "tape_log_square": (
+        TAPE,
+        "1.0 / x if x != 0",
+        "1.0 / (x * x) if x != 0",
+        {"op scalar log None": "log-square"},
+    ),
+    "tape_sigmoid_no_one_minus": (
+        TAPE,
+        "((self, s * (1.0 - s)),)",
+        "((self, s),)",
+        {"op scalar sigmoid None": "sigmoid-no-one-minus"},
+    ),
+    "tape_vpow_power_missing": (
+        TAPE,
+        "dy = z * _log(self.data) if z != 0 else 0.0",
+        "dy = _log(self.data)",
+        {"op scalar pow None": "pow-power-missing"},
+    ),
+    "functions_sub_sign": (
+        FUNCTIONS,
+        '_unbroadcast(-g, self.saved["sb"])',
+        '_unbroadcast(g, self.saved["sb"])',
+        {"op tensor sub None": "sign-b", "op tensor sub left": "sign-x"},
+    ),
+    "functions_mul_swapped": (
+        FUNCTIONS,
+        MUL_LINE,
+        "return _unbroadcast(g * a, a.shape), _unbroadcast(g * b, b.shape)",
+        {f"op tensor mul {s}": "partials-swapped" for s in SIDES},
+    ),
+    # no reduction at all: the engine raises on the gradient's shape, not in the catalogue
+    "functions_mul_not_reduced": (FUNCTIONS, MUL_LINE, "return g * b, g * a", {}),
+    "functions_sigmoid_ignores_upstream": (
+        FUNCTIONS,
+        "return (g * s * (1.0 - s),)",
+        "return (s * (1.0 - s),)",
+        {"op tensor sigmoid None": "upstream-ignored"},
+    ),
+    "functions_index_once": (
+        FUNCTIONS,
+        'np.add.at(full, self.saved["index"], g)',
+        'full[self.saved["index"]] += g',
+        {"structural index None": "index-repeats-once"},
+    ),
+    "functions_mean_not_divided": (
+        FUNCTIONS,
+        'return (np.array(self._spread(g)) / self.saved["count"],)',
+        "return (np.array(self._spread(g)),)",
+        {"structural mean axis": "mean-not-divided", "structural mean tuple": "mean-not-divided"},
+    ),
+    "functions_transpose_same": (
+        FUNCTIONS,
+        'return (np.transpose(g, self.saved["inverse"]),)',
+        'return (np.transpose(g, np.argsort(self.saved["inverse"])),)',
+        {"structural transpose None": "transpose-same-perm"},
+    ),
+    "functions_log_softmax_no_sum": (
+        FUNCTIONS,
+        "return (g - p * np.sum(g, axis=axis, keepdims=True),)",
+        "return (g - p * g,)",
+        {"structural log_softmax None": "log-softmax-no-sum"},
+    ),
+}
+
+
+@pytest.mark.campaign
+@pytest.mark.parametrize("name", VARIANTS)
+def test_a_one_line_variant_of_another_engine_is_named(name: str, tmp_path: Path) -> None:
+    engine, old, new, expected = VARIANTS[name]
+    source = engine.read_text()
+    assert source.count(old) == 1, f"{name}: {old!r} occurs {source.count(old)} times"
+    path = tmp_path / f"variant_{name}.py"
+    path.write_text(source.replace(old, new))
+    got = stated(path)
+    assert got == expected, f"{name}: {got}"

@@ -207,16 +207,18 @@ def judge_broadcast(
     key: Key, rule: RuleHypothesis | None, probes: list[Probe], observed: list[Any]
 ) -> Finding:
     """The broadcasting question: are gradients summed back to each operand's shape?"""
-    base = _world(key, rule, False)
     hypotheses = [
-        Hypothesis(
+        _further(
+            key,
+            rule,
+            probes,
             name,
             f"{key.expr()} on Tensors: {text}",
-            lambda k, f=f: [simulate(probes[k], changed(base, reduce=f))],
+            lambda w, f=f: changed(w, reduce=f),
         )
         for name, (text, f) in REDUCTIONS.items()
     ]
-    correct = Hypothesis("correct", "sums", lambda k: [simulate(probes[k], base)])
+    correct = _further(key, rule, probes, "correct", "sums", lambda w: w)
     return judge(correct, hypotheses, observed)
 
 
@@ -469,6 +471,13 @@ def _specific(key: Key) -> list[RuleHypothesis]:
                 _partial(0, lambda x, y, z: x + 0 * z),
             )
         )
+        h.append(
+            RuleHypothesis(
+                "log-square",
+                "log's backward divides by x**2, not by x",
+                _partial(0, lambda x, y, z: 1 / (x * x) + 0 * z),
+            )
+        )
     if op == "relu":
         h.append(
             RuleHypothesis(
@@ -609,39 +618,60 @@ def judge_preset(
     key: Key, rule: RuleHypothesis | None, probes: list[Probe], observed: list[Any]
 ) -> Finding:
     """The accumulation question: does the op add to what its operands hold (+=)?"""
-    base = _world(key, rule, False)
     names = key.names()
+
+    def assigning(where: tuple[int, ...]) -> Callable[[World], World]:
+        return lambda w: changed(
+            w, assigns=lambda node, carrier: where if node[0] == key.op and not carrier else ()
+        )
+
     hypotheses = [
-        Hypothesis(
+        _further(
+            key,
+            rule,
+            probes,
             f"assigns-{names[p]}",
             f"{key.expr()}'s backward assigns (=) the gradient of {names[p]} where it should "
             f"add (+=): whatever reached {names[p]} before is lost",
-            lambda k, p=p: [simulate(probes[k], _assigning(base, key.op, (p,)))],
+            assigning((p,)),
         )
         for p in key.leaf_positions
     ]
     if len(key.leaf_positions) > 1:
         hypotheses.append(
-            Hypothesis(
+            _further(
+                key,
+                rule,
+                probes,
                 "assigns-both",
                 f"{key.expr()}'s backward assigns (=) the gradients of {names[0]} and "
                 f"{names[1]} where it should add (+=): whatever reached them before is lost",
-                lambda k: [simulate(probes[k], _assigning(base, key.op, key.leaf_positions))],
+                assigning(key.leaf_positions),
             )
         )
     hypotheses.append(
-        Hypothesis(
+        _further(
+            key,
+            rule,
+            probes,
             "leaves-reset",
             "backward() resets every leaf's gradient (an accumulation rule, not this op's)",
-            lambda k: [simulate(probes[k], changed(base, leaf_reset=True))],
+            lambda w: changed(w, leaf_reset=True),
         )
     )
-    correct = Hypothesis("correct", "adds", lambda k: [simulate(probes[k], base)])
+    correct = _further(key, rule, probes, "correct", "adds", lambda w: w)
     return judge(correct, hypotheses, observed)
 
 
-def _assigning(world: World, op: str, where: tuple[int, ...]) -> World:
-    """`world` where the nodes of `op` assign the gradient of operand positions `where`."""
-    return changed(
-        world, assigns=lambda node, carrier: where if node[0] == op and not carrier else ()
-    )
+def _further(
+    key: Key,
+    rule: RuleHypothesis | None,
+    probes: list[Probe],
+    id_: str,
+    text: str,
+    mistake: Callable[[World], World],
+) -> Hypothesis:
+    """A hypothesis of a further question: the rule found, and `mistake` besides (for
+    `mul`, the worker's ``out * u`` may go through the same rule or not)."""
+    worlds = [_world(key, rule, False)] + ([_world(key, rule, True)] if key.op == "mul" else [])
+    return Hypothesis(id_, text, lambda k: [simulate(probes[k], mistake(w)) for w in worlds])

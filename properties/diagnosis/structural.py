@@ -183,7 +183,8 @@ HYPOTHESES: dict[str, list[tuple[str, str, VJP, VJP | None]]] = {
             "transpose-same-perm",
             "transpose's backward applies the same permutation, not its inverse",
             lambda x, g, a: (x.transpose(a["axes"]), g.transpose(a["axes"])),
-            None,
+            # an engine that reshapes each gradient to its input's shape
+            lambda x, g, a: (x.transpose(a["axes"]), g.transpose(a["axes"]).reshape(x.shape)),
         ),
     ],
     "sum": [
@@ -202,6 +203,12 @@ HYPOTHESES: dict[str, list[tuple[str, str, VJP, VJP | None]]] = {
             "the number of elements averaged",
             _mean_by(lambda x, a: x.size, False),
             _mean_by(lambda x, a: x.size, True),
+        ),
+        (
+            "mean-not-divided",
+            "mean's backward does not divide by the number of elements averaged (it is sum's)",
+            _mean_by(lambda x, a: 1, False),
+            None,
         ),
         (
             "mean-count-added",
