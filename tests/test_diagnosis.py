@@ -74,14 +74,12 @@ PLANTED: dict[str, dict[str, str]] = {
     "sigmoid_naive_overflow": {"op scalar sigmoid None": "overflows"},
     "interior_grads_not_reset": {
         "accumulation scalar": "stale-interior",
-        "traversal scalar": "stale-interior",
     },
     "leaf_grads_reset_each_pass": {
         "accumulation scalar": "leaf-overwritten",
-        "traversal scalar": "leaf-overwritten",
     },
     "tensor_leaf_grad_assigned": {"accumulation tensor": "leaf-overwritten"},
-    "topo_preorder": {"accumulation scalar": "out-of-order", "traversal scalar": "out-of-order"},
+    "topo_preorder": {"accumulation scalar": "out-of-order"},
     "unbroadcast_leading_axes_kept": _tensor_binary("leading-kept"),
     "unbroadcast_leading_axes_averaged": _tensor_binary("leading-averaged"),
     "unbroadcast_size_one_axes_kept": _tensor_binary("size-one-kept"),
@@ -126,7 +124,6 @@ PLANTED: dict[str, dict[str, str]] = {
 CORPUS_EXPECTED: dict[str, dict[str, str]] = {
     "micrograd_stale.py::stale-interior-grads": {
         "accumulation scalar": "stale-interior",
-        "traversal scalar": "stale-interior",
     },
     "micrograd_stale.py::pow-zero-at-zero": {"op scalar pow right": "pow-zero-at-zero"},
     "micrograd_stale.py::mlp-width-one-hidden": {},
@@ -134,7 +131,6 @@ CORPUS_EXPECTED: dict[str, dict[str, str]] = {
     "no_number_operands.py::no-plain-numbers": {},
     "no_number_operands.py::backward-zeroes-leaves": {
         "accumulation scalar": "leaf-overwritten",
-        "traversal scalar": "leaf-overwritten",
     },
     # constants become Value leaves for this engine: c / x is Value(c) / x, the same rule
     "no_number_operands.py::div-missing-square": {
@@ -218,7 +214,6 @@ CORPUS_WHOLE: dict[str, dict[str, str]] = {
     "no_number_operands.py": {
         "op scalar div None": "div-no-square",
         "accumulation scalar": "leaf-overwritten",
-        "traversal scalar": "leaf-overwritten",
     },
 }
 

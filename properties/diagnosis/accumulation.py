@@ -4,8 +4,8 @@ Hypotheses: interior gradients not reset between passes (stale ones propagated a
 leaf gradients overwritten by each pass instead of added to; an operand used twice by one
 op (``x * x``) counted once; a traversal out of topological order; a recursive traversal
 (RecursionError on deep graphs). The probes: one pass then a second, two outputs that
-share nodes, gradients already in the leaves, ``x * x`` and ``x + x``, a diamond, and a
-chain 3000 nodes deep.
+share nodes, gradients already in the leaves, ``x * x`` and ``x + x``, a diamond; and for
+the traversal alone, chains 30 and 3000 nodes deep.
 """
 
 from __future__ import annotations
@@ -54,10 +54,17 @@ def _out(kind: str, nodes: list[Node], i: int) -> int:
 
 
 def probes(kind: str, deep: bool = False) -> list[Probe]:
-    """The accumulation probes of a `kind` ("scalar" or "tensor") engine; with `deep`, the
-    chains of 30 and 3000 nodes too (for the traversal's depth)."""
+    """The accumulation probes of a `kind` ("scalar" or "tensor") engine; with `deep`,
+    instead, the traversal's: chains of 30 and 3000 nodes, one backward() each."""
     once, read = ("backward", 0, None), ("read",)
     found = []
+    if deep:
+        for depth in (30, DEEP):
+            nodes, inputs = [("input", (), {"name": "x"})], {"x": 1.5}
+            for _ in range(depth):
+                nodes.append(("mul", (len(nodes) - 1,), {"const": 1.0, "side": "right"}))
+            found.append(Probe(kind, tuple(nodes), (len(nodes) - 1,), inputs, (once, read)))
+        return found
     nodes, inputs = _inputs(kind)
     nodes += [("mul", (0, 1), {}), ("add", (2, 0), {}), ("mul", (3, 2), {})]
     f = _out(kind, nodes, 4)
@@ -78,12 +85,6 @@ def probes(kind: str, deep: bool = False) -> list[Probe]:
     nodes.append(("add", (3, 2), {}))
     out = _out(kind, nodes, 4)
     found.append(Probe(kind, tuple(nodes), (out,), inputs, (once, read)))
-    if deep and kind == "scalar":
-        for depth in (30, DEEP):
-            nodes, inputs = [("input", (), {"name": "x"})], {"x": 1.5}
-            for _ in range(depth):
-                nodes.append(("mul", (len(nodes) - 1,), {"const": 1.0, "side": "right"}))
-            found.append(Probe(kind, tuple(nodes), (len(nodes) - 1,), inputs, (once, read)))
     return found
 
 
@@ -112,7 +113,8 @@ def hypothesis(name: str, found: list[Probe]) -> Hypothesis:
 
 
 def diagnosis(target: Target, kind: str, deep: bool = False) -> Any:
-    """The accumulation rules on small graphs (with `deep`, also on chains 3000 deep)."""
+    """The accumulation rules on small graphs (with `deep`, the traversal on chains 3000
+    deep: the one question a deep chain's single backward() can answer)."""
     from properties.diagnosis import Diagnosis, describe, run_probes
 
     if not target.has("Value" if kind == "scalar" else "Tensor"):
@@ -121,10 +123,15 @@ def diagnosis(target: Target, kind: str, deep: bool = False) -> Any:
     observed = run_probes(target, found)
     finding = judge(
         hypothesis("correct", found),
-        [hypothesis(h, found) for h in HYPOTHESES if deep or h != "recursive"],
+        [hypothesis(h, found) for h in HYPOTHESES if deep == (h == "recursive")],
         observed,
     )
     ids = (finding.hypothesis.id,) if finding.hypothesis else ()
-    what = f"backward() on small {kind} graphs" + (" and deep chains" if deep else "")
+    what = (
+        "backward() on chains 30 and 3000 nodes deep"
+        if deep
+        else f"backward() on small {kind} graphs"
+    )
     text = describe(finding, what, len(found))
-    return Diagnosis(f"{kind} accumulation", ids, text, finding.status == "right")
+    scope = f"{kind} {'traversal' if deep else 'accumulation'}"
+    return Diagnosis(scope, ids, text, finding.status == "right")
