@@ -51,7 +51,7 @@ class Finding:
 
 
 def tolerance() -> float:
-    """Relative distance accepted as rounding (1.5e-9 in float64, 3.5e-5 in float32)."""
+    """Relative distance accepted as rounding (1e-9 in float64, 2.4e-5 in float32)."""
     return 0.1 * math.sqrt(precision.current().unit_roundoff)
 
 
