@@ -294,7 +294,7 @@ def test_the_clean_engine_gets_no_diagnosis(tmp_path: Path) -> None:
         target.close()
 
 
-QUICK = ["tanh_grad_uses_input", "interior_grads_not_reset", "softmax_grad_missing_term"]
+QUICK = ["interior_grads_not_reset", "softmax_grad_missing_term"]  # tanh: the check below
 
 
 @pytest.mark.parametrize("name", QUICK)
