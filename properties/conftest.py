@@ -9,7 +9,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.errors import FlakyFailure
 
-from properties import running
+from properties import diagnosis, running
 from properties.settings import (
     case_timeout,
     limit_shrinking,
@@ -98,6 +98,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     report = yield
     if report.failed and call.excinfo is not None:
         report.user_properties.append(("vgrad_failures", failures_of(call.excinfo.value)))
+        if call.when == "call":
+            found = diagnosis.of_failure(item, call.excinfo.value)
+            if found:
+                report.user_properties.append(("vgrad_diagnosis", found))
     return report
 
 

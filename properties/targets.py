@@ -377,6 +377,11 @@ _FORMS: dict[str, Callable[[Any], bool]] = {
     "tensor_loss": lambda a: _has(a, loss=object, weight_grads=list, bias_grads=list),
     "train": lambda a: _has(a, loss=object, history=list) and _list_of_lists(a["history"]),
     "optimizer_refusals": lambda a: type(a) is dict and all(type(v) is str for v in a.values()),
+    "probe_graphs": lambda a: (
+        type(a) is list
+        and all(type(r) is dict and type(r.get("readings")) is list for r in a)
+        and all(_has(x, outputs=list, grads=dict) for r in a for x in r["readings"])
+    ),
 }
 
 

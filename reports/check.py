@@ -47,6 +47,7 @@ class CaseResult:
     verdict: str = ""  # the second opinion on a failed comparison
     failures: list[str] = field(default_factory=list)  # every distinct failure
     verdicts: list[str] = field(default_factory=list)  # each failure's second opinion
+    diagnosis: str = ""  # the bug named by probing the failing op, rule or optimizer
 
 
 @dataclass
@@ -129,6 +130,7 @@ def _case(report: pytest.TestReport) -> CaseResult:
             crash = getattr(report.longrepr, "reprcrash", None)
             case.failures = [_readable(crash.message if crash else report.longreprtext)]
         case.message = case.failures[0]
+        case.diagnosis = str(dict(report.user_properties).get("vgrad_diagnosis", ""))
     return case
 
 
@@ -315,6 +317,8 @@ def print_report(report: CheckReport, console: Console) -> None:
             console.print(shown.rstrip("\n"), markup=False, highlight=False)
             if verdict:
                 console.print(verdict, markup=False, highlight=False)
+            if case.diagnosis:
+                console.print(case.diagnosis, markup=False, highlight=False)
     for error in report.errors:
         console.rule("[red]ERROR")
         console.print(error, markup=False, highlight=False)

@@ -179,6 +179,7 @@ def problems_with(command: str, exit_code: int, output: str) -> list[str]:
             r"FAILED properties/test_scalar_graphs\.py::test_each_scalar_op",
             r"d loss / d x\d*: expected",
             r"\nn\d+ = \w+\.tanh\(\)\n",  # the snippet that reproduces it calls tanh
+            r"diagnosis: tanh's backward computes\s+1 - t,\s+not\s+1 - t\*\*2",  # the bug
         ]
         problems += [f"no match for {w!r}" for w in wanted if not re.search(w, output)]
     return problems
@@ -206,9 +207,11 @@ def test_a_buggy_run_must_name_the_op() -> None:
     good = "\n16 passed, 1 failed, 4 skipped\n" + (
         "FAILED properties/test_scalar_graphs.py::test_each_scalar_op_agrees_with_oracle\n"
         "  d loss / d x0: expected 0.42, got 0.24\nx0 = Value(1.0)\nn1 = x0.tanh()\n"
+        "diagnosis: tanh's backward computes 1 - t, not 1 - t**2 (the square is missing)\n"
     )
     assert problems_with(command, 1, good) == []
-    assert len(problems_with(command, 1, good.replace("tanh", "exp"))) == 1
+    assert len(problems_with(command, 1, good.replace("tanh", "exp"))) == 2
+    assert len(problems_with(command, 1, good.replace("1 - t,", "1 - x,"))) == 1
     assert problems_with(command, 0, good) == ["exited 0, expected 1"]
 
 

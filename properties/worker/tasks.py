@@ -693,6 +693,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "mlp_zero_grad": mlp_zero_grad,
     "train": train,
 }
+TASKS.update(importlib.import_module("properties.worker.probe_tasks").PROBE_TASKS)
 
 
 def mutmut_hits() -> list[str]:
