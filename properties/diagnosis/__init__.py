@@ -197,8 +197,10 @@ def of_failure(item: Any, error: BaseException | None = None) -> str:
 
 def scopes_of(target: Target) -> list[tuple[str, ...]]:
     """Every scope the catalogue can probe on `target` (what the meta-tests sweep)."""
+    from properties.cases.optimizers import OPTIMIZERS
+    from properties.cases.scalar import scalar_menu
+    from properties.cases.tensor import tensor_menu
     from properties.diagnosis import structural
-    from properties.strategies import OPTIMIZERS, scalar_menu, tensor_menu
 
     found: list[tuple[Any, ...]] = []
     if target.has("Value"):
