@@ -10,7 +10,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
-from hypothesis.database import DirectoryBasedExampleDatabase
+
+from properties.database import example_database
 
 PROFILES = ("quick", "default", "thorough", "mutmut")
 
@@ -26,7 +27,7 @@ def register_profiles() -> None:
     cache of constants, say) go to vgrad's cache too, never into the current folder."""
     if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         set_hypothesis_home_dir(cache_dir() / "hypothesis-home")
-    database = DirectoryBasedExampleDatabase(cache_dir() / "hypothesis")
+    database = example_database(cache_dir() / "hypothesis")
     common = dict(database=database, deadline=None, print_blob=True)
     settings.register_profile(
         "quick", max_examples=25, suppress_health_check=[HealthCheck.too_slow], **common
