@@ -80,7 +80,7 @@ def check_target(spec: str, options: dict[str, Any]) -> dict[str, Any]:
             capture_output=True,
             text=True,
             errors="replace",
-            env={**os.environ, "COLUMNS": "100"},
+            env={**os.environ, "COLUMNS": "10000"},
         )
         if os.path.exists(json_path):
             with open(json_path, encoding="utf-8") as handle:
