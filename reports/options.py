@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import argparse
 import glob
+import importlib.util
 import os
 import re
 from pathlib import Path
 
-from reports.shards import parse_shard
+SHARD = re.compile(r"([0-9]+)/([0-9]+)")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """An argparse type: ``k/N`` with 1 <= k <= N (k counts from 1)."""
+    match = SHARD.fullmatch(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"must be k/N, e.g. 1/4 (k counts from 1), got {text!r}")
+    k, n = int(match[1]), int(match[2])
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"must be k/N with 1 <= k <= N, got {text!r}")
+    return k, n
+
 
 MAX_JOBS = 64
 MAX_TARGETS = 10_000
@@ -154,9 +167,16 @@ def expand_targets(given: list[str]) -> tuple[list[str], bool]:
     return targets, many
 
 
+def _needs(module: str, what: str, extra: str) -> None:
+    if importlib.util.find_spec(module) is None:  # found without importing it
+        raise OptionError(f"{what} needs {module}: pip install 'vgrad[{extra}]'")
+
+
 def validate_past_one_machine(args: argparse.Namespace) -> None:
     """Check the options of this module (raise OptionError), expand the targets, and set
     the defaults that depend on other arguments."""
+    if args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"):
+        _needs("distributed", "--scheduler (or DASK_SCHEDULER_ADDRESS)", "dask")
     if args.command == "report":
         if args.shard is not None and args.out is None:
             k, n = args.shard
@@ -168,6 +188,8 @@ def validate_past_one_machine(args: argparse.Namespace) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             args.checkpoint = str(folder)
         return
+    if args.database:
+        _needs("redis", "--database", "redis")
     targets, many = expand_targets(args.targets)
     args.targets = targets
     args.many = many or args.gradebook is not None
@@ -178,6 +200,8 @@ def validate_past_one_machine(args: argparse.Namespace) -> None:
             "--gradescope writes one target's results.json; with several targets the "
             "gradebook holds one per target"
         )
+    if args.many and args.json is not None:
+        raise OptionError("--json is for one target; the gradebook holds gradebook.json")
     if len(targets) == 1 and not args.many:
         args.target = targets[0]
     if args.gradebook is not None:

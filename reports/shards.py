@@ -18,12 +18,9 @@ its strict reader, so a forged part file can hold wrong numbers, never code.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
-import re
-import sys
 import time
 from dataclasses import asdict
 from functools import cache
@@ -301,21 +298,3 @@ def merge_main(argv: list[str]) -> int:
         return refuse(f"cannot write the report to {out}: {error}")
     _print_summary(data, files, Console())
     return data.exit_code
-
-
-SHARD = re.compile(r"([0-9]+)/([0-9]+)")
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """An argparse type: ``k/N`` with 1 <= k <= N (k counts from 1)."""
-    match = SHARD.fullmatch(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"must be k/N, e.g. 1/4 (k counts from 1), got {text!r}")
-    k, n = int(match[1]), int(match[2])
-    if not 1 <= k <= n:
-        raise argparse.ArgumentTypeError(f"must be k/N with 1 <= k <= N, got {text!r}")
-    return k, n
-
-
-if __name__ == "__main__":
-    sys.exit(merge_main(sys.argv[1:]))

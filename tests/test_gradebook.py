@@ -240,3 +240,24 @@ def test_the_same_class_and_seed_give_the_same_gradebook(tmp_path: Path) -> None
     assert files[0].keys() == files[1].keys() and len(files[0]) == 6, files[0].keys()
     differ = [name for name in files[0] if files[0][name] != files[1][name]]
     assert not differ, differ
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--jobs", "0"], "--jobs must be 1 to 64"),
+        (["a.py", "b.py", "--json", "x.json"], "--json is for one target"),
+        (["a.py", "b.py", "--gradescope", "r.json"], "--gradescope writes one target's"),
+        (["nothing-*.py"], "no file or folder matches"),
+        (["--database", "http://host:1"], "--database must be redis://HOST:PORT"),
+        (["--scheduler", "host:8786"], "--scheduler must be an address like tcp://HOST:8786"),
+    ],
+)
+def test_class_options_are_refused_before_any_work(
+    args: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err, (args, code, err)
+    assert not list(tmp_path.iterdir()), "nothing written"
