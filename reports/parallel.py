@@ -4,6 +4,7 @@ A range of graphs is cut into chunks at whole batches (`reports.shards.chunks`);
 chunk is judged by `reports.report.judge` in a process of the pool (started with
 *spawn*: never a fork of a process where JAX runs) or on a Dask worker, each with the
 target in a worker of its own, and comes back as a part document (`reports.shards`).
+With `--jobs J`, this process judges chunks too, beside J - 1 pool processes.
 The chunks are joined in order (`reports.report.join`), so the report is the one a single
 process would have written. With a checkpoint folder every finished chunk is written
 there as a part file, and a run given the same folder again judges only the chunks
@@ -73,35 +74,57 @@ def _ignore_interrupts() -> None:
 
 
 def _pool_results(
-    plan: list[tuple[int, int]], jobs: int, args: tuple, stop_requests: StopRequests
+    plan: list[tuple[int, int]],
+    jobs: int,
+    args: tuple,
+    stop_requests: StopRequests,
+    here: Callable[[int, int], dict],
 ) -> Iterator[dict]:
-    """Each chunk's part document as it finishes; after a request to stop, only those
-    already running."""
+    """Each chunk's part document as it finishes: `jobs - 1` pool processes and this one
+    (`here`, whose JAX and target are already started) take the chunks in turn. After a
+    request to stop, only the chunks already running finish."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_ignore_interrupts) as pool:
-        pending: set[Future] = {pool.submit(judge_chunk, args[0], a, b, args[1]) for a, b in plan}
-        while pending:
+    queue = list(reversed(plan))
+    running: set[Future] = set()
+    with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_ignore_interrupts) as pool:
+        while queue or running:
             if stop_requests():
-                for future in pending:
-                    future.cancel()
-                pending = {f for f in pending if not f.cancelled()}
-            finished, pending = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
+                queue.clear()
+            while queue and len(running) < jobs - 1:
+                a, b = queue.pop()
+                running.add(pool.submit(judge_chunk, args[0], a, b, args[1]))
+            finished, running = wait(
+                running, timeout=0 if queue else POLL, return_when=FIRST_COMPLETED
+            )
             for future in finished:
                 yield future.result()
+            if queue:
+                yield here(*queue.pop())
 
 
-def _serial_results(
-    plan: list[tuple[int, int]], config: ReportConfig, target: Target, stop_requests: StopRequests
-) -> Iterator[dict]:
-    """The chunks judged one after the other in this process, on the loaded target."""
+def _here(
+    config: ReportConfig, target: Target, stop_requests: StopRequests
+) -> Callable[[int, int], dict]:
+    """Judge a chunk in this process, on the loaded target; its part document."""
     ops, _ = usable_ops(config, target)
-    for a, b in plan:
-        if stop_requests():
-            return
+
+    def judged_here(a: int, b: int) -> dict:
         started = time.perf_counter()
         judged = judge(config, ops, target, a, b, stop_requests=stop_requests)
         seconds = time.perf_counter() - started
-        yield shards.part_document(config, target, judged, seconds, (a, b))
+        return shards.part_document(config, target, judged, seconds, (a, b))
+
+    return judged_here
+
+
+def _serial_results(
+    plan: list[tuple[int, int]], here: Callable[[int, int], dict], stop_requests: StopRequests
+) -> Iterator[dict]:
+    """The chunks judged one after the other in this process."""
+    for a, b in plan:
+        if stop_requests():
+            return
+        yield here(a, b)
 
 
 def scheduler_address(given: str | None) -> str | None:
@@ -145,9 +168,11 @@ def judge_range(
 
         results = dask_results(scheduler, judge_chunk, plan, args, stop_requests)
     elif jobs > 1:
-        results = _pool_results(plan, jobs, args, stop_requests)
+        results = _pool_results(
+            plan, jobs, args, stop_requests, _here(config, target, stop_requests)
+        )
     else:
-        results = _serial_results(plan, config, target, stop_requests)
+        results = _serial_results(plan, _here(config, target, stop_requests), stop_requests)
     for doc in results:
         if doc["versions"] != expected:
             why = "; ".join(shards._differences(expected, doc["versions"]))
