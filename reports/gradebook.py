@@ -23,6 +23,7 @@ change a counterexample; a failing target takes longer under `quick`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import html
 import io
@@ -32,7 +33,8 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -80,27 +82,47 @@ def _environment(options: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+_RUNNING: set[subprocess.Popen] = set()  # the checks under way, to stop on an interrupt
+_LOCK = threading.Lock()
+INTERRUPTED = "not checked: the run was interrupted before its turn"
+
+
 def check_target(spec: str, options: dict[str, Any]) -> dict[str, Any]:
     """Check one target in a `vgrad check` process of its own: {"report": the JSON of
-    `vgrad check --json`} or {"error": why there is none}. Runs here, or on a Dask worker."""
+    `vgrad check --json`} or {"error": why there is none}. Runs here, or on a Dask worker.
+    The process has a session of its own: an interrupt reaches it from `stop_checks`."""
     with tempfile.TemporaryDirectory(prefix="vgrad-gradebook-") as folder:
         json_path = os.path.join(folder, "check.json")
-        run = subprocess.run(
+        with subprocess.Popen(
             _command(spec, options, json_path),
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
             env=_environment(options),
-        )
+            start_new_session=True,
+        ) as process:
+            with _LOCK:
+                _RUNNING.add(process)
+            said, _ = process.communicate()
+            with _LOCK:
+                _RUNNING.discard(process)
         if os.path.exists(json_path):
             with open(json_path, encoding="utf-8") as handle:
                 return {"report": json.load(handle)}
-    said = (run.stdout + run.stderr).strip()
-    if run.returncode == 2 and "vgrad check: " in said:
+    said = said.strip()
+    if process.returncode == 2 and "vgrad check: " in said:
         return {"error": said.split("vgrad check: ", 1)[1].strip()}
     tail = said[-2000:] or "no output"
-    return {"error": f"the check ended with exit code {run.returncode} and no results: {tail}"}
+    return {"error": f"the check ended with exit code {process.returncode} and no results: {tail}"}
+
+
+def stop_checks() -> None:
+    """Ask every check under way to stop (SIGTERM: it writes what it found so far)."""
+    with _LOCK:
+        for process in _RUNNING:
+            process.terminate()
 
 
 def row_names(specs: list[str]) -> list[str]:
@@ -123,34 +145,38 @@ def check_all(
     scheduler: str | None = None,
     advance: Callable[[], None] = lambda: None,
 ) -> list[dict[str, Any]]:
-    """Each target's check result, in the order of `specs`."""
+    """Each target's check result, in the order of `specs`. Ctrl-C or SIGTERM stops the
+    checks under way (each keeps what it found) and starts no other."""
     located = [str(Path(s).resolve()) if is_path(s) else s for s in specs]
+    calls = [(k, spec, options) for k, spec in enumerate(located)]
     found: dict[int, dict[str, Any]] = {}
-    for k, result in _results(located, options, jobs, scheduler):
-        found[k] = result
-        advance()
-    return [found[k] for k in range(len(specs))]
+    if scheduler is not None:
+        from reports.distributed import dask_map  # only with a scheduler: Dask is optional
+
+        with contextlib.suppress(KeyboardInterrupt):
+            for k, result in dask_map(scheduler, _indexed_check, calls):
+                found[k] = result
+                advance()
+    else:
+        # threads only wait: each check is a process of its own
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_indexed_check, *call) for call in calls]
+            try:
+                for future in as_completed(futures):
+                    k, found[k] = future.result()
+                    advance()
+            except KeyboardInterrupt:
+                for future in futures:
+                    future.cancel()
+                stop_checks()
+                for future in futures:
+                    if not future.cancelled():
+                        k, found[k] = future.result()
+    return [found.get(k, {"error": INTERRUPTED}) for k in range(len(specs))]
 
 
 def _indexed_check(k: int, spec: str, options: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return k, check_target(spec, options)
-
-
-def _results(
-    specs: list[str], options: dict[str, Any], jobs: int, scheduler: str | None
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    if scheduler is not None:
-        from reports.distributed import dask_map  # only with a scheduler: Dask is optional
-
-        yield from dask_map(
-            scheduler, _indexed_check, [(k, s, options) for k, s in enumerate(specs)]
-        )
-        return
-    # threads only wait: each check is a process of its own
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_indexed_check, k, s, options) for k, s in enumerate(specs)]
-        for future in as_completed(futures):
-            yield future.result()
 
 
 def gradebook(specs: list[str], checks: list[dict[str, Any]], options: dict[str, Any]) -> dict:
@@ -336,6 +362,7 @@ def write_text(path: Path, text: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """`vgrad check` of several targets; 0 when every target held every property."""
+    from reports.check import _sigterm_as_interrupt
     from reports.parallel import scheduler_address
 
     console = Console()
@@ -346,7 +373,7 @@ def main(args: argparse.Namespace) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as progress:
+    with _sigterm_as_interrupt(), Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("targets", total=len(args.targets))
         checks = check_all(
             args.targets,

@@ -98,13 +98,23 @@ def _report(path: Path) -> dict:
 def test_a_report_on_the_cluster_is_the_local_report(cluster: str, tmp_path: Path) -> None:
     local, local_seconds = _vgrad("report", *GRAPHS, "--out", "local", cwd=tmp_path)
     assert local.returncode == 0, local.stderr[-3000:]
-    remote, remote_seconds = _vgrad(
-        "report", *GRAPHS, "--scheduler", cluster, "--out", "remote", cwd=tmp_path
-    )
+    remote_args = ["report", *GRAPHS, "--scheduler", cluster, "--checkpoint", "chunks"]
+    remote, remote_seconds = _vgrad(*remote_args, "--out", "remote", cwd=tmp_path)
     assert remote.returncode == 0, remote.stderr[-3000:]
     here, there = _report(tmp_path / "local"), _report(tmp_path / "remote")
     assert here == there, [k for k in here if here[k] != there.get(k)]
     print(f"1000 graphs: local {local_seconds:.1f} s, on 2 Dask workers {remote_seconds:.1f} s")
+    # an interrupted run: some chunks finished, the others are judged when it runs again
+    chunks = sorted((tmp_path / "chunks").glob("chunk-*.json"))
+    assert len(chunks) >= 2, chunks
+    kept = {path: path.stat().st_mtime_ns for path in chunks[::2]}
+    for path in chunks[1::2]:
+        path.unlink()
+    resumed, _ = _vgrad(*remote_args, "--out", "resumed", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _report(tmp_path / "resumed") == here
+    assert all(path.stat().st_mtime_ns == t for path, t in kept.items()), "finished chunks kept"
+    assert all(path.exists() for path in chunks), "the missing chunks judged again"
 
 
 def test_a_gradebook_on_the_cluster_is_the_local_gradebook(cluster: str, tmp_path: Path) -> None:
