@@ -84,7 +84,9 @@ def _environment(options: dict[str, Any]) -> dict[str, str]:
 
 _RUNNING: set[subprocess.Popen] = set()  # the checks under way, to stop on an interrupt
 _LOCK = threading.Lock()
+_STOPPING = threading.Event()
 INTERRUPTED = "not checked: the run was interrupted before its turn"
+INTERRUPTED_EARLY = "the run was interrupted while this target was loading: no results"
 
 
 def check_target(spec: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +114,8 @@ def check_target(spec: str, options: dict[str, Any]) -> dict[str, Any]:
             with open(json_path, encoding="utf-8") as handle:
                 return {"report": json.load(handle)}
     said = said.strip()
+    if _STOPPING.is_set():
+        return {"error": INTERRUPTED_EARLY}
     if process.returncode == 2 and "vgrad check: " in said:
         return {"error": said.split("vgrad check: ", 1)[1].strip()}
     tail = said[-2000:] or "no output"
@@ -121,6 +125,7 @@ def check_target(spec: str, options: dict[str, Any]) -> dict[str, Any]:
 def stop_checks() -> None:
     """Ask every check under way to stop (SIGTERM: it writes what it found so far)."""
     with _LOCK:
+        _STOPPING.set()
         for process in _RUNNING:
             process.terminate()
 

@@ -11,9 +11,13 @@ import csv
 import html
 import io
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -280,3 +284,35 @@ def test_one_targets_gradescope_file_scores_what_the_check_found(tmp_path: Path)
     zero = {t["name"].split(": ")[1] for t in doc["tests"] if t["score"] == 0}
     assert zero == {name.removeprefix("test_") for name in failed}, (zero, failed)
     assert doc["score"] == len(doc["tests"]) - len(zero), doc["score"]
+
+
+@pytest.mark.campaign
+def test_sigterm_keeps_what_the_running_check_found_and_checks_no_other(tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    bug = next(b for b in BUGS if b.name == "tanh_grad_uses_input")
+    targets = [str(write_engine(bug, tmp_path)), str(write_engine(None, tmp_path))]
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "TMPDIR": str(temporary), "PYTHONPATH": str(root)}
+    command = [sys.executable, "-m", "reports.cli", "check", *targets, *SELECT]
+    parent = subprocess.Popen(
+        [*command, "--gradebook", str(tmp_path / "book")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not list(temporary.glob("vgrad-gradebook-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(8)  # the first check is under way (it takes longer than this)
+    parent.send_signal(signal.SIGTERM)
+    output, _ = parent.communicate(timeout=300)
+    assert parent.returncode == 1, output[-3000:]
+    rows = json.loads((tmp_path / "book" / "gradebook.json").read_text())["targets"]
+    first, second = rows
+    # what the first check found, or (when the signal came while it loaded) that it had none
+    stopped = first["interrupted"] if first["loaded"] else first["error"]
+    assert stopped in (first.get("interrupted", ""), gradebook.INTERRUPTED_EARLY), first
+    assert stopped, (first, output[-3000:])
+    assert not second["loaded"] and second["error"] == gradebook.INTERRUPTED, second
