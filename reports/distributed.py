@@ -35,6 +35,12 @@ def dask_map(
                 return
 
 
+def cluster_threads(scheduler: str) -> int:
+    """How many tasks the cluster runs at once (its workers' threads)."""
+    with Client(scheduler, timeout=CONNECT_TIMEOUT) as client:
+        return max(1, sum(client.nthreads().values()))
+
+
 def dask_results(
     scheduler: str,
     function: Callable[..., dict],

@@ -158,9 +158,13 @@ def judge_range(
         for judged in _resume(checkpoint, config, expected, start, stop):
             done[judged.start] = judged
             advance(judged.stop - judged.start)
+    if scheduler is not None:
+        from reports.distributed import cluster_threads  # only with a scheduler
+
+        jobs = max(jobs, cluster_threads(scheduler))
     plan = []
     for a, b in _gaps(start, stop, done):
-        size = -(-(stop - start) // (CHUNKS_PER_JOB * max(jobs, 1)))
+        size = -(-(stop - start) // (CHUNKS_PER_JOB * jobs))
         plan += shards.chunks(config, a, b, size)
     args = (_config_data(config), timeout)
     if scheduler is not None:
