@@ -343,13 +343,16 @@ def print_report(report: CheckReport, console: Console) -> None:
 def main(args: Any) -> int:
     """`vgrad check` with parsed arguments; returns the exit code."""
     console = Console(stderr=False)
+    if getattr(args, "database", None):  # read by properties.settings when pytest starts
+        os.environ["VGRAD_DATABASE"] = args.database
+    jobs = getattr(args, "jobs", 1)
     try:
         report = run_check(
             args.target,
             args.profile,
             args.seed,
             args.select,
-            args.workers,
+            args.workers or (jobs if jobs > 1 else 0),
             console=console,
             exitfirst=args.exitfirst,
             timeout=args.timeout,
@@ -362,4 +365,9 @@ def main(args: Any) -> int:
     print_report(report, console)
     if args.json:
         Path(args.json).write_text(json.dumps(asdict(report), indent=2) + "\n")
+    if getattr(args, "gradescope", None):
+        from reports.gradescope import results
+
+        results_json = results(args.target, json.loads(json.dumps(asdict(report))))
+        Path(args.gradescope).write_text(json.dumps(results_json, indent=1) + "\n")
     return report.exit_code

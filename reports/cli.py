@@ -21,6 +21,7 @@ from typing import NoReturn
 
 from properties.settings import PROFILES
 from reports.mutate import register as register_mutate
+from reports.options import OptionError, register_past_one_machine, validate_past_one_machine
 
 EXIT_USAGE = 2
 MAX_SEED = 2**63 - 1  # seeds are written to JSON and given to NumPy as signed 64-bit integers
@@ -129,6 +130,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.many:
+        from reports.gradebook import main as gradebook_main
+
+        return gradebook_main(args)
     from reports.check import main as check_main
 
     return check_main(args)
@@ -209,8 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest graph (3 to {MAX_NODES}, default 30)",
     )
     report.add_argument("--tensor", action="store_true", help="tensor graphs instead of scalar")
-    report.add_argument("--out", default="vgrad-report", help="output folder (vgrad-report)")
+    report.add_argument(
+        "--out", help="output folder (vgrad-report); with --shard, the part file to write"
+    )
     report.add_argument("--timeout", type=_timeout, metavar="SECONDS", help=timeout_help)
+    register_past_one_machine(report, check)
     report.set_defaults(run=_report)
 
     register_mutate(commands)
@@ -304,7 +312,14 @@ def validate(args: argparse.Namespace) -> None:
     nothing that runs later, such as a target changing directory at import, moves them.
     """
     command = args.command
+    if command in ("check", "report"):
+        try:
+            validate_past_one_machine(args)
+        except OptionError as error:
+            raise UsageError(str(error)) from None
     if command == "check":
+        if args.gradescope is not None:
+            args.gradescope = _destination(args.gradescope, "--gradescope", _file_destination)
         if args.json is not None:
             args.json = _destination(args.json, "--json", _file_destination)
         if args.select is not None:
@@ -323,7 +338,10 @@ def validate(args: argparse.Namespace) -> None:
                 raise UsageError(
                     f"--ops: unknown op(s) {', '.join(unknown)}; known: {', '.join(known)}"
                 )
-        args.out = _destination(args.out, "--out", _report_destination)
+        if args.shard is not None:
+            args.out = _destination(args.out, "--out", _file_destination)
+        else:
+            args.out = _destination(args.out or "vgrad-report", "--out", _report_destination)
     elif command == "demo":
         args.out = _destination(args.out, "--out", _file_destination)
 
@@ -341,6 +359,11 @@ def _destination(path: str, what: str, check: Callable[[Path, str], None]) -> st
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `vgrad` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["report", "merge"]:
+        from reports.shards import merge_main
+
+        return merge_main(argv[2:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -428,37 +428,56 @@ def problems_of(
     )
 
 
-def _batches(n: int, size: int) -> Iterator[range]:
-    for start in range(0, n, size):
-        yield range(start, min(n, start + size))
+def _batches(start: int, stop: int, size: int) -> Iterator[range]:
+    for first in range(start, stop, size):
+        yield range(first, min(stop, first + size))
 
 
-def run_report(
+@dataclass
+class Judged:
+    """Graphs ``start`` to ``stop - 1`` of a run, judged: a summary per graph, and the
+    target's answers to the graphs that may be explained (the run's worst and first
+    disagreeing ones are among them). Runs cut into chunks join theirs with `join`."""
+
+    start: int
+    stop: int
+    nodes: np.ndarray
+    depths: np.ndarray
+    value_errors: np.ndarray
+    gradient_errors: np.ndarray
+    statuses: np.ndarray
+    op_nodes: dict[str, int]
+    op_members: dict[str, np.ndarray]  # op -> indices (in the run) of graphs containing it
+    op_value_max: dict[str, float]
+    worst: list[tuple[float, int]]  # (gradient error, -index) of the WORST largest errors
+    disagreeing: list[int]
+    kept: dict[int, TargetAnswer]
+
+
+def judge(
     config: ReportConfig,
+    ops: Sequence[str],
     target: Target,
+    start: int = 0,
+    stop: int | None = None,
     advance: Callable[[int], None] = lambda _: None,
     stop_requests: Callable[[], int] = lambda: 0,
-) -> ReportData:
-    """Generate, evaluate and compare `config.graphs` graphs; explain the notable ones.
-
-    `stop_requests` counts the requests to stop (Ctrl-C, SIGTERM): after the first, the
-    graphs checked so far are explained and returned as a partial report; after a second,
-    the explanations stop too."""
-    validate(config)
-    started = time.perf_counter()
-    ops, missing = usable_ops(config, target)
-    n = config.graphs
+) -> Judged:
+    """Generate, evaluate and compare graphs `start` to `stop - 1` (all: to config.graphs),
+    batch by batch from `start`; a request to stop ends it at the end of a batch."""
+    stop = config.graphs if stop is None else stop
+    n = stop - start
     nodes, depths = np.zeros(n, np.int32), np.zeros(n, np.int32)
     value_errors, gradient_errors = np.zeros(n), np.zeros(n)
     statuses = np.zeros(n, np.int8)
     op_nodes = dict.fromkeys(ops, 0)
-    op_members: dict[str, list[np.ndarray]] = {op: [] for op in ops}
+    op_members: dict[str, list[np.ndarray]] = {op: [np.zeros(0, np.int64)] for op in ops}
     op_value_max = dict.fromkeys(ops, 0.0)
     worst: list[tuple[float, int]] = []  # a min-heap of the WORST largest errors
     disagreeing: list[int] = []
     kept: dict[int, TargetAnswer] = {}  # of the cases explained at the end
-    done = 0
-    for batch in _batches(n, TENSOR_BATCH if config.tensor else BATCH):
+    done = start
+    for batch in _batches(start, stop, TENSOR_BATCH if config.tensor else BATCH):
         if stop_requests():
             break
         cases = [generate(config, ops, target, k) for k in batch]
@@ -471,16 +490,17 @@ def run_report(
             k, graph = case.index, case.graph
             outcome = compare(case, evaluation, answer)
             values = [_number(v) for v in answer["values"]] if isinstance(answer, dict) else []
-            nodes[k], depths[k] = len(graph.nodes), max(graph.depths)
-            value_errors[k], gradient_errors[k] = outcome.value_error, outcome.gradient_error
-            statuses[k] = ReportData.STATUS.index(outcome.status)
+            i = k - start
+            nodes[i], depths[i] = len(graph.nodes), max(graph.depths)
+            value_errors[i], gradient_errors[i] = outcome.value_error, outcome.gradient_error
+            statuses[i] = ReportData.STATUS.index(outcome.status)
             for op in {node.op for node in graph.nodes} - {"input"}:
                 members[op].append(k)
-            for i, node in enumerate(graph.nodes):
+            for j, node in enumerate(graph.nodes):
                 if node.op != "input":
                     op_nodes[node.op] += 1
                     if values:
-                        error = relative(values[i], evaluation.values[i])
+                        error = relative(values[j], evaluation.values[j])
                         op_value_max[node.op] = max(op_value_max[node.op], error)
             if outcome.status == "agree":
                 item = (outcome.gradient_error, -k)
@@ -497,34 +517,102 @@ def run_report(
             op_members[op].append(np.asarray(ks, dtype=np.int64))
         done = batch.stop
         advance(len(batch))
+    m = done - start
+    return Judged(
+        start,
+        done,
+        nodes[:m],
+        depths[:m],
+        value_errors[:m],
+        gradient_errors[:m],
+        statuses[:m],
+        op_nodes,
+        {op: np.concatenate(parts) for op, parts in op_members.items()},
+        op_value_max,
+        worst,
+        disagreeing,
+        kept,
+    )
+
+
+def join(parts: Sequence[Judged]) -> Judged:
+    """Consecutive judged chunks as one: what `judge` over their whole range gives."""
+    first = parts[0]
+    worst = heapq.nlargest(WORST, [item for p in parts for item in p.worst])
+    disagreeing = [k for p in parts for k in p.disagreeing]
+    keep = {-k for _, k in worst} | set(disagreeing[:MAX_EXPLAINED])
+    return Judged(
+        first.start,
+        parts[-1].stop,
+        *(
+            np.concatenate([getattr(p, name) for p in parts])
+            for name in ("nodes", "depths", "value_errors", "gradient_errors", "statuses")
+        ),
+        {op: sum(p.op_nodes[op] for p in parts) for op in first.op_nodes},
+        {op: np.concatenate([p.op_members[op] for p in parts]) for op in first.op_members},
+        {op: max(p.op_value_max[op] for p in parts) for op in first.op_value_max},
+        worst,
+        disagreeing,
+        {k: a for p in parts for k, a in p.kept.items() if k in keep},
+    )
+
+
+def run_report(
+    config: ReportConfig,
+    target: Target,
+    advance: Callable[[int], None] = lambda _: None,
+    stop_requests: Callable[[], int] = lambda: 0,
+) -> ReportData:
+    """Generate, evaluate and compare `config.graphs` graphs; explain the notable ones.
+
+    `stop_requests` counts the requests to stop (Ctrl-C, SIGTERM): after the first, the
+    graphs checked so far are explained and returned as a partial report; after a second,
+    the explanations stop too."""
+    validate(config)
+    started = time.perf_counter()
+    ops, _ = usable_ops(config, target)
+    judged = judge(config, ops, target, 0, config.graphs, advance, stop_requests)
+    return finish(config, target, judged, started, stop_requests)
+
+
+def finish(
+    config: ReportConfig,
+    target: Target,
+    judged: Judged,
+    started: float,
+    stop_requests: Callable[[], int] = lambda: 0,
+) -> ReportData:
+    """The report of the graphs `judged` (from graph 0): the notable ones explained."""
+    ops, missing = usable_ops(config, target)
+    done = judged.stop
     if done == 0:
         raise ReportInterrupted("interrupted before any graph was checked: no report written")
     explained = []
     requests = stop_requests()
     for why, k in [
-        *(("disagreement", k) for k in disagreeing[:MAX_EXPLAINED]),
-        *(("worst", -k) for _, k in sorted(worst, reverse=True)),
+        *(("disagreement", k) for k in judged.disagreeing[:MAX_EXPLAINED]),
+        *(("worst", -k) for _, k in sorted(judged.worst, reverse=True)),
     ]:
         if stop_requests() > requests:  # asked again: what is explained so far is kept
             break
         # with the very answer counted: a target run again may answer otherwise, and a
         # case that crashed or hung its worker would cost another worker or time limit
-        explained.append(explain(config, ops, target, k, why, kept[k]))
+        explained.append(explain(config, ops, target, k, why, judged.kept[k]))
     return ReportData(
         config=config,
         target=target,
         ops_covered=ops,
         ops_missing=missing,
         seeds=config.seed + np.arange(done),
-        nodes=nodes[:done],
-        depths=depths[:done],
-        value_errors=value_errors[:done],
-        gradient_errors=gradient_errors[:done],
-        statuses=statuses[:done],
-        partial=done < n,
-        op_nodes=op_nodes,
-        op_members={op: np.concatenate(parts) for op, parts in op_members.items()},
-        op_value_max=op_value_max,
+        nodes=judged.nodes,
+        depths=judged.depths,
+        value_errors=judged.value_errors,
+        gradient_errors=judged.gradient_errors,
+        statuses=judged.statuses,
+        partial=done < config.graphs,
+        op_nodes=judged.op_nodes,
+        op_members=judged.op_members,
+        op_value_max=judged.op_value_max,
         explained=explained,
         seconds=time.perf_counter() - started,
     )

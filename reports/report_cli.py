@@ -56,13 +56,23 @@ def main(args: argparse.Namespace) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
+    shard = getattr(args, "shard", None)
+    total = config.graphs if shard is None else _shard_size(config, shard)
     try:
         with (
             _stop_on_signals() as requests,
             Progress(*columns, console=console, transient=True) as progress,
         ):
-            task = progress.add_task(f"graphs on {escape(config.target)}", total=config.graphs)
-            data = run_report(config, target, lambda n: progress.advance(task, n), requests)
+            task = progress.add_task(f"graphs on {escape(config.target)}", total=total)
+            advance = lambda n: progress.advance(task, n)  # noqa: E731
+            if shard is not None:
+                return _shard(config, target, args, advance, requests, console)
+            if _past_one_process(args):
+                from reports.parallel import run_parallel
+
+                data = run_parallel(config, target, args, advance, requests)
+            else:
+                data = run_report(config, target, advance, requests)
     except ReportError as error:
         _error(console, f"vgrad report: {error}")
         return EXIT_USAGE
@@ -84,6 +94,55 @@ def main(args: argparse.Namespace) -> int:
             f"{len(data.statuses)} of {config.graphs} graphs (marked partial)",
         )
     return data.exit_code
+
+
+def _past_one_process(args: argparse.Namespace) -> bool:
+    return (
+        getattr(args, "jobs", 1) > 1
+        or getattr(args, "checkpoint", None) is not None
+        or _scheduler(args) is not None
+    )
+
+
+def _scheduler(args: argparse.Namespace) -> str | None:
+    from reports.parallel import scheduler_address
+
+    return scheduler_address(getattr(args, "scheduler", None))
+
+
+def _shard_size(config: ReportConfig, shard: tuple[int, int]) -> int:
+    from reports.shards import shard_range
+
+    start, stop = shard_range(config, *shard)
+    return stop - start
+
+
+def _shard(
+    config: ReportConfig,
+    target: Any,
+    args: argparse.Namespace,
+    advance: Callable[[int], None],
+    requests: Callable[[], int],
+    console: Console,
+) -> int:
+    """`--shard k/N`: the part file of the shard; 1 when it was interrupted."""
+    from reports.parallel import write_shard
+    from reports.shards import shard_range
+
+    start, stop = shard_range(config, *args.shard)
+    judged = write_shard(config, target, args, advance, requests)
+    k, n = args.shard
+    Console().print(
+        f"shard {k}/{n}: graphs {start} to {stop - 1}, part file {args.out}", markup=False
+    )
+    if judged.stop < stop:
+        _error(
+            console,
+            f"vgrad report: interrupted: the part holds graphs {start} to "
+            f"{judged.stop - 1} only; merge will refuse it",
+        )
+        return EXIT_FAILED
+    return 0
 
 
 def _error(console: Console, text: str) -> None:

@@ -1,0 +1,298 @@
+"""`vgrad report` past one process: chunks of graphs on a process pool or a Dask cluster.
+
+A range of graphs is cut into chunks at whole batches (`reports.shards.chunks`); each
+chunk is judged by `reports.report.judge` in a process of the pool (started with
+*spawn*: never a fork of a process where JAX runs) or on a Dask worker, each with the
+target in a worker of its own, and comes back as a part document (`reports.shards`).
+With `--jobs J`, this process judges chunks too, beside J - 1 pool processes.
+The chunks are joined in order (`reports.report.join`), so the report is the one a single
+process would have written. With a checkpoint folder every finished chunk is written
+there as a part file, and a run given the same folder again judges only the chunks
+missing from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from properties.targets import Target, load_target
+from reports import shards
+from reports.report import (
+    Judged,
+    ReportConfig,
+    ReportData,
+    ReportError,
+    finish,
+    join,
+    judge,
+    usable_ops,
+    validate,
+)
+
+CHUNKS_PER_JOB = 8  # small enough to balance the jobs, large enough to pay the start-up
+POLL = 0.2  # seconds between looks at a request to stop
+Advance = Callable[[int], None]
+StopRequests = Callable[[], int]
+
+
+def _config_data(config: ReportConfig) -> dict[str, Any]:
+    return asdict(config) | {"ops": None if config.ops is None else list(config.ops)}
+
+
+_LOADED: dict[tuple[str, float | None], Target] = {}
+
+
+def judge_chunk(config_data: dict[str, Any], start: int, stop: int, timeout: float | None) -> dict:
+    """Judge graphs `start` to `stop - 1` here (a pool process or a Dask worker); the part
+    document. The target is loaded once per process, in a worker of its own."""
+    config = shards.config_of({"config": config_data})
+    key = (config.target, timeout)
+    if key not in _LOADED:
+        _LOADED[key] = load_target(config.target, timeout=timeout, load_timeout=timeout)
+    target = _LOADED[key]
+    ops, _ = usable_ops(config, target)
+    started = time.perf_counter()
+    judged = judge(config, ops, target, start, stop)
+    seconds = time.perf_counter() - started
+    return shards.part_document(config, target, judged, seconds, (start, stop))
+
+
+def _ignore_interrupts() -> None:
+    """Pool processes leave Ctrl-C and SIGTERM to the parent, which stops the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _pool_results(
+    plan: list[tuple[int, int]],
+    jobs: int,
+    args: tuple,
+    stop_requests: StopRequests,
+    here: Callable[[int, int], dict],
+) -> Iterator[dict]:
+    """Each chunk's part document as it finishes: `jobs - 1` pool processes and this one
+    (`here`, whose JAX and target are already started) take the chunks in turn. After a
+    request to stop, only the chunks already running finish."""
+    context = multiprocessing.get_context("spawn")
+    queue = list(reversed(plan))
+    running: set[Future] = set()
+    with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_ignore_interrupts) as pool:
+        while queue or running:
+            if stop_requests():
+                queue.clear()
+            while queue and len(running) < jobs - 1:
+                a, b = queue.pop()
+                running.add(pool.submit(judge_chunk, args[0], a, b, args[1]))
+            finished, running = wait(
+                running, timeout=0 if queue else POLL, return_when=FIRST_COMPLETED
+            )
+            for future in finished:
+                yield future.result()
+            if queue:
+                yield here(*queue.pop())
+
+
+def _here(
+    config: ReportConfig, target: Target, stop_requests: StopRequests
+) -> Callable[[int, int], dict]:
+    """Judge a chunk in this process, on the loaded target; its part document."""
+    ops, _ = usable_ops(config, target)
+
+    def judged_here(a: int, b: int) -> dict:
+        started = time.perf_counter()
+        judged = judge(config, ops, target, a, b, stop_requests=stop_requests)
+        seconds = time.perf_counter() - started
+        return shards.part_document(config, target, judged, seconds, (a, b))
+
+    return judged_here
+
+
+def _serial_results(
+    plan: list[tuple[int, int]], here: Callable[[int, int], dict], stop_requests: StopRequests
+) -> Iterator[dict]:
+    """The chunks judged one after the other in this process."""
+    for a, b in plan:
+        if stop_requests():
+            return
+        yield here(a, b)
+
+
+def scheduler_address(given: str | None) -> str | None:
+    """The Dask scheduler: `--scheduler`, else DASK_SCHEDULER_ADDRESS, else none."""
+    return given or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+
+
+def judge_range(
+    config: ReportConfig,
+    target: Target,
+    start: int,
+    stop: int,
+    *,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    checkpoint: Path | None = None,
+    timeout: float | None = None,
+    advance: Advance = lambda _: None,
+    stop_requests: StopRequests = lambda: 0,
+) -> Judged:
+    """Graphs `start` to `stop - 1` judged: in this process (jobs 1, no scheduler), on a
+    pool of `jobs` processes, or on the Dask cluster at `scheduler`; with a checkpoint
+    folder, resumed from the chunks found there. After a request to stop, the longest
+    finished run of chunks from `start`."""
+    ops, _ = usable_ops(config, target)
+    if jobs == 1 and scheduler is None and checkpoint is None:
+        return judge(config, ops, target, start, stop, advance, stop_requests)
+    expected = shards.versions(target)
+    done: dict[int, Judged] = {}
+    if checkpoint is not None:
+        for judged in _resume(checkpoint, config, expected, start, stop):
+            done[judged.start] = judged
+            advance(judged.stop - judged.start)
+    if scheduler is not None:
+        from reports.distributed import cluster_threads  # only with a scheduler
+
+        jobs = max(jobs, cluster_threads(scheduler))
+    plan = []
+    for a, b in _gaps(start, stop, done):
+        size = -(-(stop - start) // (CHUNKS_PER_JOB * jobs))
+        plan += shards.chunks(config, a, b, size)
+    args = (_config_data(config), timeout)
+    if scheduler is not None:
+        from reports.distributed import dask_results  # only with a scheduler: Dask is optional
+
+        results = dask_results(scheduler, judge_chunk, plan, args, stop_requests)
+    elif jobs > 1:
+        results = _pool_results(
+            plan, jobs, args, stop_requests, _here(config, target, stop_requests)
+        )
+    else:
+        results = _serial_results(plan, _here(config, target, stop_requests), stop_requests)
+    for doc in results:
+        if doc["versions"] != expected:
+            why = "; ".join(shards._differences(expected, doc["versions"]))
+            raise ReportError(f"a worker runs other versions than this machine: {why}")
+        judged = shards.decode_judged(doc["judged"])
+        if checkpoint is not None:
+            _write_atomically(checkpoint / f"chunk-{judged.start}-{judged.stop}.json", doc)
+        done[judged.start] = judged
+        advance(judged.stop - judged.start)
+    return _prefix(done, start, stop, config, ops)
+
+
+def _gaps(start: int, stop: int, done: dict[int, Judged]) -> list[tuple[int, int]]:
+    gaps, at = [], start
+    for a in sorted(done):
+        if a > at:
+            gaps.append((at, a))
+        at = max(at, done[a].stop)
+    if at < stop:
+        gaps.append((at, stop))
+    return gaps
+
+
+def _prefix(
+    done: dict[int, Judged], start: int, stop: int, config: ReportConfig, ops: list[str]
+) -> Judged:
+    """The chunks that follow each other from `start`, joined (none: an empty range)."""
+    parts, at = [], start
+    while at in done and at < stop:
+        parts.append(done[at])
+        at = done[at].stop
+    if not parts:
+        return judge(config, ops, _NO_TARGET, start, start)
+    return join(parts)
+
+
+_NO_TARGET = Target(name="", spec="")  # judges no graph: an empty range asks nothing
+
+
+def _resume(
+    folder: Path, config: ReportConfig, expected: dict[str, Any], start: int, stop: int
+) -> Iterator[Judged]:
+    """The finished chunks in a checkpoint folder (refused when another run made them)."""
+    data = _config_data(config)
+    for path in sorted(folder.glob("chunk-*.json")):
+        doc = shards.read_part(path)
+        if doc["config"] != data or doc["versions"] != expected:
+            raise ReportError(
+                f"--checkpoint {folder} holds chunks of another run or other versions "
+                f"({path.name}); give a new folder"
+            )
+        judged = shards.decode_judged(doc["judged"])
+        if start <= judged.start and judged.stop <= stop and judged.stop > judged.start:
+            yield judged
+
+
+def _write_atomically(path: Path, doc: dict) -> None:
+    """A part file, written whole or not at all."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(doc))
+    os.replace(temporary, path)
+
+
+def run_parallel(
+    config: ReportConfig,
+    target: Target,
+    args: argparse.Namespace,
+    advance: Advance,
+    stop_requests: StopRequests,
+) -> ReportData:
+    """`vgrad report` with --jobs, --scheduler, --checkpoint: the report of the run."""
+    validate(config)
+    started = time.perf_counter()
+    judged = judge_range(
+        config,
+        target,
+        0,
+        config.graphs,
+        advance=advance,
+        stop_requests=stop_requests,
+        **_options(args),
+    )
+    return finish(config, target, judged, started, stop_requests)
+
+
+def write_shard(
+    config: ReportConfig,
+    target: Target,
+    args: argparse.Namespace,
+    advance: Advance,
+    stop_requests: StopRequests,
+) -> Judged:
+    """`vgrad report --shard k/N`: judge the shard's graphs and write its part file."""
+    validate(config)
+    start, stop = shards.shard_range(config, *args.shard)
+    started = time.perf_counter()
+    judged = judge_range(
+        config,
+        target,
+        start,
+        stop,
+        advance=advance,
+        stop_requests=stop_requests,
+        **_options(args),
+    )
+    seconds = time.perf_counter() - started
+    doc = shards.part_document(config, target, judged, seconds, (start, stop))
+    _write_atomically(Path(args.out), doc)
+    return judged
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    checkpoint = getattr(args, "checkpoint", None)
+    return {
+        "jobs": getattr(args, "jobs", 1),
+        "scheduler": scheduler_address(getattr(args, "scheduler", None)),
+        "checkpoint": None if checkpoint is None else Path(checkpoint),
+        "timeout": args.timeout,
+    }
