@@ -506,8 +506,10 @@ REFUSED = (TypeError, NotImplementedError)
 
 
 def optimizer_refusals(name: str, phase: Phase) -> dict[str, str]:
-    """The keyword arguments of `name` that the target's optimizer refuses (TypeError or
-    NotImplementedError when made or stepped with it alone), each with what it raised."""
+    """The keyword arguments of `name` that the target's optimizer refuses, each with what
+    it raised: TypeError or NotImplementedError when made with it alone, or
+    NotImplementedError when stepped. A TypeError from ``step()`` is the argument accepted
+    and broken (``None * 0.1``), which the trajectories show, not a refusal."""
     namespace = target()
     kind = SCALAR if namespace.Value is not None else "tensor"
     refusals = {}
@@ -519,13 +521,19 @@ def optimizer_refusals(name: str, phase: Phase) -> dict[str, str]:
         params = _parameters(kind, [1.5])
         try:
             optimizer = getattr(namespace.optim, name)(params, **kwargs)
+        except REFUSED as error:
+            refusals[argument] = f"{type(error).__name__}: {_text(error)}"
+            continue
+        except Exception:  # accepted, and broken: the trajectories will say how
+            continue
+        try:
             optimizer.zero_grad()
             loss = params[0] * operand(kind, 2.0)
             (loss if kind == SCALAR else loss.sum()).backward()
             optimizer.step()
-        except REFUSED as error:
-            refusals[argument] = f"{type(error).__name__}: {_text(error)}"
-        except Exception:  # accepted, and broken: the trajectories will say how
+        except NotImplementedError as error:
+            refusals[argument] = f"NotImplementedError: {_text(error)}"
+        except Exception:  # accepted, and broken
             pass
     return refusals
 
