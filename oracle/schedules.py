@@ -1,6 +1,7 @@
 """Learning-rate schedules as `torch.optim.lr_scheduler` sets them: the rate of each step.
 
-A schedule is data: ``{"name": "StepLR", "step_size": 2, "gamma": 0.5}``, or
+A schedule is data: ``{"name": "StepLR", "step_size": 2, "gamma": 0.5}`` (gamma 0.1 when
+left out, torch's default), or
 ``{"name": "LambdaLR", "lr_lambda": "exponential", "parameter": 0.9}`` whose function is
 one of `LAMBDAS`, named because a function cannot travel as data.
 
@@ -36,7 +37,7 @@ def learning_rates(schedule: Mapping[str, Any], base_lr: float, steps: int) -> l
         if schedule["name"] == "StepLR":
             rate = rates[-1] if rates else base_lr
             if epoch > 0 and epoch % schedule["step_size"] == 0:
-                rate = schedule["gamma"] * rate
+                rate = schedule.get("gamma", 0.1) * rate  # torch's default gamma
         elif schedule["name"] == "LambdaLR":
             rate = base_lr * LAMBDAS[schedule["lr_lambda"]](epoch, schedule["parameter"])
         else:

@@ -94,7 +94,8 @@ def schedule_lines(schedule: dict[str, Any]) -> list[str]:
     name = schedule["name"]
     lines = [f"{name} = getattr(optim, {name!r}, None) or optim.lr_scheduler.{name}"]
     if name == "StepLR":
-        args = f"{schedule['step_size']!r}, gamma={schedule['gamma']!r}"
+        gamma = f", gamma={schedule['gamma']!r}" if "gamma" in schedule else ""
+        args = f"{schedule['step_size']!r}{gamma}"
     else:
         args = LAMBDA_SOURCES[schedule["lr_lambda"]].format(p=schedule["parameter"])
     return [*lines, f"scheduler = {name}(optimizer, {args})"]

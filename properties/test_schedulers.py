@@ -27,7 +27,10 @@ from properties.test_optimizers import (
 )
 
 EXPLICIT = {
-    "StepLR": [{"name": "StepLR", "step_size": 2, "gamma": 0.5}],
+    "StepLR": [
+        {"name": "StepLR", "step_size": 2, "gamma": 0.5},
+        {"name": "StepLR", "step_size": 3},  # torch's default gamma, 0.1
+    ],
     "LambdaLR": [
         {"name": "LambdaLR", "lr_lambda": "exponential", "parameter": 0.7},
         {"name": "LambdaLR", "lr_lambda": "linear_warmup", "parameter": 3.0},

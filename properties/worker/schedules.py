@@ -33,10 +33,11 @@ def scheduler_class(optim: Any, name: str) -> Any:
 
 def make_scheduler(optim: Any, optimizer: Any, schedule: dict[str, Any]) -> Any:
     """The target's scheduler of `schedule` (``{"name": "StepLR", "step_size": 2,
-    "gamma": 0.5}`` or ``{"name": "LambdaLR", "lr_lambda": "exponential",
+    "gamma": 0.5}``, gamma optional, or ``{"name": "LambdaLR", "lr_lambda": "exponential",
     "parameter": 0.9}``) over the target's `optimizer`."""
     cls = scheduler_class(optim, schedule["name"])
-    if schedule["name"] == "StepLR":
-        return cls(optimizer, schedule["step_size"], gamma=schedule["gamma"])
+    if schedule["name"] == "StepLR":  # without a gamma: the target's default
+        gamma = {"gamma": schedule["gamma"]} if "gamma" in schedule else {}
+        return cls(optimizer, schedule["step_size"], **gamma)
     formula, parameter = LAMBDAS[schedule["lr_lambda"]], schedule["parameter"]
     return cls(optimizer, lambda epoch: formula(epoch, parameter))
