@@ -224,11 +224,31 @@ class Tensor:
     def __rtruediv__(self, other: Tensor | np.ndarray | float) -> Tensor:
         return _lift_reflected(other, "/") / self
 
-    def __pow__(self, exponent: float) -> Tensor:
+    def __rpow__(self, other: np.ndarray | float) -> Tensor:
+        return _lift_reflected(other, "**") ** self
+
+    def __pow__(self, exponent: Tensor | np.ndarray | float) -> Tensor:
         if not isinstance(exponent, numbers.Real):
-            return NotImplemented
+            exponent = _lift(exponent)
+            if exponent is NotImplemented:
+                return NotImplemented
+            return _broadcasting(np.power, self, exponent, "**", Tensor._vpow_backward)
         p = float(exponent)
         return make_node(self.data**p, (self,), f"**{exponent}", Tensor._pow_backward, p)
+
+    @staticmethod
+    def _vpow_backward(out: Tensor) -> None:
+        """out = a ** b:  d/da = b * a**(b-1)  (0 where b == 0: a**0 is 1),
+        d/db = a**b * log(a) = out * log(a)  (0 where out is 0: a = 0 with b > 0)."""
+        a, b = out._prev
+        # the masked entries may divide by zero (0 ** -1, log 0): their values are dropped
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if a.requires_grad:
+                slope = np.where(b.data == 0.0, 0.0, b.data * a.data ** (b.data - 1.0))
+                accumulate_grad(a, _unbroadcast(out.grad * slope, a.data.shape))
+            if b.requires_grad:
+                slope = np.where(out.data == 0.0, 0.0, out.data * np.log(a.data))
+                accumulate_grad(b, _unbroadcast(out.grad * slope, b.data.shape))
 
     @staticmethod
     def _pow_backward(out: Tensor) -> None:

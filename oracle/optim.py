@@ -13,9 +13,15 @@ defaults).  `make_optax` returns the optax transformation with torch's update ru
 * ``Adam``: ``add_decayed_weights(wd)``, ``scale_by_adam(b1, b2, eps)``, learning rate.
   torch computes ``lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)`` and optax
   ``lr * (m/bc1) / (sqrt(v/bc2) + eps)``: equal in real arithmetic, a few ulps apart.
-* ``AdamW``: ``optax.adamw``: the decay ``lr*wd*p`` is decoupled from the moments.  torch
-  multiplies ``p`` by ``1 - lr*wd`` before the Adam step; optax subtracts ``lr*wd*p``
-  within the update: equal in real arithmetic.
+  With ``amsgrad`` a custom `torch_amsgrad_scaling` takes ``scale_by_adam``'s place:
+  torch keeps the running maximum of the *uncorrected* ``v`` and corrects it by the
+  current step's ``bc2``; optax's ``scale_by_amsgrad`` keeps the maximum of the corrected
+  ``v/bc2`` (or, without correction, never corrects it), which is another rule.
+* ``AdamW`` (and ``Adam(decoupled_weight_decay=True)``, the same optimizer in torch):
+  ``optax.adamw``'s own chain, the Adam scaling, ``add_decayed_weights(wd)``, the learning
+  rate: the decay ``lr*wd*p`` is decoupled from the moments.  torch multiplies ``p`` by
+  ``1 - lr*wd`` before the Adam step; optax subtracts ``lr*wd*p`` within the update:
+  equal in real arithmetic.
 * ``RMSprop``: ``add_decayed_weights(wd)``, ``scale_by_rms(alpha, eps, eps_in_sqrt=False)``
   or, when centered, ``scale_by_stddev(alpha, eps, eps_in_sqrt=False)`` (torch adds eps
   outside the square root; optax's default puts it inside), then ``trace(momentum)`` and
@@ -26,9 +32,14 @@ defaults).  `make_optax` returns the optax transformation with torch's update ru
   ``scale_by_rss`` divides by ``sqrt(sum + eps)`` (eps inside the root, and 0 where the
   sum is 0) and starts at 0.1; torch divides by ``sqrt(sum) + eps`` and starts at
   ``initial_accumulator_value`` (default 0).
+* ``maximize`` (all five): torch negates the gradient before anything else, weight decay
+  included: ``optax.scale(-1.0)`` first in the chain.
 
-Arguments outside the target spec and this list (amsgrad, maximize, foreach, ...) are
-rejected rather than ignored.
+`trajectory` also takes a learning rate per step, as a scheduler sets it (oracle/schedules.py
+gives torch's); each step's rate is an argument of the compiled step, as every number is.
+
+Arguments outside the target spec and this list (foreach, capturable, ...) are rejected
+rather than ignored.
 """
 
 from __future__ import annotations
@@ -46,9 +57,31 @@ import optax
 from oracle import _jax
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "SGD": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
-    "Adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
-    "AdamW": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2},
+    "SGD": {
+        "lr": 1e-3,
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "weight_decay": 0.0,
+        "nesterov": False,
+        "maximize": False,
+    },
+    "Adam": {
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+        "maximize": False,
+        "decoupled_weight_decay": False,
+    },
+    "AdamW": {
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 1e-2,
+        "amsgrad": False,
+        "maximize": False,
+    },
     "RMSprop": {
         "lr": 1e-2,
         "alpha": 0.99,
@@ -56,6 +89,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "weight_decay": 0.0,
         "momentum": 0.0,
         "centered": False,
+        "maximize": False,
     },
     "Adagrad": {
         "lr": 1e-2,
@@ -63,6 +97,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "weight_decay": 0.0,
         "initial_accumulator_value": 0.0,
         "eps": 1e-10,
+        "maximize": False,
     },
 }
 
@@ -111,48 +146,57 @@ def make_optax(config: OptimizerConfig | Mapping[str, Any]) -> optax.GradientTra
 
 
 def _structure(config: OptimizerConfig) -> tuple[bool, ...]:
-    """The choices that shape the transformation (the rest are numbers it computes with)."""
+    """The choices that shape the transformation (the rest are numbers it computes with):
+    maximize first, then the optimizer's own."""
     k = config.kwargs
+    maximize = bool(k["maximize"])
     if config.name == "SGD":
-        return (k["momentum"] != 0, k["dampening"] != 0, bool(k["nesterov"]))
+        return (maximize, k["momentum"] != 0, k["dampening"] != 0, bool(k["nesterov"]))
     if config.name == "RMSprop":
-        return (k["momentum"] != 0, bool(k["centered"]))
+        return (maximize, k["momentum"] != 0, bool(k["centered"]))
     if config.name == "Adagrad":
-        return (k["lr_decay"] != 0,)
-    return ()
+        return (maximize, k["lr_decay"] != 0)
+    decoupled = config.name == "AdamW" or bool(k["decoupled_weight_decay"])
+    return (maximize, bool(k["amsgrad"]), decoupled)
 
 
 def _build(
     name: str, structure: tuple[bool, ...], k: Mapping[str, Any]
 ) -> optax.GradientTransformation:
     """The transformation for `name`; `k`'s numbers may be JAX tracers."""
+    maximize, *shape = structure
+    sign = optax.scale(-1.0) if maximize else optax.identity()
     decay = optax.add_decayed_weights(k["weight_decay"])
     rate = optax.scale_by_learning_rate(k["lr"])
     if name == "SGD":
-        has_momentum, dampened, nesterov = structure
+        has_momentum, dampened, nesterov = shape
         if not has_momentum:
             momentum = optax.identity()
         elif not dampened:
             momentum = optax.trace(decay=k["momentum"], nesterov=nesterov)
         else:
             momentum = torch_momentum(k["momentum"], k["dampening"], nesterov)
-        return optax.chain(decay, momentum, rate)
-    if name == "Adam":
+        return optax.chain(sign, decay, momentum, rate)
+    if name in ("Adam", "AdamW"):
+        amsgrad, decoupled = shape
         b1, b2 = k["betas"]
-        return optax.chain(decay, optax.scale_by_adam(b1, b2, k["eps"]), rate)
-    if name == "AdamW":
-        b1, b2 = k["betas"]
-        return optax.adamw(k["lr"], b1, b2, k["eps"], weight_decay=k["weight_decay"])
+        adam = torch_amsgrad_scaling if amsgrad else optax.scale_by_adam
+        if decoupled:
+            return optax.chain(sign, adam(b1, b2, k["eps"]), decay, rate)
+        return optax.chain(sign, decay, adam(b1, b2, k["eps"]), rate)
     if name == "RMSprop":
-        has_momentum, centered = structure
+        has_momentum, centered = shape
         scale = optax.scale_by_stddev if centered else optax.scale_by_rms
         momentum = optax.trace(decay=k["momentum"]) if has_momentum else optax.identity()
-        return optax.chain(decay, scale(k["alpha"], k["eps"], eps_in_sqrt=False), momentum, rate)
-    (decays,) = structure
+        return optax.chain(
+            sign, decay, scale(k["alpha"], k["eps"], eps_in_sqrt=False), momentum, rate
+        )
+    (decays,) = shape
     lr, lr_decay = k["lr"], k["lr_decay"]
     if decays:
         rate = optax.scale_by_learning_rate(lambda count: lr / (1 + count * lr_decay))
-    return optax.chain(decay, torch_adagrad_scaling(k["initial_accumulator_value"], k["eps"]), rate)
+    scaling = torch_adagrad_scaling(k["initial_accumulator_value"], k["eps"])
+    return optax.chain(sign, decay, scaling, rate)
 
 
 def trajectory(
@@ -160,11 +204,14 @@ def trajectory(
     params: Sequence[Any],
     grads: Gradients,
     steps: int | None = None,
+    learning_rates: Sequence[float] | None = None,
 ) -> list[Params]:
     """Parameters before and after each step: ``steps + 1`` lists of float64 arrays.
 
     `grads` is a sequence holding each step's gradients (one per parameter), or a
     function from the current parameters to their gradients (then `steps` is needed).
+    `learning_rates`, when given, holds each step's learning rate (as a scheduler sets
+    it), in place of the config's ``lr``.
     """
     if callable(grads):
         if steps is None:
@@ -189,6 +236,8 @@ def trajectory(
             jnp.asarray(x, jnp.float64).reshape(p.shape)
             for x, p in zip(step_grads, current, strict=True)
         ]
+        if learning_rates is not None:
+            numbers["lr"] = jnp.asarray(learning_rates[t], jnp.float64)
         current, state = _step(config.name, structure, numbers, g, state, current)
         history.append([np.asarray(p) for p in current])
     return history
@@ -235,6 +284,42 @@ def torch_momentum(
         )
         out = jax.tree.map(lambda g, b: g + momentum * b, updates, buffer) if nesterov else buffer
         return out, TorchMomentumState(jnp.ones([], bool), buffer)
+
+    return optax.GradientTransformation(init, update)
+
+
+class TorchAmsgradState(NamedTuple):
+    """The step count, both moments and the running maximum of the second."""
+
+    count: jax.Array
+    mu: optax.Updates
+    nu: optax.Updates
+    nu_max: optax.Updates
+
+
+def torch_amsgrad_scaling(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
+    """torch.optim.Adam's amsgrad: m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g*g,
+    v_max = max(v_max, v), then (m / (1-b1**t)) / (sqrt(v_max) / sqrt(1-b2**t) + eps)."""
+
+    def init(params: optax.Params) -> TorchAmsgradState:
+        zeros = optax.tree.zeros_like(params)
+        return TorchAmsgradState(jnp.zeros([], jnp.int32), zeros, zeros, zeros)
+
+    def update(
+        updates: optax.Updates, state: TorchAmsgradState, params: optax.Params | None = None
+    ) -> tuple[optax.Updates, TorchAmsgradState]:
+        del params
+        count = state.count + 1
+        mu = optax.tree.update_moment(updates, state.mu, b1, 1)
+        nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu)
+        root = jnp.sqrt(1 - b2**count)
+        out = jax.tree.map(
+            lambda m, v: m / (jnp.sqrt(v) / root + eps),
+            optax.tree.bias_correction(mu, b1, count),
+            nu_max,
+        )
+        return out, TorchAmsgradState(count, mu, nu, nu_max)
 
     return optax.GradientTransformation(init, update)
 

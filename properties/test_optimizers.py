@@ -18,8 +18,14 @@ added: the conditioning of this very run, measured.
 Besides the random configurations, each optimizer runs every time on `EXPLICIT`
 configurations that set each of its arguments away from its default, on a fixed run of
 several steps: where a rule goes wrong only under an argument the random draws may leave
-at its default (momentum with Nesterov, a large eps, an initial accumulator), the
-property still fails on every run, not on most.
+at its default (momentum with Nesterov, a large eps, an initial accumulator, weight decay
+exactly 1), the property still fails on every run, not on most.
+
+torch's further arguments (protocol v2: `maximize`, `dampening`, `amsgrad`, `centered`,
+`lr_decay`, `decoupled_weight_decay`) are drawn and set explicitly alike; each is
+optional, and one the target refuses is listed as missing. A schedule (`StepLR`,
+`LambdaLR`, test_schedulers.py) runs through the same trajectories, its scheduler
+stepped after each optimizer step.
 """
 
 from __future__ import annotations
@@ -32,10 +38,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oracle import optim as reference
+from oracle.schedules import learning_rates
 from oracle.snippet import import_lines
 from properties import precision, running
 from properties.cases.common import magnitudes
-from properties.cases.optimizers import OPTIMIZERS, OptimizerConfig, optimizer_configs
+from properties.cases.optimizers import (
+    FURTHER_ARGUMENTS,
+    OPTIMIZERS,
+    OptimizerConfig,
+    full_optimizer_configs,
+    schedule_lines,
+)
 from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.targets import Target, TargetRaised
@@ -60,10 +73,16 @@ def _array(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.Sea
 
 
 def run_target(
-    target: Target, kind: str, config: OptimizerConfig, start: list, grads: list
+    target: Target,
+    kind: str,
+    config: OptimizerConfig,
+    start: list,
+    grads: list,
+    schedule: dict[str, Any] | None = None,
 ) -> list[list[Any]]:
     """The target's parameters before the first step and after each (as data)."""
-    case = f"{config} from {[np.asarray(p).tolist() for p in start]} with gradients {grads}"
+    case = _case(config, start, grads, schedule)
+    extra = {} if schedule is None else {"schedule": schedule}
     try:
         return target.call(
             "optimizer_run",
@@ -73,17 +92,28 @@ def run_target(
             kwargs=dict(config.kwargs),
             start=[np.asarray(p, dtype=np.float64) for p in start],
             grads=[[np.asarray(g, dtype=np.float64) for g in step] for step in grads],
+            **extra,
         )
     except TargetRaised as error:
         raise AssertionError(f"{case}:\nthe target raised {error.describe()}") from None
 
 
-def reference_run(config: OptimizerConfig, start: list, grads: list) -> tuple[list, list]:
-    """The reference trajectory, and its spread under perturbations of a few ulps: of the
-    starting point and gradients (relative), and of the decay rates (betas, alpha,
-    momentum) by one ulp of 1, the precision they keep when an implementation computes
-    with ``1 - beta`` (torch's lerp does)."""
-    want = _trajectory(config.kwargs, config.name, start, grads)
+def _case(config: OptimizerConfig, start: list, grads: list, schedule: dict | None) -> str:
+    scheduled = "" if schedule is None else f" scheduled by {schedule}"
+    return (
+        f"{config}{scheduled} from {[np.asarray(p).tolist() for p in start]} with gradients {grads}"
+    )
+
+
+def reference_run(
+    config: OptimizerConfig, start: list, grads: list, rates: list[float] | None = None
+) -> tuple[list, list]:
+    """The reference trajectory (at each step's learning rate `rates`, when a scheduler
+    sets them), and its spread under perturbations of a few ulps: of the starting point
+    and gradients (relative), and of the decay rates (betas, alpha, momentum) by one ulp of
+    1, the precision they keep when an implementation computes with ``1 - beta`` (torch's
+    lerp does)."""
+    want = _trajectory(config.kwargs, config.name, start, grads, rates)
     spread = [[np.zeros(np.shape(p)) for p in step] for step in want]
     for sign in (1.0, -1.0):
         nudge = 1.0 + sign * 8 * precision.current().unit_roundoff
@@ -93,8 +123,9 @@ def reference_run(config: OptimizerConfig, start: list, grads: list) -> tuple[li
                 config.name,
                 [p * nudge for p in start],
                 [[g * nudge for g in gs] for gs in grads],
+                rates,
             ),
-            _trajectory(_nudged_rates(config.kwargs, sign), config.name, start, grads),
+            _trajectory(_nudged_rates(config.kwargs, sign), config.name, start, grads, rates),
         ]
         for moved in runs:
             for t, step in enumerate(moved):
@@ -103,8 +134,11 @@ def reference_run(config: OptimizerConfig, start: list, grads: list) -> tuple[li
     return want, spread
 
 
-def _trajectory(kwargs: dict[str, Any], name: str, start: list, grads: list) -> list:
-    return reference.trajectory(reference.OptimizerConfig(name, kwargs), start, grads)
+def _trajectory(
+    kwargs: dict[str, Any], name: str, start: list, grads: list, rates: list[float] | None
+) -> list:
+    config = reference.OptimizerConfig(name, kwargs)
+    return reference.trajectory(config, start, grads, learning_rates=rates)
 
 
 def _nudged_rates(kwargs: dict[str, Any], sign: float) -> dict[str, Any]:
@@ -149,17 +183,40 @@ def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
     return problems
 
 
-EXPLICIT = {
+# Each optimizer's arguments set away from their defaults; torch's defaults for all but the
+# learning rate; torch's further arguments (each dropped where the target refuses it),
+# with weight decay exactly 1.
+EXPLICIT: dict[str, list[dict[str, Any]]] = {
     "SGD": [
         {"lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.1},
         {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.0},
+        {"lr": 0.1},
+        {"lr": 0.1, "momentum": 0.9, "dampening": 0.5, "weight_decay": 1.0, "maximize": True},
+        {"lr": 0.1, "momentum": 0.5, "dampening": 1.0},
     ],
-    **{
-        name: [{"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1}]
-        for name in ("Adam", "AdamW")
-    },
-    "RMSprop": [{"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.9}],
-    "Adagrad": [{"lr": 0.1, "eps": 1e-3, "weight_decay": 0.1, "initial_accumulator_value": 0.5}],
+    "Adam": [
+        {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
+        {"lr": 0.1},
+        {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 1.0, "amsgrad": True},
+        {"lr": 0.1, "weight_decay": 0.5, "decoupled_weight_decay": True, "maximize": True},
+    ],
+    "AdamW": [
+        {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
+        {"lr": 0.1},
+        {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 1.0, "amsgrad": True},
+        {"lr": 0.1, "maximize": True},
+    ],
+    "RMSprop": [
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.9},
+        {"lr": 0.1},
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 1.0, "centered": True},
+        {"lr": 0.01, "alpha": 0.5, "momentum": 0.5, "centered": True, "maximize": True},
+    ],
+    "Adagrad": [
+        {"lr": 0.1, "eps": 1e-3, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
+        {"lr": 0.1},
+        {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 1.0, "eps": 1e-3, "maximize": True},
+    ],
 }
 
 
@@ -174,25 +231,39 @@ def explicit_run(kind: str) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
 
 
 def check_trajectory(
-    target: Target, kind: str, config: OptimizerConfig, start: list, grads: list
+    target: Target,
+    kind: str,
+    config: OptimizerConfig,
+    start: list,
+    grads: list,
+    schedule: dict[str, Any] | None = None,
 ) -> None:
-    """The target's trajectory against the reference's, within the bound of the module."""
+    """The target's trajectory against the reference's, within the bound of the module
+    (`schedule`: a scheduler stepped after each optimizer step, oracle/schedules.py)."""
     start = [precision.representable(np.asarray(p, dtype=np.float64)) for p in start]
     grads = [[precision.representable(np.asarray(g, dtype=np.float64)) for g in gs] for gs in grads]
-    want, spread = reference_run(config, start, grads)
-    got = run_target(target, kind, config, start, grads)
+    rates = None
+    if schedule is not None:
+        base_lr = reference.OptimizerConfig(config.name, config.kwargs).kwargs["lr"]
+        rates = learning_rates(schedule, base_lr, len(grads))
+    want, spread = reference_run(config, start, grads, rates)
+    got = run_target(target, kind, config, start, grads, schedule)
     problems = trajectory_problems(got, want, spread)
-    case = f"{config} from {[s.tolist() for s in start]} with gradients {grads}"
     assert not problems, (
-        f"{case}:\n"
+        f"{_case(config, start, grads, schedule)}:\n"
         + "\n".join(problems)
         + "\nreproduce with:\n"
-        + optimizer_snippet(target, kind, config, start, grads)
+        + optimizer_snippet(target, kind, config, start, grads, schedule)
     )
 
 
 def optimizer_snippet(
-    target: Target, kind: str, config: OptimizerConfig, start: list, grads: list
+    target: Target,
+    kind: str,
+    config: OptimizerConfig,
+    start: list,
+    grads: list,
+    schedule: dict[str, Any] | None = None,
 ) -> str:
     """Python that runs the same steps on the target and prints each step's parameters."""
     cls = "Value" if kind == "scalar" else "Tensor"
@@ -211,6 +282,8 @@ def optimizer_snippet(
     lines.append("np.set_printoptions(precision=17)")
     lines.append(f"params = [{', '.join(f'{cls}({make(np.asarray(p))})' for p in start)}]")
     lines.append(f"optimizer = optim.{config.name}(params, {kwargs})")
+    if schedule is not None:
+        lines += schedule_lines(schedule)
     lines.append("print('step 0:', [p.data for p in params])")
     lines.append(
         f"for t, grads in enumerate([{', '.join('[' + ', '.join(g) + ']' for g in steps)}]):"
@@ -222,6 +295,8 @@ def optimizer_snippet(
     lines.append("        loss = term if loss is None else loss + term")
     lines.append("    loss.backward()")
     lines.append("    optimizer.step()")
+    if schedule is not None:
+        lines.append("    scheduler.step()")
     lines.append("    print(f'step {t + 1}:', [p.data for p in params])")
     return "\n".join(lines) + "\n"
 
@@ -253,7 +328,19 @@ def test_optimizer_takes_every_argument(target: Target, name: str) -> None:
     missing, and the trajectories are verified on the configurations it accepts."""
     if not target.has(f"optim.{name}"):
         pytest.skip(f"target lacks optim.{name}")
-    refused = refused_arguments(target, name)
+    refused = [a for a in refused_arguments(target, name) if a not in FURTHER_ARGUMENTS[name]]
+    if refused:
+        pytest.skip("target lacks " + ", ".join(f"optim.{name}({arg}=...)" for arg in refused))
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_takes_torchs_further_arguments(target: Target, name: str) -> None:
+    """Protocol v2: torch's further arguments (maximize, dampening, amsgrad, centered,
+    lr_decay, decoupled_weight_decay), each optional: one the target refuses is listed as
+    missing, and the trajectories are verified without it."""
+    if not target.has(f"optim.{name}"):
+        pytest.skip(f"target lacks optim.{name}")
+    refused = [a for a in refused_arguments(target, name) if a in FURTHER_ARGUMENTS[name]]
     if refused:
         pytest.skip("target lacks " + ", ".join(f"optim.{name}({arg}=...)" for arg in refused))
 
@@ -271,8 +358,10 @@ def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name
         config = accepted(OptimizerConfig(name, kwargs), refused)
         check_trajectory(target, kind, config, *explicit_run(kind))
 
+    configs = full_optimizer_configs([name]).map(lambda c: accepted(c, refused))
+
     @fewer_examples(0.5)
-    @given(config=optimizer_configs([name]).map(lambda c: accepted(c, refused)), run=runs(kind))
+    @given(config=configs, run=runs(kind))
     def agrees(config: OptimizerConfig, run: tuple) -> None:
         check_trajectory(target, kind, config, *run)
 

@@ -87,6 +87,12 @@ STATUSES = (
     "not checked",
 )
 SHOWN_STATUSES = ("killed", "survived", "timeout", "suspicious", "no tests")
+# --suite: the tests mutmut may run on a mutant (all: [tool.mutmut]'s test selection,
+# the property suite and tests/engine), told to the plugin below by an environment
+# variable, and recorded in mutants/ (results of one suite are no results of another).
+SUITES: dict[str, str | None] = {"all": None, "properties": "properties"}
+SUITE_VARIABLE = "VGRAD_MUTATE_SUITE"
+SUITE_RECORD = "vgrad-suite"
 
 
 # --- the pytest plugin, loaded in mutmut's test runs --------------------------------------
@@ -109,11 +115,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> None:
-    """When testing a mutant, run its tests fastest first (by mutmut's recorded durations).
+    """Keep only the tests of the suite `vgrad mutate --suite` chose; when testing a
+    mutant, run them fastest first (by mutmut's recorded durations).
 
     mutmut stops at the first failure (``-x``), so a mutant dies as early as its fastest
     killing test allows; its fork server otherwise hands the tests over in set order.
+    Dropping tests at collection drops them from mutmut's record of which tests reach
+    which function too, so no mutant is ever tested with them.
     """
+    folder = SUITES.get(os.environ.get(SUITE_VARIABLE, "all"))
+    if folder is not None:
+        dropped = [i for i in items if i.path.relative_to(config.rootpath).parts[0] != folder]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [i for i in items if i not in dropped]
     if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return
     try:  # the tests run inside mutants/, next to mutmut's stats
@@ -496,10 +511,20 @@ def find_root(start: Path) -> Path | None:
 _STATUS_LINE = re.compile(r"(\d+)/(\d+)\s+🎉 (\d+)\s+🫥 (\d+)\s+⏰ (\d+)\s+🤔 (\d+)\s+🙁 (\d+)")
 
 
+def recorded_suite(root: Path) -> str | None:
+    """The --suite whose results mutants/ holds (all for a plain `mutmut run` or a run from
+    before --suite); None when mutmut has not run here."""
+    record = root / "mutants" / SUITE_RECORD
+    if not (root / "mutants").is_dir():
+        return None
+    return record.read_text().strip() if record.is_file() else "all"
+
+
 def run_mutmut(
-    root: Path, max_children: int, names: Sequence[str], console: Any
+    root: Path, max_children: int, names: Sequence[str], console: Any, suite: str = "all"
 ) -> tuple[int, list[str]]:
-    """Run ``mutmut run`` in `root` with a progress bar; its exit code and last lines."""
+    """Run ``mutmut run`` in `root` with a progress bar, testing each mutant with the tests
+    of `suite` (a key of SUITES); its exit code and last lines."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -509,7 +534,7 @@ def run_mutmut(
     )
 
     command = [*mutmut_command(), "run", "--max-children", str(max_children), *names]
-    env = {**os.environ, "VGRAD_PROFILE": PROFILE, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "VGRAD_PROFILE": PROFILE, "PYTHONUNBUFFERED": "1", SUITE_VARIABLE: suite}
     tail: deque[str] = deque(maxlen=60)
     columns = (
         TextColumn("{task.description}"),
@@ -616,6 +641,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--functions", action="store_true", help="also print the per-function table"
     )
     parser.add_argument(
+        "--suite",
+        choices=sorted(SUITES),
+        help="the tests that may kill a mutant: all ([tool.mutmut]'s: the property suite and "
+        "tests/engine, the default) or properties (the property suite alone)",
+    )
+    parser.add_argument(
         "mutants",
         nargs="*",
         metavar="MUTANT",
@@ -643,6 +674,8 @@ def _command_line(args: argparse.Namespace) -> str:
         words += ["--json", args.json]
     if args.out != DEFAULT_OUT:
         words += ["--out", args.out]
+    if args.suite != "all":
+        words += ["--suite", args.suite]
     for flag in ("fresh", "report_only"):
         if getattr(args, flag):
             words.append("--" + flag.replace("_", "-"))
@@ -674,6 +707,12 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     if args.report_only and (args.fresh or args.mutants):
         _say(console, "vgrad mutate: --report-only runs nothing: drop --fresh and MUTANT names")
         return EXIT_USAGE
+    recorded = recorded_suite(root)
+    suite = args.suite or (recorded if args.report_only else None) or "all"
+    if args.report_only and recorded not in (None, suite):
+        _say(console, f"vgrad mutate: mutants/ holds results of --suite {recorded}, not {suite}")
+        return EXIT_USAGE
+    args.suite = suite  # as the report's command line shows it
     started, clock = datetime.now(UTC), time.monotonic()
     seconds = None
     if not args.report_only:
@@ -684,10 +723,19 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
                 "pip install -e '.[dev]'",
             )
             return EXIT_USAGE
-        if args.fresh:
+        fresh = args.fresh
+        if recorded not in (None, suite):
+            _say(
+                console,
+                f"vgrad mutate: mutants/ holds results of --suite {recorded}; starting over",
+            )
+            fresh = True
+        if fresh:
             shutil.rmtree(root / "mutants", ignore_errors=True)
+        (root / "mutants").mkdir(exist_ok=True)
+        (root / "mutants" / SUITE_RECORD).write_text(suite)
         max_children = args.max_children or os.cpu_count() or 1
-        code, tail = run_mutmut(root, max_children, args.mutants, console)
+        code, tail = run_mutmut(root, max_children, args.mutants, console, suite)
         seconds = time.monotonic() - clock
         if code != 0:
             _say(console, "\n".join(tail))

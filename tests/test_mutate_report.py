@@ -222,3 +222,36 @@ def test_a_real_mutmut_run_on_a_two_mutant_package(tmp_path: Path, monkeypatch, 
     assert "-    return x * 2" in survivor["diff"] and "+    return x * 3" in survivor["diff"]
     assert "+    return x * 3" in (tmp_path / "html" / "index.html").read_text()
     assert data["seconds"] is not None and data["tool"].startswith("mutmut 3.")
+
+
+@pytest.mark.skipif(mutate.mutmut_command() is None, reason="needs mutmut ('.[dev]')")
+def test_suite_properties_leaves_the_other_tests_out(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``x * 2`` -> ``x / 2`` is killed by tests/ (``double(1) > 1``) but not by
+    properties/ (``double(0) == 0``): alone, the property suite kills nothing; switching
+    back to every test starts over and kills it."""
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT.replace('["tests"]', '["tests", "properties"]')
+        + 'pytest_add_cli_args = ["-p", "reports.mutate", "-p", "no:cacheprovider"]\n'
+        + 'also_copy = ["properties/"]\n'
+    )
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text(TINY_SOURCE)
+    for folder, test in (
+        ("tests", TINY_TEST),
+        ("properties", TINY_TEST.replace("1) > 1", "0) == 0")),
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"test_{folder}.py").write_text(test)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(Path(mutate.__file__).parents[1]))
+    for suite, killed in (("properties", 0), ("all", 1), ("properties", 0)):
+        code = mutate.main(["--max-children", "2", "--json", "m.json", "--suite", suite])
+        printed = capsys.readouterr().out
+        assert code == 0, printed
+        data = json.loads((tmp_path / "m.json").read_text())
+        counts = data["counts"]
+        assert (counts["killed"], counts["survived"]) == (killed, 2 - killed), (suite, counts)
+        assert ("--suite properties" in data["command"]) == (suite == "properties"), data
+    assert mutate.main(["--report-only", "--suite", "all"]) == 2
+    assert "holds results of --suite properties" in capsys.readouterr().out

@@ -29,6 +29,7 @@ AREA_PROPERTIES = {
     "softmax": "tensor_graphs or conventions",
     "tensor ops": "tensor_graphs or conventions",
     "optim": "optimizers",
+    "schedule": "schedulers",
     "nn": "networks",
 }
 
@@ -59,6 +60,14 @@ FOCUS = {
     "rmsprop_eps_inside_sqrt": "RMSprop",
     "adagrad_eps_inside_sqrt": "Adagrad",
     "adagrad_initial_accumulator_ignored": "Adagrad",
+    "sgd_dampening_first_step": "SGD",
+    "maximize_after_weight_decay": "SGD",
+    "adam_amsgrad_max_of_corrected": _ADAM,
+    "adam_decoupled_ignored": _ADAM,
+    "rmsprop_centered_average_not_kept": "RMSprop",
+    "adagrad_lr_decay_off_by_one": "Adagrad",
+    "step_lr_one_epoch_early": "StepLR",
+    "lambda_lr_skips_epoch_zero": "LambdaLR",
 }
 
 

@@ -242,8 +242,20 @@ class _Optimizer:
         self.inner.zero_grad(set_to_none=True)
 
 
+class _Scheduler:
+    """A `torch.optim.lr_scheduler` scheduler over a wrapped optimizer."""
+
+    torch_class: type
+
+    def __init__(self, optimizer: _Optimizer, *args: Any, **kwargs: Any) -> None:
+        self.inner = self.torch_class(optimizer.inner, *args, **kwargs)
+
+    def step(self) -> None:
+        self.inner.step()
+
+
 class optim:
-    """`SGD`, `Adam`, `AdamW`, `RMSprop`, `Adagrad` from `torch.optim`."""
+    """`SGD`, `Adam`, `AdamW`, `RMSprop`, `Adagrad`, `StepLR`, `LambdaLR` from `torch.optim`."""
 
     class SGD(_Optimizer):
         torch_class = torch.optim.SGD
@@ -259,3 +271,9 @@ class optim:
 
     class Adagrad(_Optimizer):
         torch_class = torch.optim.Adagrad
+
+    class StepLR(_Scheduler):
+        torch_class = torch.optim.lr_scheduler.StepLR
+
+    class LambdaLR(_Scheduler):
+        torch_class = torch.optim.lr_scheduler.LambdaLR

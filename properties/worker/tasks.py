@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from properties.worker import schedules
 from properties.worker.execute import (
     SCALAR,
     Graph,
@@ -265,6 +266,11 @@ def detect(loaded: Loaded) -> tuple[set[str], dict[str, str]]:
             limitations[name] = verdict
     if loaded.optim is not None:
         found.update(f"optim.{n}" for n in OPTIMIZERS if callable(getattr(loaded.optim, n, None)))
+        found.update(
+            f"optim.{n}"
+            for n in schedules.SCHEDULERS
+            if schedules.scheduler_class(loaded.optim, n) is not None
+        )
     if loaded.nn is not None and callable(getattr(loaded.nn, "MLP", None)):
         found.add("nn.MLP")
     return found, limitations
@@ -452,13 +458,19 @@ def optimizer_run(
     start: list[Any],
     grads: list[list[Any]],
     phase: Phase,
+    schedule: dict[str, Any] | None = None,
 ) -> list[list[Any]]:
     """The parameters before the first step and after each: each step the optimizer's
     ``zero_grad()``, then the gradient of ``sum_i <g_i, p_i>`` (exactly ``g_i``)
-    backpropagated, then ``step()``."""
+    backpropagated, then ``step()`` (and the scheduler's ``step()`` when a `schedule` is
+    given, worker/schedules.py)."""
     params = _parameters(kind, start)
     phase(f"optim.{name}(params, **{kwargs!r})")
     optimizer = getattr(target().optim, name)(params, **kwargs)
+    scheduler = None
+    if schedule is not None:
+        phase(f"optim.{schedule['name']}(optimizer, ...) for {schedule!r}")
+        scheduler = schedules.make_scheduler(target().optim, optimizer, schedule)
     history = [[_data(p) for p in params]]
     for t, step_grads in enumerate(grads):
         phase(f"step {t + 1}: optimizer.zero_grad()")
@@ -468,6 +480,9 @@ def optimizer_run(
         loss.backward()
         phase(f"step {t + 1}: optimizer.step()")
         optimizer.step()
+        if scheduler is not None:
+            phase(f"step {t + 1}: scheduler.step()")
+            scheduler.step()
         history.append([_data(p) for p in params])
     return history
 
@@ -479,30 +494,46 @@ OPTIMIZER_ARGUMENTS: dict[str, dict[str, Any]] = {
     "RMSprop": {"alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.5},
     "Adagrad": {"eps": 1e-3, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
 }
+# torch's further arguments (protocol v2: optional, each detected the same way)
+FURTHER_ARGUMENTS: dict[str, dict[str, Any]] = {
+    "SGD": {"dampening": 0.5, "maximize": True},
+    "Adam": {"amsgrad": True, "maximize": True, "decoupled_weight_decay": True},
+    "AdamW": {"amsgrad": True, "maximize": True},
+    "RMSprop": {"centered": True, "maximize": True},
+    "Adagrad": {"lr_decay": 0.1, "maximize": True},
+}
 REFUSED = (TypeError, NotImplementedError)
 
 
 def optimizer_refusals(name: str, phase: Phase) -> dict[str, str]:
-    """The keyword arguments of `name` that the target's optimizer refuses (TypeError or
-    NotImplementedError when made or stepped with it alone), each with what it raised."""
+    """The keyword arguments of `name` that the target's optimizer refuses, each with what
+    it raised: TypeError or NotImplementedError when made with it alone, or
+    NotImplementedError when stepped. A TypeError from ``step()`` is the argument accepted
+    and broken (``None * 0.1``), which the trajectories show, not a refusal."""
     namespace = target()
     kind = SCALAR if namespace.Value is not None else "tensor"
     refusals = {}
-    for argument, value in OPTIMIZER_ARGUMENTS[name].items():
+    for argument, value in {**OPTIMIZER_ARGUMENTS[name], **FURTHER_ARGUMENTS[name]}.items():
         kwargs = {"lr": 0.1, argument: value}
-        if argument == "nesterov":
+        if argument in ("nesterov", "dampening"):
             kwargs["momentum"] = 0.5
         phase(f"optim.{name}(params, **{kwargs!r}) and one step")
         params = _parameters(kind, [1.5])
         try:
             optimizer = getattr(namespace.optim, name)(params, **kwargs)
+        except REFUSED as error:
+            refusals[argument] = f"{type(error).__name__}: {_text(error)}"
+            continue
+        except Exception:  # accepted, and broken: the trajectories will say how
+            continue
+        try:
             optimizer.zero_grad()
             loss = params[0] * operand(kind, 2.0)
             (loss if kind == SCALAR else loss.sum()).backward()
             optimizer.step()
-        except REFUSED as error:
-            refusals[argument] = f"{type(error).__name__}: {_text(error)}"
-        except Exception:  # accepted, and broken: the trajectories will say how
+        except NotImplementedError as error:
+            refusals[argument] = f"NotImplementedError: {_text(error)}"
+        except Exception:  # accepted, and broken
             pass
     return refusals
 

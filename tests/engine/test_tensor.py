@@ -104,11 +104,11 @@ def test_non_real_data_is_a_type_error_naming_the_type(data, name: str) -> None:
         lambda t: "a" - t,
         lambda t: t * None,
         lambda t: [1] / t,
-        lambda t: t ** Tensor(2.0),
+        lambda t: t ** "2",
         lambda t: t + np.array(["a"]),
         lambda t: t * (1 + 1j),
     ],
-    ids=["t+str", "str-t", "t*None", "list/t", "t**Tensor", "t+str array", "complex"],
+    ids=["t+str", "str-t", "t*None", "list/t", "t**str", "t+str array", "complex"],
 )
 def test_bad_operand_types_raise_type_error(operation) -> None:
     with pytest.raises(TypeError, match=r"str|NoneType|list|Tensor|float|complex|U1"):

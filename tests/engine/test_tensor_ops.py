@@ -108,6 +108,54 @@ def test_power_with_a_number_exponent(p: float) -> None:
     assert_matches_central(lambda t: t**p, [x], rng)
 
 
+@FAST
+@given(data=st.data())
+def test_power_with_a_tensor_exponent_broadcasts(data) -> None:
+    """a ** b with a > 0:  d/da = b a**(b-1),  d/db = a**b log a, summed to each shape."""
+    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3))
+    a = data.draw(_values(shapes.input_shapes[0], 0.25, 3.0))
+    b = data.draw(_values(shapes.input_shapes[1], -2.0, 2.0))
+    upstream = np.random.default_rng(5).standard_normal(shapes.result_shape)
+    out, (grad_a, grad_b) = engine_vjp(lambda x, y: x**y, [a, b], upstream)
+    case = f"a ** b of shapes {a.shape} {b.shape}: a={a}, b={b}"
+    np.testing.assert_allclose(out.data, a**b, rtol=1e-15, err_msg=case)
+    want_a = sum_to_shape(upstream * b * a ** (b - 1), a.shape)
+    want_b = sum_to_shape(upstream * a**b * np.log(a), b.shape)
+    np.testing.assert_allclose(grad_a, want_a, rtol=1e-12, atol=1e-12, err_msg=case)
+    np.testing.assert_allclose(grad_b, want_b, rtol=1e-12, atol=1e-12, err_msg=case)
+
+
+def test_power_with_a_tensor_exponent_central_differences() -> None:
+    rng = np.random.default_rng(6)
+    a, b = rng.uniform(0.5, 2.0, (2, 1, 3)), rng.uniform(-2.0, 2.0, (4, 1))
+    assert_matches_central(lambda x, y: x**y, [a, b], rng)
+
+
+@pytest.mark.parametrize("base", [2.0, 0.5, np.array([[3.0], [0.25]])], ids=["2", "0.5", "array"])
+def test_number_or_array_to_the_power_of_a_tensor(base) -> None:
+    """c ** x:  d/dx = c**x log c; the base is a constant."""
+    rng = np.random.default_rng(7)
+    x, upstream = rng.uniform(-2.0, 2.0, (2, 3)), rng.standard_normal((2, 3))
+    t = Tensor(x)
+    out = base**t
+    assert isinstance(out, Tensor), f"{base!r} ** Tensor gave {type(out).__name__}"
+    np.testing.assert_allclose(out.data, base**x, rtol=1e-15, err_msg=f"{base!r} ** x")
+    out.backward(upstream)
+    want = upstream * base**x * np.log(base)
+    np.testing.assert_allclose(t.grad, want, rtol=1e-13, err_msg=f"{base!r} ** x")
+
+
+def test_power_with_a_tensor_exponent_at_zero() -> None:
+    """x ** 0 is 1 for every x (d/dx = 0, 0 included); 0 ** y = 0 for y > 0 (d/dy = 0).
+    (d/dy at 0 ** 0 is undefined: 0 ** y jumps there from 0 to 1 to inf.)"""
+    x, y = Tensor([0.0, 0.0, 2.0]), Tensor([0.0, 2.0, 0.0])
+    out = x**y
+    out.backward(np.ones(3))
+    np.testing.assert_array_equal(out.data, [1.0, 0.0, 1.0], err_msg="[0, 0, 2] ** [0, 2, 0]")
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0], err_msg="d/dx at [0, 0, 2] ** [0, 2, 0]")
+    np.testing.assert_array_equal(y.grad[1:], [0.0, np.log(2.0)], err_msg="d/dy at the same")
+
+
 def test_negation() -> None:
     rng = np.random.default_rng(4)
     x, upstream = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))

@@ -28,7 +28,10 @@ def torch_by_hand(name: str, k: dict, params: list, grads: list) -> list[list[np
         for i, g in enumerate(step_grads):
             g = np.asarray(g, np.float64)
             s = state[i]
-            if name != "AdamW" and k["weight_decay"]:
+            if k["maximize"]:
+                g = -g
+            decoupled = name == "AdamW" or k.get("decoupled_weight_decay")
+            if not decoupled and k["weight_decay"]:
                 g = g + k["weight_decay"] * p[i]
             if name == "SGD":
                 if k["momentum"]:
@@ -39,11 +42,13 @@ def torch_by_hand(name: str, k: dict, params: list, grads: list) -> list[list[np
                 p[i] = p[i] - k["lr"] * g
             elif name in ("Adam", "AdamW"):
                 b1, b2 = k["betas"]
-                if name == "AdamW":
+                if decoupled:
                     p[i] = p[i] * (1 - k["lr"] * k["weight_decay"])
                 m = s.get("m", 0.0) + (1 - b1) * (g - s.get("m", 0.0))
                 v = b2 * s.get("v", 0.0) + (1 - b2) * g * g
                 s["m"], s["v"] = m, v
+                if k["amsgrad"]:
+                    v = s["v_max"] = np.maximum(s.get("v_max", 0.0), v)
                 denom = np.sqrt(v) / math.sqrt(1 - b2**t) + k["eps"]
                 p[i] = p[i] - k["lr"] / (1 - b1**t) * m / denom
             elif name == "RMSprop":
@@ -76,25 +81,35 @@ GRID = {
         dict(lr=0.01, momentum=0.5, nesterov=True, weight_decay=0.1),
         dict(lr=1.0, weight_decay=1e-3),
         dict(lr=1e-4, momentum=0.99, dampening=0.1, weight_decay=0.5),
+        dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=1.0, maximize=True),
     ],
     "Adam": [
         dict(),
         dict(lr=0.1, betas=(0.5, 0.9)),
         dict(lr=0.01, eps=1e-3, weight_decay=0.1),
         dict(lr=0.3, betas=(0.0, 0.99), eps=1e-12),
+        dict(lr=0.1, betas=(0.5, 0.9), amsgrad=True, weight_decay=0.1),
+        dict(lr=0.1, maximize=True, weight_decay=0.2, decoupled_weight_decay=True),
     ],
-    "AdamW": [dict(), dict(lr=0.1, weight_decay=0.5), dict(lr=0.01, betas=(0.8, 0.8), eps=1e-4)],
+    "AdamW": [
+        dict(),
+        dict(lr=0.1, weight_decay=0.5),
+        dict(lr=0.01, betas=(0.8, 0.8), eps=1e-4),
+        dict(lr=0.1, betas=(0.5, 0.9), amsgrad=True, maximize=True, weight_decay=1.0),
+    ],
     "RMSprop": [
         dict(),
         dict(lr=0.01, alpha=0.5),
         dict(lr=0.001, momentum=0.9),
         dict(lr=0.01, centered=True, eps=1e-6),
         dict(lr=0.003, centered=True, momentum=0.5, weight_decay=0.2),
+        dict(lr=0.01, centered=True, maximize=True, weight_decay=0.1),
     ],
     "Adagrad": [
         dict(),
         dict(lr=0.5, lr_decay=0.1),
         dict(lr=0.1, initial_accumulator_value=0.3, eps=1e-3, weight_decay=0.1),
+        dict(lr=0.5, lr_decay=0.3, maximize=True, weight_decay=0.1),
     ],
 }
 CASES = [(name, kwargs) for name, grid in GRID.items() for kwargs in grid]
@@ -164,7 +179,8 @@ def test_configs_fill_torch_defaults_and_round_trip() -> None:
     ("config", "message"),
     [
         ({"name": "Lion"}, "unknown optimizer"),
-        ({"name": "Adam", "amsgrad": True}, "amsgrad"),
+        ({"name": "Adam", "foreach": True}, "foreach"),
+        ({"name": "AdamW", "decoupled_weight_decay": False}, "decoupled_weight_decay"),
         ({"name": "SGD", "nesterov": True}, "Nesterov"),
         ({"name": "SGD", "lr": -1.0}, "learning"),
         ({"name": "Adam", "betas": (0.9, 1.0)}, "betas"),

@@ -107,6 +107,13 @@ OPTIM_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "rmsprop_eps": ("RMSprop", {"lr": 0.1, "eps": 0.5}),
     "adagrad_eps": ("Adagrad", {"lr": 0.1, "eps": 0.5}),
     "adagrad_initial": ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 2.0}),
+    # torch's further arguments (protocol v2)
+    "sgd_dampening": ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5}),
+    "sgd_maximize_decay": ("SGD", {"lr": 0.1, "weight_decay": 0.5, "maximize": True}),
+    "adam_amsgrad": ("Adam", {"lr": 0.1, "betas": (0.5, 0.9), "amsgrad": True}),
+    "adam_decoupled": ("Adam", {"lr": 0.1, "weight_decay": 0.5, "decoupled_weight_decay": True}),
+    "rmsprop_centered": ("RMSprop", {"lr": 0.1, "alpha": 0.9, "centered": True}),
+    "adagrad_lr_decay": ("Adagrad", {"lr": 0.1, "lr_decay": 0.5}),
 }
 OPTIM_START = (1.5, [1.5, -0.7, 0.2])  # a Value parameter and a Tensor parameter
 OPTIM_STEPS = 4
@@ -129,6 +136,33 @@ def optim_trajectory(E: ModuleType, name: str, kwargs: dict[str, Any]) -> list[f
         opt.step()
         trajectory += [scalar.data, *np.asarray(tensor.data).tolist()]
     return trajectory
+
+
+# name -> (scheduler class name, its arguments after the optimizer); over SGD(lr=0.1)
+SCHEDULE_CASES: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "step_lr": ("StepLR", (2, 0.5)),
+    "lambda_lr_warmup": ("LambdaLR", (lambda epoch: min(1.0, (epoch + 1) / 3),)),
+}
+
+
+def schedule_trajectory(E: ModuleType, case: str) -> list[float]:
+    """The Value parameter after each of OPTIM_STEPS steps of SGD with a scheduler."""
+    name, args = SCHEDULE_CASES[case]
+    scalar = E.Value(OPTIM_START[0])
+    opt = E.optim.SGD([scalar], lr=0.1)
+    scheduler = getattr(E.optim, name)(opt, *args)
+    trajectory = []
+    for _ in range(OPTIM_STEPS):
+        opt.zero_grad()
+        scalar.grad = optim_gradient(scalar.data)
+        opt.step()
+        scheduler.step()
+        trajectory.append(scalar.data)
+    return trajectory
+
+
+def _schedule_differs(case: str) -> Callable[[ModuleType], bool]:
+    return lambda E: _differ(schedule_trajectory(E, case), schedule_trajectory(clean_engine, case))
 
 
 def _optim_differs(case: str) -> Callable[[ModuleType], bool]:
@@ -188,7 +222,7 @@ _HUGE_LOGITS = [[1000.0, -1000.0, 0.0]]
 _CUBE = np.arange(24.0).reshape(2, 3, 4) / 7.0
 SCALAR, GRAPH, BROADCAST, REDUCE = "scalar ops", "graph", "broadcasting", "reductions"
 SHAPE, INDEX, SOFTMAX, TENSOR = "shape ops", "indexing", "softmax", "tensor ops"
-OPTIM, NN = "optim", "nn"
+OPTIM, NN, SCHEDULE = "optim", "nn", "schedule"
 
 
 def _tanh1(x: float) -> float:
@@ -537,7 +571,7 @@ BUGS: list[Bug] = [
         "sgd_momentum_dampened", OPTIM,
         "SGD momentum as an average from zero: buf = m buf + (1 - m) g (torch: buf = g, "
         "then m buf + g)",
-        'buf = g if "buf" not in state else m * state["buf"] + g',
+        'buf = g if "buf" not in state else m * state["buf"] + (1 - self.h.dampening) * g',
         'buf = m * state.get("buf", 0.0) + (1 - m) * g',
         _optim_differs("sgd_momentum"),
     ),
@@ -585,7 +619,7 @@ BUGS: list[Bug] = [
     ),
     Bug(
         "rmsprop_eps_inside_sqrt", OPTIM, "RMSprop's denominator sqrt(sq + eps)",
-        "np.sqrt(sq) + self.h.eps", "np.sqrt(sq + self.h.eps)",
+        "np.sqrt(var) + self.h.eps", "np.sqrt(var + self.h.eps)",
         _optim_differs("rmsprop_eps"),
     ),
     Bug(
@@ -598,6 +632,59 @@ BUGS: list[Bug] = [
         "Adagrad's sum starts at 0 whatever initial_accumulator_value is",
         'state.get("sum", self.h.initial_accumulator_value)', 'state.get("sum", 0.0)',
         _optim_differs("adagrad_initial"),
+    ),
+    # torch's further arguments and the schedulers (protocol v2)
+    Bug(
+        "sgd_dampening_first_step", OPTIM,
+        "SGD damps the first step too: buf = (1 - dampening) g (torch: buf = g)",
+        'buf = g if "buf" not in state', 'buf = (1 - self.h.dampening) * g if "buf" not in state',
+        _optim_differs("sgd_dampening"),
+    ),
+    Bug(
+        "maximize_after_weight_decay", OPTIM,
+        "maximize negates the gradient after weight decay is added: -(grad + wd p) "
+        "(torch: -grad + wd p)",
+        "g = g + self.h.weight_decay * x",
+        "g = g - self.h.weight_decay * x if self.h.maximize else g + self.h.weight_decay * x",
+        _optim_differs("sgd_maximize_decay"),
+    ),
+    Bug(
+        "adam_amsgrad_max_of_corrected", OPTIM,
+        "amsgrad keeps the largest bias-corrected v / c2 (optax's rule; torch: the largest v)",
+        'v = state["v_max"] = np.maximum(state.get("v_max", 0.0), v)',
+        'v = c2 * np.maximum(state.get("v_max", 0.0), v / c2)\n'
+        '            state["v_max"] = v / c2',
+        _optim_differs("adam_amsgrad"),
+    ),
+    Bug(
+        "adam_decoupled_ignored", OPTIM,
+        "Adam(decoupled_weight_decay=True) adds the decay to the gradient anyway",
+        'getattr(self.h, "decoupled_weight_decay", False)', "False",
+        _optim_differs("adam_decoupled"),
+    ),
+    Bug(
+        "rmsprop_centered_average_not_kept", OPTIM,
+        "centered RMSprop never stores its average gradient: (1 - alpha) g each step",
+        '            state["ga"] = ga\n', "",
+        _optim_differs("rmsprop_centered"),
+    ),
+    Bug(
+        "adagrad_lr_decay_off_by_one", OPTIM,
+        "Adagrad decays the rate from the first step: lr / (1 + t lr_decay) (torch: t - 1)",
+        "(1 + (self.t - 1) * self.h.lr_decay)", "(1 + self.t * self.h.lr_decay)",
+        _optim_differs("adagrad_lr_decay"),
+    ),
+    Bug(
+        "step_lr_one_epoch_early", SCHEDULE,
+        "StepLR multiplies by gamma one epoch early: at epoch k step_size - 1",
+        "if self.epoch % self.step_size == 0:", "if (self.epoch + 1) % self.step_size == 0:",
+        _schedule_differs("step_lr"),
+    ),
+    Bug(
+        "lambda_lr_skips_epoch_zero", SCHEDULE,
+        "LambdaLR leaves epoch 0 at the base rate instead of base_lr * lr_lambda(0)",
+        "        optimizer.h.lr = self.base_lr * lr_lambda(0)\n", "",
+        _schedule_differs("lambda_lr_warmup"),
     ),
     Bug(
         "zero_grad_compares", OPTIM, "optimizer zero_grad compares (==) instead of assigning",

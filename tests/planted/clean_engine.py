@@ -398,7 +398,9 @@ class _Optimizer:
             if p.grad is None:
                 continue
             x, g = p.data, np.asarray(p.grad, dtype=np.float64)
-            if self._decoupled:
+            if self.h.maximize:
+                g = -g
+            if self._decoupled or getattr(self.h, "decoupled_weight_decay", False):
                 x = x * (1 - self.h.lr * self.h.weight_decay)
             else:
                 g = g + self.h.weight_decay * x
@@ -411,13 +413,13 @@ class _Optimizer:
 
 class SGD(_Optimizer):
     defaults: ClassVar[dict[str, Any]] = dict(
-        lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0
+        lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, maximize=False
     )
 
     def _update(self, x: Any, g: Any, state: dict) -> Any:
         m = self.h.momentum
         if m != 0:
-            buf = g if "buf" not in state else m * state["buf"] + g
+            buf = g if "buf" not in state else m * state["buf"] + (1 - self.h.dampening) * g
             state["buf"] = buf
             g = g + m * buf if self.h.nesterov else buf
         return x - self.h.lr * g
@@ -425,7 +427,13 @@ class SGD(_Optimizer):
 
 class Adam(_Optimizer):
     defaults: ClassVar[dict[str, Any]] = dict(
-        lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        amsgrad=False,
+        maximize=False,
+        decoupled_weight_decay=False,
     )
 
     def _update(self, x: Any, g: Any, state: dict) -> Any:
@@ -434,24 +442,40 @@ class Adam(_Optimizer):
         v = b2 * state.get("v", 0.0) + (1 - b2) * g * g
         state.update(m=m, v=v)
         c1, c2 = 1 - b1**t, 1 - b2**t
+        if self.h.amsgrad:  # the largest v so far, corrected by this step's c2
+            v = state["v_max"] = np.maximum(state.get("v_max", 0.0), v)
         return x - (self.h.lr / c1) * m / (np.sqrt(v) / math.sqrt(c2) + self.h.eps)
 
 
 class AdamW(Adam):
-    defaults: ClassVar[dict[str, Any]] = {**Adam.defaults, "weight_decay": 1e-2}
+    defaults: ClassVar[dict[str, Any]] = {
+        **{k: v for k, v in Adam.defaults.items() if k != "decoupled_weight_decay"},
+        "weight_decay": 1e-2,
+    }
     _decoupled = True
 
 
 class RMSprop(_Optimizer):
     defaults: ClassVar[dict[str, Any]] = dict(
-        lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        maximize=False,
     )
 
     def _update(self, x: Any, g: Any, state: dict) -> Any:
         a = self.h.alpha
         sq = a * state.get("sq", 0.0) + (1 - a) * g * g
         state["sq"] = sq
-        step = g / (np.sqrt(sq) + self.h.eps)
+        var = sq
+        if self.h.centered:  # the variance: minus the squared average gradient
+            ga = a * state.get("ga", 0.0) + (1 - a) * g
+            state["ga"] = ga
+            var = sq - ga * ga
+        step = g / (np.sqrt(var) + self.h.eps)
         if self.h.momentum > 0:
             step = self.h.momentum * state.get("buf", 0.0) + step
             state["buf"] = step
@@ -460,16 +484,56 @@ class RMSprop(_Optimizer):
 
 class Adagrad(_Optimizer):
     defaults: ClassVar[dict[str, Any]] = dict(
-        lr=1e-2, eps=1e-10, weight_decay=0.0, initial_accumulator_value=0.0
+        lr=1e-2,
+        lr_decay=0.0,
+        eps=1e-10,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        maximize=False,
     )
 
     def _update(self, x: Any, g: Any, state: dict) -> Any:
         total = state.get("sum", self.h.initial_accumulator_value) + g * g
         state["sum"] = total
-        return x - self.h.lr * g / (np.sqrt(total) + self.h.eps)
+        clr = self.h.lr / (1 + (self.t - 1) * self.h.lr_decay)
+        return x - clr * g / (np.sqrt(total) + self.h.eps)
 
 
-optim = SimpleNamespace(SGD=SGD, Adam=Adam, AdamW=AdamW, RMSprop=RMSprop, Adagrad=Adagrad)
+class StepLR:
+    """Multiply the learning rate by gamma every step_size epochs (one epoch a step())."""
+
+    def __init__(self, optimizer: _Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
+        self.epoch = 0
+
+    def step(self) -> None:
+        self.epoch += 1
+        if self.epoch % self.step_size == 0:
+            self.optimizer.h.lr = self.optimizer.h.lr * self.gamma
+
+
+class LambdaLR:
+    """The learning rate of epoch e is base_lr * lr_lambda(e), from epoch 0 on."""
+
+    def __init__(self, optimizer: _Optimizer, lr_lambda: Any) -> None:
+        self.optimizer, self.lr_lambda = optimizer, lr_lambda
+        self.base_lr, self.epoch = optimizer.h.lr, 0
+        optimizer.h.lr = self.base_lr * lr_lambda(0)
+
+    def step(self) -> None:
+        self.epoch += 1
+        self.optimizer.h.lr = self.base_lr * self.lr_lambda(self.epoch)
+
+
+optim = SimpleNamespace(
+    SGD=SGD,
+    Adam=Adam,
+    AdamW=AdamW,
+    RMSprop=RMSprop,
+    Adagrad=Adagrad,
+    StepLR=StepLR,
+    LambdaLR=LambdaLR,
+)
 
 
 # -------------------------------------------------------------------------------- nn

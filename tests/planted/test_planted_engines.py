@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 
 from . import BUGS, CLEAN_SOURCE, Bug, clean_engine, load_engine, shows, write_engine
-from .bugs import OPTIM_CASES, OPTIM_START, OPTIM_STEPS, optim_gradient, optim_trajectory
+from .bugs import (
+    OPTIM_CASES,
+    OPTIM_START,
+    OPTIM_STEPS,
+    SCHEDULE_CASES,
+    optim_gradient,
+    optim_trajectory,
+    schedule_trajectory,
+)
 
 E = clean_engine
 Value, Tensor = E.Value, E.Tensor
@@ -325,6 +333,23 @@ def test_optimizers_match_torch(case: str) -> None:
     assert np.allclose(got, want, rtol=1e-12, atol=1e-15), (
         f"{name}({kwargs}): {got} vs torch {want}"
     )
+
+
+@pytest.mark.parametrize("case", SCHEDULE_CASES)
+def test_schedulers_match_torch(case: str) -> None:
+    torch = pytest.importorskip("torch")
+    name, args = SCHEDULE_CASES[case]
+    param = _t(np.array(OPTIM_START[0])).requires_grad_(True)
+    opt = torch.optim.SGD([param], lr=0.1)
+    scheduler = getattr(torch.optim.lr_scheduler, name)(opt, *args)
+    want = []
+    for _ in range(OPTIM_STEPS):
+        param.grad = optim_gradient(param.detach().clone())
+        opt.step()
+        scheduler.step()
+        want.append(param.item())
+    got = schedule_trajectory(E, case)
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-15), f"{case}: {got} vs torch {want}"
 
 
 def test_optimizer_zero_grad() -> None:
