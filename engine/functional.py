@@ -250,3 +250,24 @@ def _fold(
         for v in range(kw):
             grad[:, :, u : u + sh * oh : sh, v : v + sw * ow : sw] += window_grad[..., u, v]
     return grad[:, :, ph : ph + shape[2], pw : pw + shape[3]]
+
+
+# torch.nn.functional holds the losses too: the same functions as engine.nn's
+from engine.nn.losses import (  # noqa: E402
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+)
+
+__all__ = [
+    "avg_pool2d",
+    "binary_cross_entropy_with_logits",
+    "conv2d",
+    "cross_entropy",
+    "flatten",
+    "hinge_loss",
+    "linear",
+    "max_pool2d",
+    "mse_loss",
+]

@@ -377,6 +377,11 @@ _FORMS: dict[str, Callable[[Any], bool]] = {
     "tensor_loss": lambda a: _has(a, loss=object, weight_grads=list, bias_grads=list),
     "train": lambda a: _has(a, loss=object, history=list) and _list_of_lists(a["history"]),
     "optimizer_refusals": lambda a: type(a) is dict and all(type(v) is str for v in a.values()),
+    "functional_call": lambda a: _has(a, output=object, grads=list),
+    "network_run": lambda a: _has(a, output=object, input_grad=object, grads=list),
+    "network_train": lambda a: (
+        _has(a, losses=list, history=list) and _list_of_lists(a["history"])
+    ),
 }
 
 

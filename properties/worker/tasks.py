@@ -267,6 +267,7 @@ def detect(loaded: Loaded) -> tuple[set[str], dict[str, str]]:
         found.update(f"optim.{n}" for n in OPTIMIZERS if callable(getattr(loaded.optim, n, None)))
     if loaded.nn is not None and callable(getattr(loaded.nn, "MLP", None)):
         found.add("nn.MLP")
+    found.update(network_tasks.detect(loaded))
     return found, limitations
 
 
@@ -693,6 +694,10 @@ TASKS: dict[str, Callable[..., Any]] = {
     "mlp_zero_grad": mlp_zero_grad,
     "train": train,
 }
+
+from properties.worker import network_tasks  # noqa: E402  (it builds on the names above)
+
+TASKS.update(network_tasks.TASKS)
 
 
 def mutmut_hits() -> list[str]:
