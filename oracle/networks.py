@@ -42,7 +42,7 @@ import numpy as np
 from jax import lax
 from numpy.lib.stride_tricks import sliding_window_view
 
-from oracle import _jax, jax_ops, optim, tolerance  # noqa: F401  (_jax: float64)
+from oracle import _jax, jax_ops, optim, tolerance
 
 FUNCTIONS = ("linear", "conv2d", "max_pool2d", "avg_pool2d", "flatten")
 LOSSES = ("mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss")
