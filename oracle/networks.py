@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import jax
@@ -153,14 +154,28 @@ class Call:
 def vjp(call: Call, upstream: Any) -> tuple[Array, list[Array]]:
     """The call's output and the gradient of ``sum(upstream * output)`` for each tensor."""
     _jax.ensure_x64()
-    function = REFERENCES[call.name]
+    tensors = [jnp.asarray(t, jnp.float64) for t in call.tensors]
+    rest = [jnp.asarray(r) for r in call.rest]
+    out, grads = _vjp(call.name, _frozen(call.kwargs), tensors, rest, jnp.asarray(upstream))
+    return np.asarray(out), [np.asarray(g) for g in grads]
+
+
+def _frozen(kwargs: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Keyword arguments as a hashable, static argument (lists made tuples)."""
+    return tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(kwargs.items()))
+
+
+@partial(jax.jit, static_argnums=(0, 1), compiler_options=_jax.FAST_COMPILE)
+def _vjp(
+    name: str, kwargs: tuple, tensors: list, rest: list, upstream: jax.Array
+) -> tuple[jax.Array, list[jax.Array]]:
+    """One compiled program per function, arguments and shapes (cached on disk by JAX)."""
 
     def f(*tensors: jax.Array) -> jax.Array:
-        return function(*tensors, *call.rest, **call.kwargs)
+        return REFERENCES[name](*tensors, *rest, **dict(kwargs))
 
-    out, back = jax.vjp(f, *(jnp.asarray(t, jnp.float64) for t in call.tensors))
-    grads = back(jnp.asarray(upstream, jnp.float64).reshape(out.shape))
-    return np.asarray(out), [np.asarray(g) for g in grads]
+    out, back = jax.vjp(f, *tensors)
+    return out, list(back(upstream.astype(jnp.float64).reshape(out.shape)))
 
 
 # -- networks as data -----------------------------------------------------------------------
@@ -303,31 +318,98 @@ def _np(x: Any) -> Array:
     return np.asarray(x, dtype=np.float64)
 
 
-def _linear_map(f: Callable[[jax.Array], jax.Array], x: Array, g: Array) -> Array:
-    """The transpose of the linear map `f` (at inputs of x's shape) applied to g."""
-    _, back = jax.vjp(f, jnp.asarray(x, jnp.float64))
-    return _np(back(jnp.asarray(g, jnp.float64))[0])
+# The analysis computes in NumPy (magnitudes need no JAX, and a compilation per shape
+# would cost more than the whole analysis): windows of the padded input as a view of
+# shape (N, C, OH, OW, kh, kw), and their transpose, `_fold`.
 
 
-def _windows(layer: Mapping[str, Any], x: Array, fill: float) -> tuple[Array, tuple, tuple]:
-    """(N, C, OH, OW, kh, kw) windows of the padded x, the stride and the padding."""
-    _, (_, _, sh, sw), pads = _window(
-        layer["kernel_size"], layer.get("stride"), layer.get("padding", 0)
-    )
-    padded = np.pad(x, pads, constant_values=fill)
-    kh, kw = pair(layer["kernel_size"])
-    return sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw], (sh, sw), pads
+def _geometry(layer: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
+    """Kernel, stride, padding and dilation of a convolution or pooling layer, as pairs."""
+    if layer["type"] == "Conv2d":
+        kernel = pair(layer["kernel_size"])
+        stride = pair(layer.get("stride", 1))
+    else:
+        kernel = pair(layer["kernel_size"])
+        stride = pair(layer.get("stride") or layer["kernel_size"])
+    return kernel, stride, pair(layer.get("padding", 0)), pair(layer.get("dilation", 1))
 
 
-def _fold(window_values: Array, shape: tuple[int, ...], stride: tuple, pads: tuple) -> Array:
-    """Each window element's value added onto the input pixel it came from."""
-    n, c, oh, ow, kh, kw = window_values.shape
-    (sh, sw), (ph, pw) = stride, (pads[2][0], pads[3][0])
+def _windows(layer: Mapping[str, Any], x: Array, fill: float) -> Array:
+    """Every window of the padded x: (N, C, OH, OW, kh, kw)."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _geometry(layer)
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    view = sliding_window_view(padded, span, axis=(2, 3))
+    return view[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def _fold(layer: Mapping[str, Any], window_values: Array, shape: tuple[int, ...]) -> Array:
+    """Each window element's value added onto the input pixel it came from (the
+    transpose of `_windows`); the padding's share is dropped."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _geometry(layer)
+    n, c, oh, ow = window_values.shape[:4]
     out = np.zeros((n, c, shape[2] + 2 * ph, shape[3] + 2 * pw))
     for u in range(kh):
         for v in range(kw):
-            out[:, :, u : u + sh * oh : sh, v : v + sw * ow : sw] += window_values[..., u, v]
+            rows = slice(u * dh, u * dh + sh * (oh - 1) + 1, sh)
+            cols = slice(v * dw, v * dw + sw * (ow - 1) + 1, sw)
+            out[:, :, rows, cols] += window_values[..., u, v]
     return out[:, :, ph : ph + shape[2], pw : pw + shape[3]]
+
+
+def _groups(layer: Mapping[str, Any], channels: int, filters: int) -> list[tuple[slice, slice]]:
+    groups = layer.get("groups", 1)
+    c, f = channels // groups, filters // groups
+    return [(slice(g * c, (g + 1) * c), slice(g * f, (g + 1) * f)) for g in range(groups)]
+
+
+def _conv(layer: Mapping[str, Any], x: Array, weight: Array) -> Array:
+    """The convolution's output (no bias) in NumPy."""
+    windows = _windows(layer, x, 0.0)
+    out = np.zeros((x.shape[0], weight.shape[0], *windows.shape[2:4]))
+    for cs, fs in _groups(layer, x.shape[1], weight.shape[0]):
+        out[:, fs] = np.einsum("ncijuv,fcuv->nfij", windows[:, cs], weight[fs])
+    return out
+
+
+def _conv_by_input(layer: Mapping[str, Any], g: Array, weight: Array, shape: tuple) -> Array:
+    """The transpose of x -> conv(x, weight) applied to g."""
+    n, _, oh, ow = g.shape
+    window_values = np.zeros((n, shape[1], oh, ow, *weight.shape[2:]))
+    for cs, fs in _groups(layer, shape[1], weight.shape[0]):
+        window_values[:, cs] = np.einsum("nfij,fcuv->ncijuv", g[:, fs], weight[fs])
+    return _fold(layer, window_values, shape)
+
+
+def _conv_by_weight(layer: Mapping[str, Any], g: Array, x: Array, shape: tuple) -> Array:
+    """The transpose of weight -> conv(x, weight) applied to g."""
+    windows = _windows(layer, x, 0.0)
+    out = np.zeros(shape)
+    for cs, fs in _groups(layer, x.shape[1], shape[0]):
+        out[fs] = np.einsum("nfij,ncijuv->fcuv", g[:, fs], windows[:, cs])
+    return out
+
+
+def _layer_value(layer: Mapping[str, Any], params: list[Array], x: Array) -> Array:
+    """A layer's output in NumPy, for the analysis's magnitudes."""
+    kind = layer["type"]
+    if kind in ("Linear", "Conv2d"):
+        weight, *bias = params
+        if kind == "Linear":
+            return x @ weight.T + (bias[0] if bias else 0.0)
+        out = _conv(layer, x, weight)
+        return out + bias[0].reshape(1, -1, 1, 1) if bias else out
+    if kind == "MaxPool2d":
+        return _windows(layer, x, -np.inf).max(axis=(4, 5))
+    if kind == "AvgPool2d":
+        return _windows(layer, x, 0.0).mean(axis=(4, 5))
+    if kind == "Flatten":
+        return x.reshape(*x.shape[: layer.get("start_dim", 1)], -1)
+    if kind == "ReLU":
+        return np.where(x > 0, x, 0.0)
+    if kind == "Tanh":
+        return np.tanh(x)
+    return 1 / (1 + np.exp(-x))
 
 
 def _forward_error(layer: Mapping[str, Any], params: list[Array], x: Array, e: Array) -> Array:
@@ -342,20 +424,20 @@ def _forward_error(layer: Mapping[str, Any], params: list[Array], x: Array, e: A
         weight, *bias = params
         b = np.abs(bias[0]).reshape(1, -1, 1, 1) if bias else 0.0
         k = math.prod(weight.shape[1:]) + 1
-        kw = _conv_kwargs(layer)
         w = np.abs(weight)
-        return _np(conv2d(e, w, **kw)) + k * U * (_np(conv2d(np.abs(x), w, **kw)) + b)
+        return _conv(layer, e, w) + k * U * (_conv(layer, np.abs(x), w) + b)
     if kind == "MaxPool2d":  # exact: the largest error of a window bounds its maximum's
-        return _np(max_pool2d(e, **_pool_kwargs(layer)))
+        return _windows(layer, e, 0.0).max(axis=(4, 5))
     if kind == "AvgPool2d":
         k = math.prod(pair(layer["kernel_size"])) + 1
-        pooled = _pool_kwargs(layer)
-        return _np(avg_pool2d(e, **pooled)) + k * U * _np(avg_pool2d(np.abs(x), **pooled))
+        return _windows(layer, e, 0.0).mean(axis=(4, 5)) + k * U * _windows(
+            layer, np.abs(x), 0.0
+        ).mean(axis=(4, 5))
     if kind == "Flatten":
         return e.reshape(*e.shape[: layer.get("start_dim", 1)], -1)
     if kind == "ReLU":
         return e
-    v = _np(apply_layer(layer, [], x))
+    v = _layer_value(layer, [], x)
     # tanh and sigmoid: the largest slope within the interval, plus a library rounding
     near = np.maximum(np.abs(x) - e, 0.0)
     slope = 1 - np.tanh(near) ** 2 if kind == "Tanh" else _sigmoid_slope(near)
@@ -392,14 +474,13 @@ def _backward_error(
         return err, mag, grads
     if kind == "Conv2d":
         weight, *bias = params
-        kw = _conv_kwargs(layer)
         w = np.abs(weight)
-        mag = _linear_map(lambda t: conv2d(t, w, **kw), x, g_mag)
+        mag = _conv_by_input(layer, g_mag, w, x.shape)
         count = weight.shape[0] * math.prod(weight.shape[2:]) + 1
-        err = _linear_map(lambda t: conv2d(t, w, **kw), x, g_err) + count * U * mag
+        err = _conv_by_input(layer, g_err, w, x.shape) + count * U * mag
 
         def by_weight(inputs: Array, g: Array) -> Array:
-            return _linear_map(lambda t: conv2d(jnp.asarray(inputs), t, **kw), weight, g)
+            return _conv_by_weight(layer, g, inputs, weight.shape)
 
         positions = g_mag.shape[0] * g_mag.shape[2] * g_mag.shape[3] + 1
         w_mag = by_weight(np.abs(x), g_mag)
@@ -410,11 +491,11 @@ def _backward_error(
     if kind == "MaxPool2d":
         return (*_max_pool_backward(layer, x, e, g_err, g_mag), [])
     if kind == "AvgPool2d":
-        pooled = _pool_kwargs(layer)
-        k = math.prod(pair(layer["kernel_size"])) + 1
-        mag = _linear_map(lambda t: avg_pool2d(t, **pooled), x, g_mag)
-        err = _linear_map(lambda t: avg_pool2d(t, **pooled), x, g_err) + k * U * mag
-        return err, mag, []
+        kh, kw = pair(layer["kernel_size"])
+        shape = (*g_mag.shape, kh, kw)
+        mag = _fold(layer, np.broadcast_to(g_mag[..., None, None] / (kh * kw), shape), x.shape)
+        err = _fold(layer, np.broadcast_to(g_err[..., None, None] / (kh * kw), shape), x.shape)
+        return err + (kh * kw + 1) * U * mag, mag, []
     if kind == "Flatten":
         return g_err.reshape(x.shape), g_mag.reshape(x.shape), []
     if kind == "ReLU":
@@ -437,8 +518,8 @@ def _max_pool_backward(
 ) -> tuple[Array, Array]:
     """The gradient goes to each window's maximum (split among exact ties); where another
     element is within the errors of the maximum, any routing is allowed there."""
-    windows, stride, pads = _windows(layer, x, -np.inf)
-    errors, _, _ = _windows(layer, e, 0.0)
+    windows = _windows(layer, x, -np.inf)
+    errors = _windows(layer, e, 0.0)
     top = windows.max(axis=(4, 5), keepdims=True)
     tied = windows == top
     top_err = np.max(np.where(tied, errors, 0.0), axis=(4, 5), keepdims=True)
@@ -448,8 +529,8 @@ def _max_pool_backward(
     ge, gm = g_err[..., None, None], g_mag[..., None, None]
     loose = np.where(ambiguous & candidate, gm, 0.0)
     kh, kw = windows.shape[4:]
-    mag = _fold(share * gm + loose, x.shape, stride, pads)
-    err = _fold(share * ge + loose, x.shape, stride, pads) + (kh * kw + 1) * tolerance.U * mag
+    mag = _fold(layer, share * gm + loose, x.shape)
+    err = _fold(layer, share * ge + loose, x.shape) + (kh * kw + 1) * tolerance.U * mag
     return err, mag
 
 
@@ -523,7 +604,7 @@ def bounds(
     with np.errstate(all="ignore"):
         values, errors = [_np(x)], [np.zeros(np.shape(x))]
         for layer, ps in zip(layers, own, strict=True):
-            v = _np(apply_layer(layer, ps, values[-1]))
+            v = _layer_value(layer, ps, values[-1])
             errors.append(_forward_error(layer, ps, values[-1], errors[-1]))
             values.append(v)
         out, e_out = values[-1], errors[-1]

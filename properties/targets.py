@@ -379,9 +379,7 @@ _FORMS: dict[str, Callable[[Any], bool]] = {
     "optimizer_refusals": lambda a: type(a) is dict and all(type(v) is str for v in a.values()),
     "functional_call": lambda a: _has(a, output=object, grads=list),
     "network_run": lambda a: _has(a, output=object, input_grad=object, grads=list),
-    "network_train": lambda a: (
-        _has(a, losses=list, history=list) and _list_of_lists(a["history"])
-    ),
+    "network_train": lambda a: _has(a, losses=list, history=list) and _list_of_lists(a["history"]),
 }
 
 
