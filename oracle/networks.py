@@ -40,6 +40,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax import lax
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -250,21 +251,56 @@ def output_shape(layers: Sequence[Mapping[str, Any]], shape: tuple[int, ...]) ->
     return tuple(jax.eval_shape(lambda p, x: forward(layers, p, x), params, x).shape)
 
 
-def network_loss(
-    layers: Sequence[Mapping[str, Any]], loss: str, params: Sequence[Any], X: Any, y: Any
-) -> jax.Array:
-    return REFERENCES[loss](forward(layers, params, X), y)
+def frozen_layers(layers: Sequence[Mapping[str, Any]]) -> tuple:
+    """Layer dicts as a hashable, static argument of a compiled program."""
+    return tuple(_frozen(layer) for layer in layers)
+
+
+def network_vjp(
+    layers: Sequence[Mapping[str, Any]],
+    params: Sequence[Any],
+    x: Any,
+    head: str | Any,
+    y: Any = None,
+    upstream: Any = 1.0,
+) -> tuple[Array, Array, list[Array]]:
+    """The output of ``head(network(x))`` (a loss on (output, y) times `upstream`, or the
+    network's output weighted by the `head` array) and the gradients of x and of every
+    parameter (torch's order)."""
+    _jax.ensure_x64()
+    loss, weights = (head, jnp.asarray(upstream)) if isinstance(head, str) else (None, head)
+    out, x_grad, grads = _network_vjp(
+        frozen_layers(layers),
+        loss,
+        [jnp.asarray(p, jnp.float64) for p in params],
+        jnp.asarray(x, jnp.float64),
+        jnp.asarray(0.0 if y is None else y),
+        jnp.asarray(weights, jnp.float64),
+    )
+    return np.asarray(out), np.asarray(x_grad), [np.asarray(g) for g in grads]
+
+
+@partial(jax.jit, static_argnums=(0, 1), compiler_options=_jax.FAST_COMPILE)
+def _network_vjp(
+    layers: tuple, loss: str | None, params: list, x: jax.Array, y: jax.Array, weights: jax.Array
+) -> tuple[jax.Array, jax.Array, list[jax.Array]]:
+    plain = [dict(layer) for layer in layers]
+
+    def f(params: list, x: jax.Array) -> jax.Array:
+        out = forward(plain, params, x)
+        return out if loss is None else REFERENCES[loss](out, y)
+
+    out, back = jax.vjp(f, params, x)
+    grads, x_grad = back(weights.reshape(out.shape))
+    return out, x_grad, grads
 
 
 def loss_and_grads(
     layers: Sequence[Mapping[str, Any]], loss: str, params: Sequence[Any], X: Any, y: Any
 ) -> tuple[float, list[Array]]:
     """The network's loss on (X, y) and its gradient for every parameter, torch's order."""
-    _jax.ensure_x64()
-    value, grads = jax.value_and_grad(
-        lambda p: network_loss(layers, loss, p, jnp.asarray(X, jnp.float64), jnp.asarray(y))
-    )([jnp.asarray(p, jnp.float64) for p in params])
-    return float(value), [np.asarray(g) for g in grads]
+    value, _, grads = network_vjp(layers, params, X, loss, y)
+    return float(value), grads
 
 
 @dataclass(frozen=True)
@@ -284,17 +320,58 @@ def train(
     optimizer: optim.OptimizerConfig | Mapping[str, Any],
     steps: int,
 ) -> TrainingRun:
-    """Full-batch training with torch's update rule from the given initial parameters."""
-    losses: list[float] = []
+    """Full-batch training with torch's update rule (`oracle.optim`'s optax chains) from
+    the given initial parameters: one compiled program per network, optimizer structure
+    and number of steps, whatever the numbers (weights, data, hyperparameters)."""
+    _jax.ensure_x64()
+    config = optim._as_config(optimizer)
+    numbers = {
+        k: jnp.asarray(v, jnp.float64) for k, v in config.kwargs.items() if not isinstance(v, bool)
+    }
+    losses, history, last = _train(
+        frozen_layers(layers),
+        loss,
+        config.name,
+        optim._structure(config),
+        steps,
+        numbers,
+        [jnp.asarray(p, jnp.float64) for p in params],
+        jnp.asarray(X, jnp.float64),
+        jnp.asarray(y),
+    )
+    history = [np.asarray(h) for h in history]
+    params_by_step = [[np.asarray(p, np.float64) for p in params]]
+    params_by_step += [[h[t] for h in history] for t in range(steps)]
+    return TrainingRun([float(v) for v in np.asarray(losses)] + [float(last)], params_by_step)
 
-    def gradient(current: list[Array]) -> list[Array]:
-        value, grads = loss_and_grads(layers, loss, current, X, y)
-        losses.append(value)
-        return grads
 
-    history = optim.trajectory(optimizer, params, gradient, steps)
-    losses.append(loss_and_grads(layers, loss, history[-1], X, y)[0])
-    return TrainingRun(losses, history)
+@partial(jax.jit, static_argnums=(0, 1, 2, 3, 4), compiler_options=_jax.FAST_COMPILE)
+def _train(
+    layers: tuple,
+    loss: str,
+    name: str,
+    structure: tuple[bool, ...],
+    steps: int,
+    numbers: dict[str, jax.Array],
+    params: list[jax.Array],
+    X: jax.Array,
+    y: jax.Array,
+) -> tuple[jax.Array, list[jax.Array], jax.Array]:
+    plain = [dict(layer) for layer in layers]
+    transform = optim._build(name, structure, numbers)
+
+    def objective(p: list[jax.Array]) -> jax.Array:
+        return REFERENCES[loss](forward(plain, p, X), y)
+
+    def step(carry: tuple, _: Any) -> tuple[tuple, tuple]:
+        p, state = carry
+        value, grads = jax.value_and_grad(objective)(p)
+        updates, state = transform.update(grads, state, p)
+        p = optax.apply_updates(p, updates)
+        return (p, state), (value, p)
+
+    (last, _), (losses, history) = lax.scan(step, (params, transform.init(params)), None, steps)
+    return losses, history, objective(last)
 
 
 # -- error analysis -------------------------------------------------------------------------
@@ -524,7 +601,8 @@ def _max_pool_backward(
     tied = windows == top
     top_err = np.max(np.where(tied, errors, 0.0), axis=(4, 5), keepdims=True)
     candidate = (top - windows) <= (errors + top_err)
-    ambiguous = candidate.sum(axis=(4, 5), keepdims=True) > tied.sum(axis=(4, 5), keepdims=True)
+    # several candidates, tied or within errors: any split of the gradient is right
+    ambiguous = candidate.sum(axis=(4, 5), keepdims=True) > 1
     share = tied / tied.sum(axis=(4, 5), keepdims=True)
     ge, gm = g_err[..., None, None], g_mag[..., None, None]
     loose = np.where(ambiguous & candidate, gm, 0.0)
@@ -628,6 +706,22 @@ def bounds(
         grads=[_allowed(g) for layer in grads for g in layer],
         head_grad=head_grad,
     )
+
+
+def tied_maxima(layers: Sequence[Mapping[str, Any]], params: Sequence[Any], x: Any) -> bool:
+    """Whether a max pooling of the network sees a window with tied nonzero maxima (a tie
+    of zeros after a ReLU passes no gradient). A correct target may split a tie's
+    gradient in any way, so training runs from such weights may rightly part."""
+    value = _np(x)
+    for layer, own in zip(layers, _split(layers, params), strict=True):
+        if layer["type"] == "MaxPool2d":
+            windows = _windows(layer, value, -np.inf)
+            top = windows.max(axis=(4, 5), keepdims=True)
+            ties = (windows == top).sum(axis=(4, 5)) > 1
+            if np.any(ties & (top[..., 0, 0] != 0)):
+                return True
+        value = _layer_value(layer, [_np(p) for p in own], value)
+    return False
 
 
 def call_as_layers(call: Call) -> tuple[list[dict[str, Any]], list[Array], Array, Any]:

@@ -22,6 +22,8 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from oracle import networks
+
 LOSS_NAMES = ("mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss")
 
 
@@ -33,6 +35,12 @@ def _no_tiny(v: float) -> float:
 
 VALUES = st.floats(-3.0, 3.0, allow_subnormal=False).map(_no_tiny)
 WEIGHTS = st.floats(-1.0, 1.0, allow_subnormal=False).map(_no_tiny)
+# a network's weights: never 0, whose layers would make every window of a pooling a tie
+NETWORK_WEIGHTS = st.builds(
+    lambda sign, size: sign * size,
+    st.sampled_from([1.0, -1.0]),
+    st.floats(0.125, 1.0, allow_subnormal=False),
+)
 
 
 def arrays(shape: tuple[int, ...], elements: st.SearchStrategy[float] = VALUES) -> Any:
@@ -313,8 +321,9 @@ def network_cases(
         activation = draw(st.sampled_from(["ReLU", "Tanh", "Sigmoid"]))
         if k < len(widths) and f"nn.{activation}" in capabilities:
             layers.append({"type": activation})
-    params = tuple(draw(arrays(shape, WEIGHTS)) for shape in _shapes(layers))
-    x = draw(arrays(x_shape, st.floats(-2.0, 2.0, allow_subnormal=False).map(_no_tiny)))
+    params = tuple(draw(arrays(shape, NETWORK_WEIGHTS)) for shape in _shapes(layers))
+    x = draw(distinct_values(x_shape) if cnn else arrays(x_shape, VALUES))
+    assume(not networks.tied_maxima(layers, params, x))
     y = draw(loss_targets(loss, n, outputs))
     return NetworkCase(tuple(layers), params, x, loss, y)
 
