@@ -10,7 +10,12 @@ from hypothesis import given
 
 from oracle import networks
 from properties import running
-from properties.cases.layers import FunctionalCase, functional_cases, pool_cases
+from properties.cases.layers import (
+    FunctionalCase,
+    explicit_functional_case,
+    functional_cases,
+    pool_cases,
+)
 from properties.network_checks import (
     as_array,
     call_of,
@@ -79,6 +84,7 @@ def check_call(target: Target, case: FunctionalCase) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_function_agrees_with_oracle(target: Target, name: str) -> None:
     needs(target, "Tensor", f"functional.{name}")
+    check_call(target, explicit_functional_case(name, target.capabilities))
 
     @fewer_examples(0.2)
     @given(case=functional_cases(name, target.capabilities))

@@ -11,7 +11,7 @@ from hypothesis import given
 
 from oracle import networks
 from properties import running
-from properties.cases.layers import NetworkCase, layer_cases
+from properties.cases.layers import NetworkCase, explicit_layer_cases, layer_cases
 from properties.network_checks import as_array, compare, failure, needs, network_snippet, on_target
 from properties.settings import fewer_examples
 from properties.targets import Target
@@ -56,6 +56,8 @@ def check_network(target: Target, case: NetworkCase, upstream: Any, sequential: 
 
 def test_layer_agrees_with_oracle(target: Target) -> None:
     needs(target, "Tensor", "nn.Linear")
+    for case, upstream in explicit_layer_cases(target.capabilities):
+        check_network(target, case, upstream, sequential=False)
 
     @fewer_examples(0.3)
     @given(drawn=layer_cases(target.capabilities))

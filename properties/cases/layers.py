@@ -429,3 +429,100 @@ def optimizers(draw: st.DrawFn, capabilities: Collection[str]) -> tuple[str, dic
     kwargs = draw(TRAINING_OPTIMIZERS[name]())
     lr = draw(st.floats(-3.0, -0.5).map(lambda e: round(10.0**e, 6)))
     return name, {"lr": lr, **kwargs}
+
+
+# -- explicit cases: every feature at once, run before the random ones -----------------------
+
+
+def _fixed(shape: tuple[int, ...], seed: int, scale: float = 1.0) -> np.ndarray:
+    """Fixed values of `shape` (short decimals, so a snippet reads well)."""
+    rng = np.random.default_rng(seed)
+    return np.round(rng.uniform(-scale, scale, shape), 2)
+
+
+def _distinct(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    order = np.random.default_rng(seed).permutation(math.prod(shape))
+    return ((order - order.size / 2) * 0.25).reshape(shape)
+
+
+def explicit_functional_case(name: str, capabilities: Collection[str]) -> FunctionalCase:
+    """One case of `name` that uses every argument the target accepts: non-square
+    kernels, a stride larger than 1 on one axis only, overlapping windows, padding,
+    huge logits."""
+    has = lambda argument: _has(capabilities, name, argument)  # noqa: E731
+    kwargs: dict[str, Any] = {}
+    if name == "linear":
+        tensors = [_fixed((3, 4), 1), _fixed((2, 4), 2)]
+        tensors += [_fixed((2,), 3)] if has("bias") else []
+        out: tuple[int, ...] = (3, 2)
+    elif name == "conv2d":
+        tensors = [_fixed((2, 2, 5, 6), 1), _fixed((3, 2, 3, 2), 2)]
+        tensors += [_fixed((3,), 3)] if has("bias") else []
+        s, p = ((2, 1) if has("stride") else (1, 1)), ((1, 1) if has("padding") else (0, 0))
+        kwargs.update({"stride": s} if has("stride") else {})
+        kwargs.update({"padding": p} if has("padding") else {})
+        out = (2, 3, _out_size(5, 3, s[0], p[0]), _out_size(6, 2, s[1], p[1]))
+    elif name in ("max_pool2d", "avg_pool2d"):
+        x = _distinct((1, 2, 5, 6), 4) if name == "max_pool2d" else _fixed((1, 2, 5, 6), 4)
+        tensors = [x]
+        s = (2, 1) if has("stride") else (3, 2)
+        p = (1, 1) if has("padding") else (0, 0)
+        kwargs = {"kernel_size": (3, 2)}
+        kwargs.update({"stride": s} if has("stride") else {})
+        kwargs.update({"padding": p} if has("padding") else {})
+        out = (1, 2, _out_size(5, 3, s[0], p[0]), _out_size(6, 2, s[1], p[1]))
+    elif name == "flatten":
+        tensors = [_fixed((2, 3, 2, 2), 5)]
+        kwargs = {"start_dim": 2} if has("start_dim") else {}
+        out = (2, 3, 4) if kwargs else (2, 12)
+    elif name == "cross_entropy":
+        logits = np.array([[1000.0, -1000.0, 3.0], [2.0, 5.0, -1.0], [-700.0, 0.5, 600.0]])
+        return FunctionalCase(name, (logits,), rest=(np.array([1, 1, 2]),), upstream=0.75)
+    elif name == "binary_cross_entropy_with_logits":
+        logits = np.array([[800.0, -800.0], [0.5, -2.0], [40.0, -0.25]])
+        targets = np.array([[0.0, 1.0], [0.25, 1.0], [0.5, 0.0]])
+        return FunctionalCase(name, (logits, targets), upstream=-1.5)
+    elif name == "mse_loss":
+        return FunctionalCase(name, (_fixed((3, 2), 6), _fixed((3, 2), 7)), upstream=1.25)
+    else:
+        scores, labels = np.array([0.5, -2.0, 1.5, 0.25]), np.array([1.0, -1.0, -1.0, -1.0])
+        return FunctionalCase(name, (scores, labels), upstream=2.0)
+    upstream = _fixed(out, 8, 2.0)
+    return FunctionalCase(name, tuple(tensors), kwargs, upstream=upstream)
+
+
+def explicit_layer_cases(capabilities: Collection[str]) -> list[tuple[NetworkCase, Any]]:
+    """Each layer the target has, with every argument it takes."""
+    layers: list[tuple[dict[str, Any], tuple[int, ...]]] = [
+        ({"type": "Linear", "in_features": 4, "out_features": 3}, (2, 4)),
+        ({"type": "Linear", "in_features": 4, "out_features": 3, "bias": False}, (2, 4)),
+        (
+            {"type": "Conv2d", "in_channels": 2, "out_channels": 3, "kernel_size": (3, 2)}
+            | {"stride": (2, 1), "padding": 1},
+            (2, 2, 5, 4),
+        ),
+        ({"type": "Conv2d", "in_channels": 2, "out_channels": 2, "kernel_size": 2}, (1, 2, 3, 3)),
+        (
+            {"type": "MaxPool2d", "kernel_size": (3, 2), "stride": (2, 1), "padding": 1},
+            (2, 2, 5, 4),
+        ),
+        (
+            {"type": "AvgPool2d", "kernel_size": (3, 2), "stride": (2, 1), "padding": 1},
+            (2, 2, 5, 4),
+        ),
+        ({"type": "MaxPool2d", "kernel_size": 2}, (1, 2, 4, 5)),
+        ({"type": "AvgPool2d", "kernel_size": 2}, (1, 2, 4, 5)),
+        ({"type": "Flatten"}, (2, 3, 2, 2)),
+        ({"type": "ReLU"}, (2, 5)),
+        ({"type": "Tanh"}, (2, 5)),
+        ({"type": "Sigmoid"}, (2, 5)),
+    ]
+    cases = []
+    for k, (layer, shape) in enumerate(layers):
+        if not _layer_offered(capabilities, layer):
+            continue
+        x = _distinct(shape, k) if layer["type"] == "MaxPool2d" else _fixed(shape, k, 2.0)
+        params = tuple(_fixed(s, 10 + k) for s in _shapes([layer]))
+        out = networks.output_shape([layer], shape)
+        cases.append((NetworkCase((layer,), params, x, "", np.zeros(0)), _fixed(out, 20 + k, 2.0)))
+    return cases
