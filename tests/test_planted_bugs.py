@@ -30,6 +30,7 @@ AREA_PROPERTIES = {
     "tensor ops": "tensor_graphs or conventions",
     "optim": "optimizers",
     "nn": "networks",
+    "networks": "functional or layer or sequential",
 }
 
 _ADAM = "Adam and not AdamW"
@@ -59,6 +60,19 @@ FOCUS = {
     "rmsprop_eps_inside_sqrt": "RMSprop",
     "adagrad_eps_inside_sqrt": "Adagrad",
     "adagrad_initial_accumulator_ignored": "Adagrad",
+    "conv_weight_grad_flipped": "conv2d",
+    "conv_padding_one_side_backward": "conv2d",
+    "conv_stride_ignored_backward": "conv2d",
+    "conv_bias_grad_averaged": "conv2d",
+    "max_pool_grad_whole_window": "max_pool2d and not ties",
+    "max_pool_zero_padding": "max_pool2d and not ties",
+    "avg_pool_counts_unpadded": "avg_pool2d",
+    "linear_bias_grad_not_summed": "linear",
+    "flatten_backward_wrong_order": "flatten",
+    "cross_entropy_no_max_subtraction": "cross_entropy",
+    "bce_with_logits_unstable": "binary_cross_entropy",
+    "mse_loss_summed": "mse_loss",
+    "hinge_loss_no_margin": "hinge_loss",
 }
 
 
