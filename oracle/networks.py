@@ -641,7 +641,9 @@ def _loss_error(
         return e_value, err_z, mag_z, err_y, mag_y
     if loss == "binary_cross_entropy_with_logits":
         softplus = np.logaddexp(0.0, z)
-        terms = np.abs(softplus) + np.abs(z * y)
+        # the terms a stable form adds (max(z, 0), z*y, and a log of a number in [1, 2],
+        # exact to u absolutely, not relative to a tiny result: log(1 + e), not log1p(e))
+        terms = np.abs(softplus) + np.abs(z * y) + np.abs(z) + 1
         e_value = np.mean(e + 8 * U * terms) + (n + 1) * U * np.mean(terms)
         s = 1 / (1 + np.exp(-z))
         mag_z = (s + np.abs(y)) / n * g
