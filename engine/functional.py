@@ -1,4 +1,5 @@
-"""Network operations on `Tensor`s: `linear`, `conv2d`, `max_pool2d`, `avg_pool2d`, `flatten`.
+"""Network operations on `Tensor`s: `linear`, `conv2d`, `max_pool2d`, `avg_pool2d`, `flatten`,
+and the losses of `engine.nn.losses` (torch's `functional` holds both).
 
 Each is one graph node made with `make_node`, its forward code and its backward rule
 side by side, as in engine/tensor.py.  Images are NCHW: (batch, channels, height, width).
@@ -260,14 +261,14 @@ from engine.nn.losses import (  # noqa: E402
     mse_loss,
 )
 
-__all__ = [
-    "avg_pool2d",
-    "binary_cross_entropy_with_logits",
-    "conv2d",
-    "cross_entropy",
-    "flatten",
-    "hinge_loss",
+__all__ = [  # noqa: RUF022  (in the order of the module, as docs/api.md shows them)
     "linear",
+    "conv2d",
     "max_pool2d",
+    "avg_pool2d",
+    "flatten",
     "mse_loss",
+    "cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "hinge_loss",
 ]
