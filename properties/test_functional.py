@@ -86,7 +86,7 @@ def test_function_agrees_with_oracle(target: Target, name: str) -> None:
     needs(target, "Tensor", f"functional.{name}")
     check_call(target, explicit_functional_case(name, target.capabilities))
 
-    @fewer_examples(0.2)
+    @fewer_examples(0.15)
     @given(case=functional_cases(name, target.capabilities))
     def agrees(case: FunctionalCase) -> None:
         check_call(target, case)
@@ -100,7 +100,7 @@ def test_max_pool2d_ties_split_the_gradient(target: Target) -> None:
     non-negative parts that sum to it; the other elements get none."""
     needs(target, "Tensor", "functional.max_pool2d")
 
-    @fewer_examples(0.2)
+    @fewer_examples(0.1)
     @given(case=pool_cases("max_pool2d", target.capabilities, ties=True))
     def splits(case: FunctionalCase) -> None:
         call = call_of(case)

@@ -59,7 +59,7 @@ def test_layer_agrees_with_oracle(target: Target) -> None:
     for case, upstream in explicit_layer_cases(target.capabilities):
         check_network(target, case, upstream, sequential=False)
 
-    @fewer_examples(0.3)
+    @fewer_examples(0.2)
     @given(drawn=layer_cases(target.capabilities))
     def agrees(drawn: tuple[NetworkCase, Any]) -> None:
         case, upstream = drawn

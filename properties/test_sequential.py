@@ -36,7 +36,7 @@ def needs_network(target: Target) -> None:
 def test_network_loss_and_every_gradient_agree_with_oracle(target: Target) -> None:
     needs_network(target)
 
-    @fewer_examples(0.2)
+    @fewer_examples(0.1)
     @given(case=network_cases(target.capabilities, offered_losses(target)))
     def agrees(case: NetworkCase) -> None:
         check_network(target, case, 1.0, sequential=True)
@@ -110,7 +110,7 @@ def follow(
 def test_training_follows_the_oracle_step_by_step(target: Target) -> None:
     needs_network(target)
 
-    @fewer_examples(0.1)
+    @fewer_examples(0.05)
     @given(
         case=network_cases(target.capabilities, offered_losses(target)),
         optimizer=optimizers(target.capabilities),
