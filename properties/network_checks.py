@@ -13,12 +13,16 @@ import pytest
 
 from oracle import networks
 from oracle.snippet import import_lines
+from properties import precision
 from properties.cases.layers import FunctionalCase, NetworkCase
 from properties.reference import allowed_error, mismatches
 from properties.targets import Target, TargetRaised
 
 
 def needs(target: Target, *capabilities: str) -> None:
+    """Skip, saying why, when the target lacks a capability (or the run is not float64)."""
+    if precision.current() is not precision.FLOAT64:
+        pytest.skip("the protocol v2 properties verify float64 engines only")
     missing = target.missing(*capabilities)
     if missing:
         pytest.skip(f"target lacks {', '.join(missing)}")
