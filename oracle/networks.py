@@ -77,16 +77,20 @@ def conv2d(
     groups: int = 1,
 ) -> jax.Array:
     ph, pw = pair(padding)
+    sh, sw = pair(stride)
+    # The stride as a slice of the stride-1 output (the same windows): XLA's CPU compiler
+    # (jaxlib 0.10.2) aborts the process on the weight gradient of some strided
+    # convolutions (algebraic_simplifier: "Window dimensions do not match RHS shape").
     out = lax.conv_general_dilated(
         x,
         weight,
-        window_strides=pair(stride),
+        window_strides=(1, 1),
         padding=((ph, ph), (pw, pw)),
         rhs_dilation=pair(dilation),
         dimension_numbers=("NCHW", "OIHW", "NCHW"),
         feature_group_count=groups,
         precision=lax.Precision.HIGHEST,
-    )
+    )[:, :, ::sh, ::sw]
     return out if bias is None else out + bias.reshape(1, -1, 1, 1)
 
 
