@@ -104,8 +104,9 @@ _LAYER_INPUTS = {"Linear": (2, 3)}
 
 
 def _runs(probe: Callable[[], Any]) -> bool | None:
-    """True when the probe's output backpropagates; False when the call refuses; None when
-    it raised something else (offered, and broken: the properties say how)."""
+    """True when the probe's output backpropagates; False when the call refuses (or
+    interrupts); None when it raised another exception (offered, and broken: the
+    properties say how)."""
     try:
         out = probe()
         (out.sum() if getattr(out, "shape", ()) != () else out).backward()
@@ -113,6 +114,8 @@ def _runs(probe: Callable[[], Any]) -> bool | None:
         return False
     except Exception:
         return None
+    except BaseException:  # SystemExit, KeyboardInterrupt: the target's, a refusal
+        return False
     return True
 
 
