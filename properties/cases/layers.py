@@ -24,7 +24,7 @@ from hypothesis.extra import numpy as hnp
 
 from oracle import networks
 
-LOSS_NAMES = ("mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss")
+LOSS_NAMES = networks.LOSSES
 
 
 def _no_tiny(v: float) -> float:
