@@ -1,4 +1,5 @@
-"""Network operations on `Tensor`s: `linear`, `conv2d`, `max_pool2d`, `avg_pool2d`, `flatten`.
+"""Network operations on `Tensor`s: `linear`, `conv2d`, `max_pool2d`, `avg_pool2d`, `flatten`,
+and the losses of `engine.nn.losses` (torch's `functional` holds both).
 
 Each is one graph node made with `make_node`, its forward code and its backward rule
 side by side, as in engine/tensor.py.  Images are NCHW: (batch, channels, height, width).
@@ -250,3 +251,24 @@ def _fold(
         for v in range(kw):
             grad[:, :, u : u + sh * oh : sh, v : v + sw * ow : sw] += window_grad[..., u, v]
     return grad[:, :, ph : ph + shape[2], pw : pw + shape[3]]
+
+
+# torch.nn.functional holds the losses too: the same functions as engine.nn's
+from engine.nn.losses import (  # noqa: E402
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    mse_loss,
+)
+
+__all__ = [  # noqa: RUF022  (in the order of the module, as docs/api.md shows them)
+    "linear",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "flatten",
+    "mse_loss",
+    "cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "hinge_loss",
+]

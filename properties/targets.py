@@ -382,6 +382,9 @@ _FORMS: dict[str, Callable[[Any], bool]] = {
         and all(type(r) is dict and type(r.get("readings")) is list for r in a)
         and all(_has(x, outputs=list, grads=dict) for r in a for x in r["readings"])
     ),
+    "functional_call": lambda a: _has(a, output=object, grads=list),
+    "network_run": lambda a: _has(a, output=object, input_grad=object, grads=list),
+    "network_train": lambda a: _has(a, losses=list, history=list) and _list_of_lists(a["history"]),
 }
 
 

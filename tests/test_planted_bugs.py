@@ -31,6 +31,7 @@ AREA_PROPERTIES = {
     "optim": "optimizers",
     "schedule": "schedulers",
     "nn": "networks",
+    "networks": "functional or layer or sequential",
 }
 
 _ADAM = "Adam and not AdamW"
@@ -68,6 +69,22 @@ FOCUS = {
     "adagrad_lr_decay_off_by_one": "Adagrad",
     "step_lr_one_epoch_early": "StepLR",
     "lambda_lr_skips_epoch_zero": "LambdaLR",
+    "conv_weight_grad_flipped": "conv2d",
+    "conv_padding_one_side_backward": "conv2d",
+    "conv_stride_ignored_backward": "conv2d",
+    "conv_bias_grad_averaged": "conv2d",
+    "max_pool_grad_whole_window": "max_pool2d and not split",
+    "max_pool_zero_padding": "max_pool2d and not split",
+    "avg_pool_counts_unpadded": "avg_pool2d",
+    "linear_bias_grad_not_summed": "linear",
+    "flatten_backward_wrong_order": "flatten",
+    "cross_entropy_no_max_subtraction": "cross_entropy",
+    "bce_with_logits_unstable": "binary_cross_entropy",
+    "mse_loss_summed": "mse_loss",
+    "hinge_loss_no_margin": "hinge_loss",
+    "conv_layer_ignores_padding": "layer_agrees",
+    "pool_default_stride_one": "avg_pool2d",
+    "sequential_parameters_reversed": "network_loss",
 }
 
 

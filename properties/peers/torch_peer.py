@@ -1,4 +1,5 @@
-"""PyTorch (float64, CPU) behind the target protocol: `Value`, `Tensor` and `optim`.
+"""PyTorch (float64, CPU) behind the target protocol: `Value`, `Tensor`, `optim`, and
+`functional` and the `nn` layers of protocol v2.
 
 Each wrapper holds a `torch.Tensor` in `.t`. Leaves require gradients; `backward()`
 keeps the graph (`retain_graph=True`) so a second pass accumulates, as the protocol
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Tensor", "Value", "optim"]
+__all__ = ["Tensor", "Value", "functional", "nn", "optim"]
 
 DTYPE = torch.float64
 
@@ -277,3 +278,111 @@ class optim:
 
     class LambdaLR(_Scheduler):
         torch_class = torch.optim.lr_scheduler.LambdaLR
+
+
+# -- protocol v2: functional and nn layers --------------------------------------------------
+
+F = torch.nn.functional
+
+
+def _t(x: Any) -> torch.Tensor | None:
+    """A wrapper's torch tensor, an array as a float64 tensor, None as None."""
+    if x is None or isinstance(x, torch.Tensor):
+        return x
+    return x.t if isinstance(x, _Wrapper) else torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+class functional:
+    """`torch.nn.functional`'s functions on the wrappers (torch's arguments and defaults;
+    `flatten` starts at axis 1 as `nn.Flatten`, and `hinge_loss` is micrograd's)."""
+
+    @staticmethod
+    def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        return Tensor(F.linear(_t(x), _t(weight), _t(bias)))
+
+    @staticmethod
+    def conv2d(
+        x: Tensor,
+        weight: Tensor,
+        bias: Tensor | None = None,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+    ) -> Tensor:
+        return Tensor(F.conv2d(_t(x), _t(weight), _t(bias), stride, padding, dilation, groups))
+
+    @staticmethod
+    def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        return Tensor(F.max_pool2d(_t(x), kernel_size, stride, padding))
+
+    @staticmethod
+    def avg_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        return Tensor(F.avg_pool2d(_t(x), kernel_size, stride, padding))
+
+    @staticmethod
+    def flatten(x: Tensor, start_dim: int = 1) -> Tensor:
+        return Tensor(torch.flatten(_t(x), start_dim))
+
+    @staticmethod
+    def mse_loss(prediction: Tensor, target: Any) -> Tensor:
+        return Tensor(F.mse_loss(_t(prediction), _t(target)))
+
+    @staticmethod
+    def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+        return Tensor(F.cross_entropy(_t(logits), torch.as_tensor(np.asarray(labels))))
+
+    @staticmethod
+    def binary_cross_entropy_with_logits(logits: Tensor, targets: Any) -> Tensor:
+        return Tensor(F.binary_cross_entropy_with_logits(_t(logits), _t(targets)))
+
+    @staticmethod
+    def hinge_loss(scores: Tensor, labels: Any) -> Tensor:
+        return Tensor(torch.relu(1.0 - _t(labels) * _t(scores)).mean())
+
+
+class _Layer:
+    """A `torch.nn` module in float64; its parameters as wrappers, torch's order."""
+
+    module: torch.nn.Module
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return Tensor(self.module(_t(x)))
+
+    def parameters(self) -> list[Tensor]:
+        return [Tensor(p) for p in self.module.parameters()]
+
+    @property
+    def weight(self) -> Tensor:
+        return Tensor(self.module.weight)
+
+    @property
+    def bias(self) -> Tensor | None:
+        bias = getattr(self.module, "bias", None)
+        return None if bias is None else Tensor(bias)
+
+
+def _layer(make: Any) -> type:
+    class Layer(_Layer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.module = make(*args, **kwargs)
+
+    return Layer
+
+
+class nn:
+    """`Linear`, `Conv2d`, `MaxPool2d`, `AvgPool2d`, `Flatten`, `ReLU`, `Tanh`, `Sigmoid`
+    and `Sequential` from `torch.nn`, in float64."""
+
+    Linear = _layer(lambda *a, **k: torch.nn.Linear(*a, **k, dtype=DTYPE))
+    Conv2d = _layer(lambda *a, **k: torch.nn.Conv2d(*a, **k, dtype=DTYPE))
+    MaxPool2d = _layer(torch.nn.MaxPool2d)
+    AvgPool2d = _layer(torch.nn.AvgPool2d)
+    Flatten = _layer(torch.nn.Flatten)
+    ReLU = _layer(torch.nn.ReLU)
+    Tanh = _layer(torch.nn.Tanh)
+    Sigmoid = _layer(torch.nn.Sigmoid)
+
+    class Sequential(_Layer):
+        def __init__(self, *layers: _Layer) -> None:
+            self.module = torch.nn.Sequential(*(layer.module for layer in layers))

@@ -273,6 +273,7 @@ def detect(loaded: Loaded) -> tuple[set[str], dict[str, str]]:
         )
     if loaded.nn is not None and callable(getattr(loaded.nn, "MLP", None)):
         found.add("nn.MLP")
+    found.update(network_tasks.detect(loaded))
     return found, limitations
 
 
@@ -725,6 +726,10 @@ TASKS: dict[str, Callable[..., Any]] = {
     "train": train,
 }
 TASKS.update(importlib.import_module("properties.worker.probe_tasks").PROBE_TASKS)
+
+from properties.worker import network_tasks  # noqa: E402  (it builds on the names above)
+
+TASKS.update(network_tasks.TASKS)
 
 
 def mutmut_hits() -> list[str]:

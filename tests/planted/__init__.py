@@ -12,6 +12,9 @@ from pathlib import Path
 from types import ModuleType
 
 from .bugs import BUGS, CLEAN_SOURCE, Bug, shows
+from .network_bugs import NETWORK_BUGS
+
+BUGS = [*BUGS, *NETWORK_BUGS]
 
 __all__ = ["BUGS", "CLEAN_SOURCE", "Bug", "load_engine", "shows", "write_engine"]
 

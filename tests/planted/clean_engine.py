@@ -583,4 +583,283 @@ class MLP:
             p.grad = 0.0
 
 
-nn = SimpleNamespace(Neuron=Neuron, Layer=Layer, MLP=MLP)
+# ------------------------------------------------------------- functional (protocol v2)
+# Written apart from engine/functional.py: a convolution or pooling loops over the
+# kernel's offsets (u, v), each a strided slice of the padded images, instead of im2col.
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _padded(x: np.ndarray, ph: int, pw: int, fill: float) -> np.ndarray:
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+
+
+def _grid(size: tuple[int, ...], k: tuple, s: tuple, p: tuple) -> tuple[int, int]:
+    """Output height and width (torch's floor rule)."""
+    return (size[2] + 2 * p[0] - k[0]) // s[0] + 1, (size[3] + 2 * p[1] - k[1]) // s[1] + 1
+
+
+def _offset(u: int, v: int, oh: int, ow: int, s: tuple) -> tuple[slice, slice]:
+    """The padded pixels that kernel offset (u, v) meets, one per output position."""
+    return slice(u, u + s[0] * (oh - 1) + 1, s[0]), slice(v, v + s[1] * (ow - 1) + 1, s[1])
+
+
+def _cropped(gp: np.ndarray, ph: int, pw: int, shape: tuple[int, ...]) -> np.ndarray:
+    return gp[:, :, ph : ph + shape[2], pw : pw + shape[3]]
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    x, weight = _tensor(x), _tensor(weight)
+    inputs = (x, weight) if bias is None else (x, weight, _tensor(bias))
+    out = x.data @ weight.data.T + (0.0 if bias is None else inputs[2].data)
+
+    def vjp(g: np.ndarray) -> tuple:
+        grads = (g @ weight.data, g.T @ x.data)
+        return grads if bias is None else (*grads, g.sum(axis=0))
+
+    return Tensor(out, inputs, vjp)
+
+
+def conv2d(
+    x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0
+) -> Tensor:
+    x, weight = _tensor(x), _tensor(weight)
+    inputs = (x, weight) if bias is None else (x, weight, _tensor(bias))
+    w, (kh, kw) = weight.data, weight.data.shape[2:]
+    s, (ph, pw) = _pair(stride), _pair(padding)
+    xp = _padded(x.data, ph, pw, 0.0)
+    oh, ow = _grid(x.data.shape, (kh, kw), s, (ph, pw))
+    out = np.zeros((x.data.shape[0], w.shape[0], oh, ow))
+    for u in range(kh):
+        for v in range(kw):
+            rows, cols = _offset(u, v, oh, ow, s)
+            out += np.einsum("ncij,fc->nfij", xp[:, :, rows, cols], w[:, :, u, v])
+    if bias is not None:
+        out += inputs[2].data[None, :, None, None]
+
+    def vjp(g: np.ndarray) -> tuple:
+        gp, gw = np.zeros(xp.shape), np.zeros(w.shape)
+        for u in range(kh):
+            for v in range(kw):
+                rows, cols = _offset(u, v, oh, ow, s)
+                gp[:, :, rows, cols] += np.einsum("nfij,fc->ncij", g, w[:, :, u, v])
+                gw[:, :, u, v] = np.einsum("nfij,ncij->fc", g, xp[:, :, rows, cols])
+        grads = (_cropped(gp, ph, pw, x.data.shape), gw)
+        return grads if bias is None else (*grads, g.sum(axis=(0, 2, 3)))
+
+    return Tensor(out, inputs, vjp)
+
+
+def _pool(x: Tensor, kernel_size: Any, stride: Any, padding: Any, fill: float) -> tuple:
+    k = _pair(kernel_size)
+    s = k if stride is None else _pair(stride)
+    p = _pair(padding)
+    oh, ow = _grid(x.data.shape, k, s, p)
+    xp = _padded(x.data, p[0], p[1], fill)
+    # (kh*kw, N, C, OH, OW): what each kernel offset meets
+    parts = np.stack(
+        [
+            xp[(slice(None), slice(None), *_offset(u, v, oh, ow, s))]
+            for u in range(k[0])
+            for v in range(k[1])
+        ]
+    )
+    return k, s, p, xp, parts
+
+
+def _unpool(
+    parts_grad: np.ndarray, k: tuple, s: tuple, p: tuple, xp: np.ndarray, shape: tuple
+) -> np.ndarray:
+    gp = np.zeros(xp.shape)
+    oh, ow = parts_grad.shape[-2:]
+    for i, (u, v) in enumerate((u, v) for u in range(k[0]) for v in range(k[1])):
+        rows, cols = _offset(u, v, oh, ow, s)
+        gp[:, :, rows, cols] += parts_grad[i]
+    return _cropped(gp, p[0], p[1], shape)
+
+
+def max_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    x = _tensor(x)
+    k, s, p, xp, parts = _pool(x, kernel_size, stride, padding, -np.inf)
+    top = parts.max(axis=0)
+    winners = (parts == top).astype(np.float64)
+    share = winners / winners.sum(axis=0)
+
+    def vjp(g: np.ndarray) -> tuple:
+        return (_unpool(share * g, k, s, p, xp, x.data.shape),)
+
+    return Tensor(top, (x,), vjp)
+
+
+def avg_pool2d(x: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    x = _tensor(x)
+    k, s, p, xp, parts = _pool(x, kernel_size, stride, padding, 0.0)
+    count = k[0] * k[1]
+
+    def vjp(g: np.ndarray) -> tuple:
+        return (_unpool(np.broadcast_to(g / count, parts.shape), k, s, p, xp, x.data.shape),)
+
+    return Tensor(parts.sum(axis=0) / count, (x,), vjp)
+
+
+def flatten(x: Tensor, start_dim: int = 1) -> Tensor:
+    x = _tensor(x)
+    shape = x.data.shape
+    out = x.data.reshape(*shape[:start_dim], -1)
+    return Tensor(out, (x,), lambda g: (g.reshape(shape),))
+
+
+def mse_loss(prediction: Tensor, target: Tensor) -> Tensor:
+    return ((_tensor(prediction) - target) ** 2).mean()
+
+
+def hinge_loss(scores: Tensor, labels: Tensor) -> Tensor:
+    return (1.0 - _tensor(labels) * scores).relu().mean()
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, targets: Tensor) -> Tensor:
+    z, y = _tensor(logits), _tensor(targets)
+    n = z.data.size
+    e = np.exp(-np.abs(z.data))
+    losses = np.maximum(z.data, 0.0) - z.data * y.data + np.log1p(e)
+    sigmoid = np.where(z.data >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return Tensor(losses.sum() / n, (z, y), lambda g: (g * (sigmoid - y.data) / n, -g * z.data / n))
+
+
+def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
+    z, labels = _tensor(logits), np.asarray(labels)
+    n = z.data.shape[0]
+    shifted = z.data - z.data.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    one_hot = np.zeros(z.data.shape)
+    one_hot[np.arange(n), labels] = 1.0
+    return Tensor(
+        -log_p[np.arange(n), labels].sum() / n,
+        (z,),
+        lambda g: (g * (np.exp(log_p) - one_hot) / n,),
+    )
+
+
+functional = SimpleNamespace(
+    linear=linear,
+    conv2d=conv2d,
+    max_pool2d=max_pool2d,
+    avg_pool2d=avg_pool2d,
+    flatten=flatten,
+    mse_loss=mse_loss,
+    cross_entropy=cross_entropy,
+    binary_cross_entropy_with_logits=binary_cross_entropy_with_logits,
+    hinge_loss=hinge_loss,
+)
+
+
+# ------------------------------------------------------------ nn layers (protocol v2)
+
+
+def _uniform(bound: float, shape: tuple[int, ...]) -> Tensor:
+    return Tensor(np.random.default_rng(0).uniform(-bound, bound, shape))
+
+
+class Linear:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        bound = in_features**-0.5
+        self.weight = _uniform(bound, (out_features, in_features))
+        self.bias = _uniform(bound, (out_features,)) if bias else None
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return linear(x, self.weight, self.bias)
+
+    def parameters(self) -> list[Tensor]:
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
+
+
+class Conv2d:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        bias: bool = True,
+    ) -> None:
+        kh, kw = _pair(kernel_size)
+        bound = (in_channels * kh * kw) ** -0.5
+        self.weight = _uniform(bound, (out_channels, in_channels, kh, kw))
+        self.bias = _uniform(bound, (out_channels,)) if bias else None
+        self.stride, self.padding = stride, padding
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def parameters(self) -> list[Tensor]:
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
+
+
+class _Stateless:
+    def parameters(self) -> list[Tensor]:
+        return []
+
+
+class MaxPool2d(_Stateless):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(MaxPool2d):
+    def __call__(self, x: Tensor) -> Tensor:
+        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Flatten(_Stateless):
+    def __call__(self, x: Tensor) -> Tensor:
+        return flatten(x)
+
+
+class ReLU(_Stateless):
+    def __call__(self, x: Tensor) -> Tensor:
+        return x.relu()
+
+
+class Tanh(_Stateless):
+    def __call__(self, x: Tensor) -> Tensor:
+        return x.tanh()
+
+
+class Sigmoid(_Stateless):
+    def __call__(self, x: Tensor) -> Tensor:
+        return x.sigmoid()
+
+
+class Sequential:
+    def __init__(self, *layers: Any) -> None:
+        self.layers = list(layers)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self) -> list[Tensor]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+
+nn = SimpleNamespace(
+    Neuron=Neuron,
+    Layer=Layer,
+    MLP=MLP,
+    Linear=Linear,
+    Conv2d=Conv2d,
+    MaxPool2d=MaxPool2d,
+    AvgPool2d=AvgPool2d,
+    Flatten=Flatten,
+    ReLU=ReLU,
+    Tanh=Tanh,
+    Sigmoid=Sigmoid,
+    Sequential=Sequential,
+)

@@ -423,3 +423,80 @@ def test_written_engines_load_as_targets(tmp_path: Path) -> None:
     target = targets.load_target(str(write_engine(None, tmp_path)))
     wanted = {"Value", "Tensor", "nn.MLP", "Tensor.softmax", "Value.tanh", "optim.AdamW"}
     assert wanted <= target.capabilities, f"missing: {wanted - target.capabilities}"
+
+
+# ------------------------------------------------------------ functional (protocol v2)
+
+_IMAGES = _RNG.normal(size=(2, 2, 5, 6))
+_KERNEL = _RNG.normal(size=(3, 2, 3, 2))
+# name -> (function, tensor inputs, other positional arguments, keyword arguments)
+NETWORK_CASES: dict[str, tuple[str, tuple[np.ndarray, ...], tuple, dict]] = {
+    "linear": (
+        "linear",
+        (_RNG.normal(size=(3, 4)), _RNG.normal(size=(2, 4)), _RNG.normal(size=2)),
+        (),
+        {},
+    ),
+    "conv2d stride padding": (
+        "conv2d",
+        (_IMAGES, _KERNEL, _RNG.normal(size=3)),
+        (),
+        {"stride": (2, 1), "padding": 1},
+    ),
+    "max_pool2d overlapping, padded": (
+        "max_pool2d",
+        (_IMAGES,),
+        ((3, 2),),
+        {"stride": 1, "padding": 1},
+    ),
+    "avg_pool2d padded": ("avg_pool2d", (_IMAGES,), (3,), {"stride": 2, "padding": 1}),
+    "flatten": ("flatten", (_IMAGES,), (), {}),
+    "mse_loss": ("mse_loss", (_RNG.normal(size=(3, 2)), _RNG.normal(size=(3, 2))), (), {}),
+    "cross_entropy huge": (
+        "cross_entropy",
+        (np.array([[1000.0, -1000.0, 3.0], [2.0, 5.0, -1.0]]),),
+        (np.array([1, 2]),),
+        {},
+    ),
+    "bce huge": (
+        "binary_cross_entropy_with_logits",
+        (np.array([800.0, -800.0, 0.5]), np.array([0.0, 1.0, 0.25])),
+        (),
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NETWORK_CASES)
+def test_functional_matches_torch(case: str) -> None:
+    torch = pytest.importorskip("torch")
+    name, arrays, rest, kwargs = NETWORK_CASES[case]
+    leaves = [Tensor(a) for a in arrays]
+    out = getattr(E.functional, name)(*leaves, *rest, **kwargs)
+    upstream = _RNG.normal(size=np.shape(out.data))
+    (out * upstream).sum().backward()
+    torch_leaves = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    torch_rest = [torch.as_tensor(r) if isinstance(r, np.ndarray) else r for r in rest]
+    # torch.flatten starts at axis 0; the spec's, as nn.Flatten, at 1
+    function = (
+        (lambda x: torch.flatten(x, 1)) if name == "flatten" else getattr(torch.nn.functional, name)
+    )
+    torch_out = function(*torch_leaves, *torch_rest, **kwargs)
+    (torch_out * _t(upstream)).sum().backward()
+    assert np.allclose(out.data, torch_out.detach().numpy(), rtol=1e-12), f"{case}: value"
+    for i, (leaf, torch_leaf) in enumerate(zip(leaves, torch_leaves, strict=True)):
+        want = torch_leaf.grad.numpy()
+        assert np.allclose(leaf.grad, want, rtol=1e-10, atol=1e-300), (
+            f"{case}: grad of input {i} {leaf.grad} vs torch {want}"
+        )
+
+
+def test_hinge_loss_and_layers() -> None:
+    scores, labels = Tensor(np.array([0.5, -2.0, 1.5])), np.array([1.0, -1.0, -1.0])
+    loss = E.functional.hinge_loss(scores, Tensor(labels))
+    loss.backward()
+    assert math.isclose(loss.data, (0.5 + 0.0 + 2.5) / 3), f"hinge loss {loss.data}"
+    assert np.allclose(scores.grad, [-1 / 3, 0.0, 1 / 3]), f"hinge gradient {scores.grad}"
+    model = E.nn.Sequential(E.nn.Conv2d(1, 2, 3, padding=1), E.nn.ReLU(), E.nn.Linear(4, 3))
+    shapes = [p.data.shape for p in model.parameters()]
+    assert shapes == [(2, 1, 3, 3), (2,), (3, 4), (3,)], f"parameters() shapes {shapes}"

@@ -1,0 +1,156 @@
+"""Protocol v2 `functional`: each function and loss alone against the oracle (its output,
+and the gradient of every tensor argument under a random upstream gradient), the
+arguments the target accepts, and ties in max pooling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from oracle import networks
+from properties import running
+from properties.cases.layers import (
+    FunctionalCase,
+    explicit_functional_case,
+    functional_cases,
+    pool_cases,
+)
+from properties.network_checks import (
+    as_array,
+    call_of,
+    compare,
+    failure,
+    functional_snippet,
+    needs,
+    on_target,
+)
+from properties.reference import bad_value
+from properties.settings import fewer_examples
+from properties.targets import Target
+
+NAMES = (*networks.FUNCTIONS, *networks.LOSSES)
+ARGUMENTS = {
+    "linear": ("bias",),
+    "conv2d": ("bias", "stride", "padding", "dilation", "groups"),
+    "max_pool2d": ("stride", "padding"),
+    "avg_pool2d": ("stride", "padding"),
+    "flatten": ("start_dim",),
+}
+# torch's own optional arguments: verified when offered, listed as missing otherwise
+OPTIONAL = {("conv2d", "dilation"), ("conv2d", "groups")}
+
+
+@pytest.mark.parametrize("name", sorted(ARGUMENTS))
+def test_functional_arguments_are_accepted(target: Target, name: str) -> None:
+    """Every argument of the spec's signature is taken; one the target refuses is listed
+    as missing, and the function is verified on the arguments it accepts."""
+    needs(target, "Tensor", f"functional.{name}")
+    refused = [
+        f"functional.{name}({a}=...)"
+        for a in ARGUMENTS[name]
+        if f"functional.{name}({a}=...)" not in target.capabilities
+    ]
+    if refused:
+        pytest.skip(f"target lacks {', '.join(refused)}")
+
+
+def _sent(case: FunctionalCase) -> dict:
+    return dict(
+        name=case.name,
+        tensors=list(case.tensors),
+        rest=list(case.rest),
+        kwargs=case.kwargs,
+        upstream=case.upstream,
+    )
+
+
+def check_call(target: Target, case: FunctionalCase) -> None:
+    """The target's output and each tensor argument's gradient against the oracle's."""
+    call = call_of(case)
+    out, grads = networks.vjp(call, case.upstream)
+    analysis = networks.call_bounds(call, case.upstream)
+    grad_bounds = [analysis.input_grad, *analysis.grads]
+    if case.name in networks.LOSSES and len(case.tensors) > 1:
+        grad_bounds = [analysis.input_grad, analysis.head_grad]
+    snippet = functional_snippet(case, target.import_name)
+    answer = on_target(target, "functional_call", snippet, **_sent(case))
+    got = [as_array(g, t.shape) for g, t in zip(answer["grads"], case.tensors, strict=True)]
+    problems = compare([out], [answer["output"]], [analysis.output], ["out"])
+    problems += compare(grads, got, grad_bounds, [f"d loss / d x{i}" for i in range(len(got))])
+    assert not problems, failure(problems, snippet)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_function_agrees_with_oracle(target: Target, name: str) -> None:
+    needs(target, "Tensor", f"functional.{name}")
+    check_call(target, explicit_functional_case(name, target.capabilities))
+
+    @fewer_examples(0.15)
+    @given(case=functional_cases(name, target.capabilities))
+    def agrees(case: FunctionalCase) -> None:
+        check_call(target, case)
+
+    running.run(agrees, target)
+
+
+def test_max_pool2d_ties_split_the_gradient(target: Target) -> None:
+    """Tied maxima (values from {-1, 0, 1}, windows that do not overlap): the output is the
+    maximum, and each window's upstream gradient is split among its maxima in
+    non-negative parts that sum to it; the other elements get none."""
+    needs(target, "Tensor", "functional.max_pool2d")
+
+    @fewer_examples(0.1)
+    @given(case=pool_cases("max_pool2d", target.capabilities, ties=True))
+    def splits(case: FunctionalCase) -> None:
+        call = call_of(case)
+        out, _ = networks.vjp(call, case.upstream)
+        snippet = functional_snippet(case, target.import_name)
+        answer = on_target(target, "functional_call", snippet, **_sent(case))
+        (x,) = case.tensors
+        grad = answer["grads"][0]
+        why = bad_value(answer["output"]) or bad_value(grad)
+        problems = [f"a value read is {why}"] if why else []
+        if not problems:
+            problems = _tie_problems(case, out, answer["output"], as_array(grad, x.shape))
+        assert not problems, failure(problems, snippet)
+
+    running.run(splits, target)
+
+
+def _tie_problems(
+    case: FunctionalCase, want: np.ndarray, got: np.ndarray, grad: np.ndarray
+) -> list[str]:
+    x, g = case.tensors[0], np.asarray(case.upstream, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    if got.shape != want.shape or not np.array_equal(got, want):
+        return [f"out: expected {want.tolist()}, got {got.tolist()}"]
+    kh, kw = networks.pair(case.kwargs["kernel_size"])
+    sh, sw = networks.pair(case.kwargs.get("stride", case.kwargs["kernel_size"]))
+    ph, pw = networks.pair(case.kwargs.get("padding", 0))
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    grads = np.pad(grad, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    seen = np.zeros(padded.shape, bool)
+    problems = []
+    tol = 4 * np.finfo(np.float64).eps
+    for index in np.ndindex(*want.shape):
+        b, c, i, j = index
+        rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+        window, parts = padded[b, c, rows, cols], grads[b, c, rows, cols]
+        seen[b, c, rows, cols] = True
+        tied = window == window.max()
+        share, rest = parts[tied], parts[~tied]
+        where = f"window {index} (maxima at {np.argwhere(tied).tolist()})"
+        if np.any(rest != 0) or np.any(share * np.sign(g[index]) < -tol * abs(g[index])):
+            problems.append(
+                f"{where}: the gradient {parts.tolist()} for upstream {g[index]!r} is not a "
+                "non-negative split among the maxima"
+            )
+        elif abs(share.sum() - g[index]) > tol * abs(g[index]) * tied.sum():
+            problems.append(
+                f"{where}: the maxima's gradients {share.tolist()} sum to "
+                f"{share.sum()!r}, not the upstream {g[index]!r}"
+            )
+    if np.any(grads[~seen] != 0):
+        problems.append(f"elements in no window got gradient: {grads[~seen].tolist()}")
+    return problems[:5]
