@@ -1,8 +1,8 @@
 """Optimizer references: optax configured, or composed, to follow `torch.optim` exactly.
 
 A config names a `torch.optim` class and its keyword arguments (torch's names and
-defaults).  `make_optax` returns the optax transformation with torch's update rule;
-`trajectory` runs it from initial parameters on given gradients.  How each one maps:
+defaults).  `trajectory` runs the optax transformation with torch's update rule from
+initial parameters on given gradients.  How each one maps:
 
 * ``SGD``: ``add_decayed_weights(wd)`` (L2 added to the gradient first, as torch does),
   then ``optax.trace(momentum, nesterov)``, then ``scale_by_learning_rate(lr)``.
@@ -137,12 +137,6 @@ class OptimizerConfig:
         """``{"name": ..., **kwargs}`` (betas as a list)."""
         kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in self.kwargs.items()}
         return {"name": self.name, **kwargs}
-
-
-def make_optax(config: OptimizerConfig | Mapping[str, Any]) -> optax.GradientTransformation:
-    """The optax transformation that applies torch's update rule for `config`."""
-    config = _as_config(config)
-    return _build(config.name, _structure(config), config.kwargs)
 
 
 def _structure(config: OptimizerConfig) -> tuple[bool, ...]:
