@@ -73,9 +73,9 @@ _CODE = {op: code for code, op in enumerate(OPS)}
 _CODE.update(reshape=_CODE["gather"], transpose=_CODE["gather"], T=_CODE["gather"])
 _CODE["index"] = _CODE["gather"]
 # Buckets (one compiled program each, ~1.3 s of CPU to trace and compile, then ~0.3 ms a
-# graph): nodes 16, 32, 64, ...; entries per row S and reads per entry K grow together,
+# graph): nodes 32, 64, ...; entries per row S and reads per entry K grow together,
 # (16, 4), (64, 16), (256, 64), ..., which keeps the number of programs small.
-MIN_NODES = 16
+MIN_NODES = 32
 MIN_SIZE = 16
 MIN_READS = 4
 
