@@ -6,11 +6,13 @@ graphs, tensor graphs and deep chains. Hypothesis's generation and the target's 
 count too: this is what a `vgrad check` run gets through.
 
     python benchmarks/bench_properties.py --target engine --examples 300
+    python benchmarks/bench_properties.py --before main   # ratios against main, interleaved
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="engine")
     parser.add_argument("--examples", type=int, default=300)
+    parser.add_argument("--before", metavar="REV", help="compare with revision REV")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per tree with --before")
+    parser.add_argument("--json", action="store_true", help="one JSON line: seconds per example")
     args = parser.parse_args(argv)
+    if args.before:
+        from before_after import compare
+
+        rest = ["--target", args.target, "--examples", str(args.examples)]
+        compare(__file__, rest, args.before, args.rounds)
+        return 0
     target = load_target(args.target)
     rows = [
         ("scalar graphs (up to 30 ops)", scalar_cases(scalar_menu(target.capabilities))),
@@ -60,10 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         tensor_menu(target.capabilities)
     ) <= set(TENSOR_MENU):
         print(f"note: {args.target} lacks some ops; their cases are not generated")
+    seconds = {}
     for name, strategy in rows:
-        count = args.examples if "scalar" in name else max(10, args.examples // 10)
+        count = args.examples if "deep" not in name else max(10, args.examples // 10)
         rate = examples_per_second(strategy, lambda case: check_case(target, case), count)
-        print(f"{name:32s} {rate:8.1f} examples/s   ({count} examples, target {args.target})")
+        seconds[f"{name} ms/example"] = 1e3 / rate
+        if not args.json:
+            print(f"{name:32s} {rate:8.1f} examples/s   ({count} examples, target {args.target})")
+    if args.json:
+        print(json.dumps(seconds))
     return 0
 
 

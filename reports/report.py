@@ -37,7 +37,7 @@ from properties.reference import FLUSH, RTOL, allowed_error, bad_value, mismatch
 from properties.targets import Target, TargetDied, TargetRaised
 
 BATCH = 256  # scalar graphs evaluated by the oracle at once
-TENSOR_BATCH = 16  # tensor graphs (a compile each): a request to stop waits for one batch
+TENSOR_BATCH = 64  # tensor graphs: a request to stop waits for one batch
 WORST = 5  # worst agreeing cases explained in full
 MAX_EXPLAINED = 50  # disagreements explained in full; the rest are counted and listed
 MIN_NODES = 2
