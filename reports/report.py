@@ -216,8 +216,9 @@ def generate(config: ReportConfig, ops: Sequence[str], target: Target, index: in
 
 def _upstream(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> Any:
     """A random upstream gradient, entries of magnitude 0.5 to 2 and either sign."""
-    u = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return float(u) if kind == SCALAR else u
+    if kind == SCALAR:  # the same draws as below, without NumPy's 0-d arrays
+        return rng.uniform(0.5, 2.0) * (-1.0, 1.0)[rng.integers(2)]
+    return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
 TargetAnswer = dict[str, Any] | TargetRaised | TargetDied
