@@ -5,9 +5,9 @@ drawing the graphs, the oracle (the first batch apart: it compiles, or loads fro
 persistent cache), the target in its worker (wall time: another process), and the
 comparison; prints microseconds per graph (CPU time of this process, wall for the
 target) and the graph phase's rate; then the CPU time per graph of a whole `run_report`
-(graph phase and explanations) in this process and the target's worker together.  ``--before REV`` runs the same on a `git archive`
-of REV and on this tree, interleaved, and prints after/before ratios
-(`benchmarks/before_after.py`).
+(graph phase and explanations) in this process and the target's worker together.
+``--before REV`` runs the same on a `git archive` of REV and on this tree, interleaved,
+and prints after/before ratios (`benchmarks/before_after.py`).
 
     python benchmarks/bench_report.py --graphs 1000            # scalar
     python benchmarks/bench_report.py --graphs 300 --tensor --before main
