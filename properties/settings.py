@@ -12,8 +12,6 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-PROFILES = ("quick", "default", "thorough", "mutmut")
-
 
 def cache_dir() -> Path:
     """Where vgrad keeps its caches (``$XDG_CACHE_HOME/vgrad``, or ``~/.cache/vgrad``)."""

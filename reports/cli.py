@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from properties.settings import PROFILES
+from properties.profiles import PROFILES
 from reports.mutate import register as register_mutate
 
 EXIT_USAGE = 2
