@@ -4,7 +4,8 @@ A benchmark script that takes ``--json`` (print one JSON object of named numbers
 lower the better, as its last line) runs alternately with ``PYTHONPATH`` set to this tree
 and to a `git archive` of REV (kept under the system's temporary folder), so both see the
 same machine load; the medians of each number and their ratio (after / before) are
-printed.  Used by the ``--before REV`` option of the benchmarks.
+printed.  Used by the ``--before REV`` option of the benchmarks; on a loaded machine, the
+CPU times they print are the numbers to compare (wall times count the other processes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_cpu(target: object) -> float:
+    """CPU seconds a target's worker process has used so far (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{target._worker.process.pid}/stat").read_text().split()
+    except (OSError, AttributeError):
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def checkout(rev: str) -> Path:

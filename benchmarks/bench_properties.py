@@ -26,8 +26,13 @@ from properties.targets import load_target
 from properties.test_scalar_graphs import check_case
 
 
-def examples_per_second(strategy: st.SearchStrategy, check: Callable, examples: int) -> float:
-    """Examples per second of `check` over `strategy` (no shrinking, no database)."""
+def timed_examples(
+    strategy: st.SearchStrategy, check: Callable, examples: int, target: object = None
+) -> tuple[float, float]:
+    """Examples per second (wall) of `check` over `strategy` (no shrinking, no database),
+    and CPU milliseconds per example of this process and `target`'s worker together."""
+    from before_after import worker_cpu
+
     seen = []
 
     @settings(
@@ -42,9 +47,10 @@ def examples_per_second(strategy: st.SearchStrategy, check: Callable, examples: 
         check(case)
         seen.append(1)
 
-    start = time.perf_counter()
+    start, cpu, worker = time.perf_counter(), time.process_time(), worker_cpu(target)
     run()
-    return len(seen) / (time.perf_counter() - start)
+    cpu = time.process_time() - cpu + worker_cpu(target) - worker
+    return len(seen) / (time.perf_counter() - start), cpu / len(seen) * 1e3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,10 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = {}
     for name, strategy in rows:
         count = args.examples if "deep" not in name else max(10, args.examples // 10)
-        rate = examples_per_second(strategy, lambda case: check_case(target, case), count)
+        rate, cpu = timed_examples(strategy, lambda case: check_case(target, case), count, target)
         seconds[f"{name} ms/example"] = 1e3 / rate
+        seconds[f"{name} CPU ms/example"] = cpu
         if not args.json:
-            print(f"{name:32s} {rate:8.1f} examples/s   ({count} examples, target {args.target})")
+            print(
+                f"{name:32s} {rate:8.1f} examples/s, CPU {cpu:.1f} ms/example "
+                f"({count} examples, target {args.target})"
+            )
     if args.json:
         print(json.dumps(seconds))
     return 0

@@ -21,14 +21,14 @@ _STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 
 def measure(graphs: int, tensor: bool, target_name: str) -> dict[str, float]:
     """Microseconds per graph of each phase, and the start-up (import) seconds."""
+    from before_after import worker_cpu
+
     from reports import report as r
 
     imported = time.perf_counter() - _STARTED
@@ -60,9 +60,9 @@ def measure(graphs: int, tensor: bool, target_name: str) -> dict[str, float]:
         for case, evaluation, answer in zip(cases, evaluations, answers, strict=True):
             r.compare(case, evaluation, answer)
         cpu["compare"] += time.process_time() - t
-    suite, worker = time.process_time(), _worker_cpu(target)
+    suite, worker = time.process_time(), worker_cpu(target)
     r.run_report(config, target)
-    whole = (time.process_time() - suite + _worker_cpu(target) - worker) / graphs * 1e6
+    whole = (time.process_time() - suite + worker_cpu(target) - worker) / graphs * 1e6
     target.close()
     warm = max(graphs - min(batch, graphs), 1)
     result = {
@@ -77,15 +77,6 @@ def measure(graphs: int, tensor: bool, target_name: str) -> dict[str, float]:
     result["graph phase us/graph"] = per_graph
     result["run_report CPU us/graph (+worker)"] = whole
     return result
-
-
-def _worker_cpu(target: object) -> float:
-    """CPU seconds the target's worker process has used so far (Linux; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{target._worker.process.pid}/stat").read_text().split()
-    except (OSError, AttributeError):
-        return 0.0
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
