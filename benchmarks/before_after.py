@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,15 +65,23 @@ def _run(tree: Path, script: Path, args: Sequence[str]) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def compare(script: str, args: Sequence[str], rev: str, rounds: int) -> None:
-    """Run `script` with `args` `rounds` times on each tree, alternating; print ratios."""
+def compare(
+    script: str, args: Sequence[str], rev: str, rounds: int, seed_flag: str | None = None
+) -> None:
+    """Run `script` with `args` `rounds` times on each tree, alternating; print ratios.
+
+    With `seed_flag`, round k passes ``seed_flag <base + k>`` to both trees: the same
+    cases for both, and new ones every round (none of them in JAX's persistent cache of
+    compiled programs, as in a run of `vgrad check` or `vgrad report` with a new seed)."""
     before_tree = checkout(rev)
     here = Path(script).resolve()
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    base = int(time.time()) % 1_000_000 * 1000
     for k in range(rounds):
         order = [("before", before_tree), ("after", ROOT)]
+        seeded = [*args, seed_flag, str(base + k)] if seed_flag else list(args)
         for label, tree in order if k % 2 == 0 else order[::-1]:
-            runs[label].append(_run(tree, here, args))
+            runs[label].append(_run(tree, here, seeded))
     load = os.getloadavg()[0]
     print(f"before = {rev}, after = this tree; {rounds} interleaved runs each, medians")
     print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs")

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+import hypothesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,11 @@ from properties.test_scalar_graphs import check_case
 
 
 def timed_examples(
-    strategy: st.SearchStrategy, check: Callable, examples: int, target: object = None
+    strategy: st.SearchStrategy,
+    check: Callable,
+    examples: int,
+    target: object = None,
+    seed: int | None = None,
 ) -> tuple[float, float]:
     """Examples per second (wall) of `check` over `strategy` (no shrinking, no database),
     and CPU milliseconds per example of this process and `target`'s worker together."""
@@ -39,13 +44,16 @@ def timed_examples(
         max_examples=examples,
         database=None,
         deadline=None,
-        derandomize=True,
+        derandomize=seed is None,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=strategy)
     def run(case) -> None:
         check(case)
         seen.append(1)
+
+    if seed is not None:
+        run = hypothesis.seed(seed)(run)
 
     start, cpu, worker = time.perf_counter(), time.process_time(), worker_cpu(target)
     run()
@@ -57,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="engine")
     parser.add_argument("--examples", type=int, default=300)
+    parser.add_argument("--seed", type=int, help="Hypothesis seed (default: derandomized)")
     parser.add_argument("--before", metavar="REV", help="compare with revision REV")
     parser.add_argument("--rounds", type=int, default=3, help="runs per tree with --before")
     parser.add_argument("--json", action="store_true", help="one JSON line: seconds per example")
@@ -65,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from before_after import compare
 
         rest = ["--target", args.target, "--examples", str(args.examples)]
-        compare(__file__, rest, args.before, args.rounds)
+        compare(__file__, rest, args.before, args.rounds, seed_flag="--seed")
         return 0
     target = load_target(args.target)
     rows = [
@@ -80,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = {}
     for name, strategy in rows:
         count = args.examples if "deep" not in name else max(10, args.examples // 10)
-        rate, cpu = timed_examples(strategy, lambda case: check_case(target, case), count, target)
+        check = lambda case: check_case(target, case)  # noqa: E731
+        rate, cpu = timed_examples(strategy, check, count, target, args.seed)
         seconds[f"{name} ms/example"] = 1e3 / rate
         seconds[f"{name} CPU ms/example"] = cpu
         if not args.json:

@@ -25,7 +25,7 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
 
-def measure(graphs: int, tensor: bool, target_name: str) -> dict[str, float]:
+def measure(graphs: int, tensor: bool, target_name: str, seed: int = 0) -> dict[str, float]:
     """Microseconds per graph of each phase, and the start-up (import) seconds."""
     from before_after import worker_cpu
 
@@ -34,7 +34,7 @@ def measure(graphs: int, tensor: bool, target_name: str) -> dict[str, float]:
     imported = time.perf_counter() - _STARTED
     from properties.targets import load_target
 
-    config = r.ReportConfig(target=target_name, graphs=graphs, tensor=tensor)
+    config = r.ReportConfig(target=target_name, graphs=graphs, tensor=tensor, seed=seed)
     target = load_target(target_name)
     ops, _ = r.usable_ops(config, target)
     batch = r.TENSOR_BATCH if tensor else r.BATCH
@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--graphs", type=int, default=1000)
     parser.add_argument("--tensor", action="store_true", help="tensor graphs")
     parser.add_argument("--target", default="engine")
+    parser.add_argument("--seed", type=int, default=0, help="graph k is drawn from seed + k")
     parser.add_argument("--before", metavar="REV", help="compare with revision REV")
     parser.add_argument("--rounds", type=int, default=3, help="runs per tree with --before")
     parser.add_argument("--json", action="store_true", help="one JSON line of the numbers")
@@ -92,9 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from before_after import compare
 
         rest = ["--graphs", str(args.graphs), "--target", args.target]
-        compare(__file__, rest + (["--tensor"] if args.tensor else []), args.before, args.rounds)
+        rest += ["--tensor"] if args.tensor else []
+        compare(__file__, rest, args.before, args.rounds, seed_flag="--seed")
         return 0
-    result = measure(args.graphs, args.tensor, args.target)
+    result = measure(args.graphs, args.tensor, args.target, args.seed)
     if args.json:
         print(json.dumps(result))
         return 0
