@@ -6,7 +6,7 @@ own function of it, so one XLA program runs any graph of a size bucket:
 
 * every node's value is a row of a table, flattened (C order) and padded to S entries;
   slot ``i`` holds node ``i``, slot ``B + i`` node ``i``'s constant (as in
-  `oracle.interpreter`, whose bucketed node counts this reuses);
+  `oracle.interpreter`), for a graph padded to B nodes;
 * for each node, output entry ``j`` reads a list of K entries of each operand row
   (`Program.gather`, with a mask of the real ones).  The lists are computed in NumPy by
   applying the op to an array of entry numbers: broadcasting a binary op's operands,
@@ -18,7 +18,8 @@ own function of it, so one XLA program runs any graph of a size bucket:
   ``sum(x * y)`` for matmul, `jax.nn.softmax` / `jax.nn.log_softmax` with ``where=`` the
   mask, keeping entry ``j``'s own position of the slice.
 
-A `lax.fori_loop` runs the nodes through `lax.switch` on the op code; the reverse loop
+A `lax.fori_loop` runs the nodes through `lax.switch` on the op code, one graph per
+call (vmapped, a switch would run every op at every node); the reverse loop
 visits only the nodes an output depends on (as `jax.vjp` of the whole graph does) and
 pulls each node's cotangent back with `jax.vjp` of its op, so the derivative rules are
 JAX's (the gathers' transpose is a scatter-add: repeated indices add up).  Entries past a
@@ -26,11 +27,13 @@ value's size, and the padding of the read lists, are replaced through ``where`` 
 any arithmetic (1 for elementwise ops, 0 for sums, -inf for max), so their cotangents
 are exact zeros and a pole at the padding never reaches a real entry (0 * inf = nan).
 
-Only float rounding differs from `oracle.traced`: sums run in another order (within a
-few ulps).  `vjp` returns None where the interpreter would not give JAX's answer, and
-the caller uses `oracle.traced`: a max whose value has -inf (JAX's rule splits the
-gradient among entries equal to the max, and the padding is -inf too), a value with no
-entries, an index NumPy refuses.
+Only rounding differs from `oracle.traced`: sums run in another order (a few ulps; a
+gradient that cancels to rounding noise gets other noise, which the error analysis
+bounds by the magnitude of its terms).  `vjp` returns None where the interpreter would
+not give JAX's answer, and the caller uses `oracle.traced`: a max whose value has -inf
+(JAX's rule splits the gradient among entries equal to the max, and the padding is -inf
+too), a value with no entries, an index NumPy refuses, a softmax of a 0-d value, a graph
+too large for the buckets' memory.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ _CODE["index"] = _CODE["gather"]
 MIN_NODES = 32
 MIN_SIZE = 16
 MIN_READS = 4
+MAX_READS = 2**23  # B * S * K beyond which a graph goes to `oracle.traced` (memory)
 
 
 @dataclass(slots=True)
@@ -128,6 +132,8 @@ def encode(graph: Graph) -> Program:
     )
     size, width = MIN_SIZE * 4**level, MIN_READS * 4**level
     slots = max(MIN_NODES, 1 << (n - 1).bit_length())
+    if slots * size * width > MAX_READS:
+        raise Unsupported(f"{n} nodes of up to {size} entries: too large for the interpreter")
     code = np.zeros((4, slots), np.int32)
     code[1] = np.arange(slots)
     gather = np.zeros((slots, 2, size, width), np.int32)
@@ -227,6 +233,8 @@ def _reads(node: Node, ins: list[tuple[int, ...]], out: tuple[int, ...]) -> Read
         cols = np.broadcast_to(np.swapaxes(b2, -1, -2)[..., None, :, :], (*batch, m, n, k))
         return (rows.reshape(-1, k), cols.reshape(-1, k), None, 1.0)
     if op in ("softmax", "log_softmax"):
+        if x.ndim == 0:
+            raise Unsupported(f"{op} of a 0-d value")
         axis = attrs["axis"] % x.ndim
         n = x.shape[axis]
         slices = np.moveaxis(x, axis, -1)  # (..., n): each entry's slice
