@@ -58,7 +58,7 @@ def test_max_at_minus_infinity_is_left_to_traced() -> None:
     np.testing.assert_array_equal(got.outputs[0], -np.inf)
     np.testing.assert_array_equal(got.grads["x"], [np.inf, np.inf, np.inf])
     finite = {"x": np.array([1.0, 3.0, 3.0])}  # a real tie: split in two by the interpreter
-    values, grads = tensor_interpreter.vjp(graph, finite, [1.0])
+    _, grads = tensor_interpreter.vjp(graph, finite, [1.0])
     np.testing.assert_allclose(grads[0], [0.0, 1 / 6, 1 / 6], rtol=1e-15, err_msg="tie")
 
 
