@@ -61,8 +61,12 @@ def measure(graphs: int, tensor: bool, target_name: str, seed: int = 0) -> dict[
             r.compare(case, evaluation, answer)
         cpu["compare"] += time.process_time() - t
     suite, worker = time.process_time(), worker_cpu(target)
-    r.run_report(config, target)
-    whole = (time.process_time() - suite + worker_cpu(target) - worker) / graphs * 1e6
+    try:
+        r.run_report(config, target)
+        whole = (time.process_time() - suite + worker_cpu(target) - worker) / graphs * 1e6
+    except ValueError as error:  # an older tree's second opinion on outputs of two shapes
+        print(f"run_report failed, left out: {error}", file=sys.stderr)
+        whole = None
     target.close()
     warm = max(graphs - min(batch, graphs), 1)
     result = {
@@ -75,7 +79,8 @@ def measure(graphs: int, tensor: bool, target_name: str, seed: int = 0) -> dict[
     }
     per_graph = sum(v for k, v in result.items() if k.endswith("graph") or "graph (" in k)
     result["graph phase us/graph"] = per_graph
-    result["run_report CPU us/graph (+worker)"] = whole
+    if whole is not None:
+        result["run_report CPU us/graph (+worker)"] = whole
     return result
 
 
@@ -106,8 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {name:36} {value:10.1f}")
     rate = 1e6 / result["graph phase us/graph"]
     print(f"  graph phase: {rate:,.0f} graphs/s (CPU of this process + the target's wall)")
-    rate = 1e6 / result["run_report CPU us/graph (+worker)"]
-    print(f"  run_report: {rate:,.0f} graphs/s of CPU (this process + the worker)")
+    if "run_report CPU us/graph (+worker)" in result:
+        rate = 1e6 / result["run_report CPU us/graph (+worker)"]
+        print(f"  run_report: {rate:,.0f} graphs/s of CPU (this process + the worker)")
     return 0
 
 
