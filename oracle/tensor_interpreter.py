@@ -81,7 +81,7 @@ _CODE["index"] = _CODE["gather"]
 MIN_NODES = 32
 MIN_SIZE = 16
 MIN_READS = 4
-MAX_READS = 2**23  # B * S * K beyond which a graph goes to `oracle.traced` (memory)
+MAX_READS = 2**21  # B * S * K beyond which a graph goes to `oracle.traced` (time, memory)
 
 
 @dataclass(slots=True)
