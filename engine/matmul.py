@@ -29,6 +29,9 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
     # equivalent: any number of rows per block gives the same product
     rows = max(1, ONE_THREAD // (n * k))  # pragma: no mutate
+    blocks = -(-m // rows)
+    if m % blocks == 0:  # equal blocks: one call, NumPy loops over them in C
+        return np.matmul(a.reshape(blocks, m // blocks, k), b).reshape(m, n)
     out = np.empty((m, n), np.result_type(a, b))
     for start in range(0, m, rows):
         np.matmul(a[start : start + rows], b, out=out[start : start + rows])
