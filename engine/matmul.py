@@ -3,10 +3,11 @@
 OpenBLAS, which NumPy ships with, runs a matrix product on several threads once
 m * n * k exceeds 2**18.  For products a little above that (the 64x64 by 64x128 of a
 small MLP) the threads gain a few microseconds on an idle machine, and on a busy one the
-waiting for them costs milliseconds (a 256x256 product measured at 45 ms instead of
-1 ms).  A library must not change the process's thread settings, so `matmul` computes
-such a product in blocks of rows, each under the threshold: one thread, the same numbers
-(every entry is the same dot product).  Larger products keep BLAS's threads.
+waiting for them costs milliseconds (the digits MLP's training step, three such
+products, measured at 17 ms instead of 0.6 ms).  A library must not change the
+process's thread settings, so `matmul` computes such a product in blocks of rows, each
+under the threshold: one thread, the same numbers (every entry is the same dot product).
+Larger products keep BLAS's threads.
 """
 
 from __future__ import annotations
