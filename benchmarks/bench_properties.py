@@ -6,15 +6,18 @@ graphs, tensor graphs and deep chains. Hypothesis's generation and the target's 
 count too: this is what a `vgrad check` run gets through.
 
     python benchmarks/bench_properties.py --target engine --examples 300
+    python benchmarks/bench_properties.py --before main   # ratios against main, interleaved
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 
+import hypothesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,15 +27,24 @@ from properties.targets import load_target
 from properties.test_scalar_graphs import check_case
 
 
-def examples_per_second(strategy: st.SearchStrategy, check: Callable, examples: int) -> float:
-    """Examples per second of `check` over `strategy` (no shrinking, no database)."""
+def timed_examples(
+    strategy: st.SearchStrategy,
+    check: Callable,
+    examples: int,
+    target: object = None,
+    seed: int | None = None,
+) -> tuple[float, float]:
+    """Examples per second (wall) of `check` over `strategy` (no shrinking, no database),
+    and CPU milliseconds per example of this process and `target`'s worker together."""
+    from before_after import worker_cpu
+
     seen = []
 
     @settings(
         max_examples=examples,
         database=None,
         deadline=None,
-        derandomize=True,
+        derandomize=seed is None,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=strategy)
@@ -40,16 +52,30 @@ def examples_per_second(strategy: st.SearchStrategy, check: Callable, examples: 
         check(case)
         seen.append(1)
 
-    start = time.perf_counter()
+    if seed is not None:
+        run = hypothesis.seed(seed)(run)
+
+    start, cpu, worker = time.perf_counter(), time.process_time(), worker_cpu(target)
     run()
-    return len(seen) / (time.perf_counter() - start)
+    cpu = time.process_time() - cpu + worker_cpu(target) - worker
+    return len(seen) / (time.perf_counter() - start), cpu / len(seen) * 1e3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="engine")
     parser.add_argument("--examples", type=int, default=300)
+    parser.add_argument("--seed", type=int, help="Hypothesis seed (default: derandomized)")
+    parser.add_argument("--before", metavar="REV", help="compare with revision REV")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per tree with --before")
+    parser.add_argument("--json", action="store_true", help="one JSON line: seconds per example")
     args = parser.parse_args(argv)
+    if args.before:
+        from before_after import compare
+
+        rest = ["--target", args.target, "--examples", str(args.examples)]
+        compare(__file__, rest, args.before, args.rounds, seed_flag="--seed")
+        return 0
     target = load_target(args.target)
     rows = [
         ("scalar graphs (up to 30 ops)", scalar_cases(scalar_menu(target.capabilities))),
@@ -60,10 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         tensor_menu(target.capabilities)
     ) <= set(TENSOR_MENU):
         print(f"note: {args.target} lacks some ops; their cases are not generated")
+    seconds = {}
     for name, strategy in rows:
-        count = args.examples if "scalar" in name else max(10, args.examples // 10)
-        rate = examples_per_second(strategy, lambda case: check_case(target, case), count)
-        print(f"{name:32s} {rate:8.1f} examples/s   ({count} examples, target {args.target})")
+        count = args.examples if "deep" not in name else max(10, args.examples // 10)
+        check = lambda case: check_case(target, case)  # noqa: E731
+        rate, cpu = timed_examples(strategy, check, count, target, args.seed)
+        seconds[f"{name} ms/example"] = 1e3 / rate
+        seconds[f"{name} CPU ms/example"] = cpu
+        if not args.json:
+            print(
+                f"{name:32s} {rate:8.1f} examples/s, CPU {cpu:.1f} ms/example "
+                f"({count} examples, target {args.target})"
+            )
+    if args.json:
+        print(json.dumps(seconds))
     return 0
 
 

@@ -19,6 +19,9 @@ BLAS and torch run on one thread by default: these matrices are too small to gai
 from more, and on a busy machine spinning BLAS threads make every time meaningless
 (``--threads 0`` keeps the libraries' own settings).
 
+``--before REV`` runs the benchmark on a `git archive` of REV and on this tree, in turns,
+and prints the ratios of the two (`benchmarks/before_after.py`).
+
 Run ``python benchmarks/bench_tensor.py --help``; `main` is what `vgrad bench` calls.
 """
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import os
 import statistics
 import sys
@@ -251,8 +255,9 @@ def interleaved_times(steps: dict[str, Step], rounds: int, per_round: int) -> di
     return samples
 
 
-def main(rounds: int = 15, steps: int = 50, threads: int = 1) -> int:
-    """Print the benchmark table; returns the exit code (1 if the versions disagree).
+def main(rounds: int = 15, steps: int = 50, threads: int = 1, as_json: bool = False) -> int:
+    """Print the benchmark table (or, `as_json`, one JSON line of the medians and ratios);
+    returns the exit code (1 if the versions disagree).
 
     `threads` limits BLAS and torch; 0 keeps their own thread counts.
     """
@@ -261,6 +266,12 @@ def main(rounds: int = 15, steps: int = 50, threads: int = 1) -> int:
         if versions is None:
             return 1
         samples = interleaved_times(versions, rounds, steps)
+    if as_json:
+        medians = {name: statistics.median(times) for name, times in samples.items()}
+        result = {f"{name} us/step": t * 1e6 for name, t in medians.items()}
+        result.update({f"{name}/numpy": t / medians["numpy"] for name, t in medians.items()})
+        print(json.dumps(result))
+        return 0
     print(
         f"MLP {'-'.join(map(str, SIZES))} training step (batch {BATCH}, cross-entropy, "
         "backward, Adam), float64"
@@ -283,5 +294,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "--threads", type=int, default=1, help="BLAS and torch threads (default 1; 0: theirs)"
     )
+    parser.add_argument("--before", metavar="REV", help="compare with revision REV")
+    parser.add_argument("--runs", type=int, default=3, help="runs per tree with --before")
+    parser.add_argument("--json", action="store_true", help="one JSON line of the numbers")
     arguments = parser.parse_args()
-    sys.exit(main(arguments.rounds, arguments.steps, arguments.threads))
+    if arguments.before:
+        from before_after import compare
+
+        words = ["--rounds", str(arguments.rounds), "--steps", str(arguments.steps)]
+        compare(
+            __file__,
+            [*words, "--threads", str(arguments.threads)],
+            arguments.before,
+            arguments.runs,
+        )
+        sys.exit(0)
+    sys.exit(main(arguments.rounds, arguments.steps, arguments.threads, arguments.json))

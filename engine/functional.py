@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from engine.matmul import matmul
 from engine.tensor import Tensor, accumulate_grad, as_tensor, make_node
 
 _Pair = int | tuple[int, int]
@@ -38,7 +39,7 @@ def linear(
             f"linear: input of shape {inputs.shape} does not fit weight of shape {w.shape} "
             "(a 2-D weight (out, in) whose second axis is the input's last)"
         )
-    data = inputs @ w.T
+    data = matmul(inputs, w.T)
     if bias is None:
         return make_node(data, (x, weight), "linear", _linear_backward)
     bias = as_tensor(bias)
@@ -53,14 +54,14 @@ def _linear_backward(out: Tensor) -> None:
     x, weight, *bias = out._prev
     g = out.grad
     if x.requires_grad:
-        accumulate_grad(x, g @ weight.data)
+        accumulate_grad(x, matmul(g, weight.data))
     inputs = x.data
     if g.ndim != 2:  # leading axes are all batch axes: make them one
         # equivalent: -2 is -1 to numpy
         g = g.reshape(-1, g.shape[-1])  # pragma: no mutate
         inputs = inputs.reshape(-1, inputs.shape[-1])  # pragma: no mutate
     if weight.requires_grad:
-        accumulate_grad(weight, g.T @ inputs)
+        accumulate_grad(weight, matmul(g.T, inputs))
     if bias and bias[0].requires_grad:
         accumulate_grad(bias[0], g.sum(axis=0))
 

@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.matmul import matmul
+
 _Axis = int | tuple[int, ...] | None
 _Rule = Callable[["Tensor"], None]
 _creation_counter = itertools.count()
@@ -275,7 +277,7 @@ class Tensor:
         if other is NotImplemented:
             return NotImplemented
         try:
-            data = np.matmul(self.data, other.data)
+            data = matmul(self.data, other.data)
         except ValueError as error:
             raise ValueError(
                 f"cannot matmul shapes {self.shape} and {other.shape} ({_MATMUL_RULES})"
@@ -293,9 +295,9 @@ class Tensor:
         g = out.grad
         if a.data.ndim == 2 and b.data.ndim == 2:  # the common case, without reshaping
             if a.requires_grad:
-                accumulate_grad(a, g @ b.data.T)
+                accumulate_grad(a, matmul(g, b.data.T))
             if b.requires_grad:
-                accumulate_grad(b, a.data.T @ g)
+                accumulate_grad(b, matmul(a.data.T, g))
             return
         a_matrix = a.data if a.data.ndim > 1 else a.data[np.newaxis, :]
         b_matrix = b.data if b.data.ndim > 1 else b.data[:, np.newaxis]

@@ -1,9 +1,10 @@
 """The oracle's answers for an IR case: values, gradients, VJPs and JVPs in float64 JAX.
 
-Scalar graphs run on the compiled interpreter (`oracle.interpreter`), tensor graphs on a
-jitted function per graph structure (`oracle.traced`); both use the op definitions of
-`oracle.jax_ops`.  Scalar values and gradients come back as Python floats, tensor ones
-as float64 NumPy arrays.  Inputs and tangents are mappings from input name to value.
+Scalar graphs run on the compiled interpreter (`oracle.interpreter`), tensor graphs on the
+compiled tensor interpreter (`oracle.tensor_interpreter`), or, for the few it leaves out
+and for JVPs, on a jitted function per graph structure (`oracle.traced`); all use the op
+definitions of `oracle.jax_ops`.  Scalar values and gradients come back as Python floats,
+tensor ones as float64 NumPy arrays.  Inputs and tangents are mappings from input name to value.
 
 Conventions at special points (those of JAX, which the target spec adopts):
 relu'(0) = 0; max splits the gradient equally among tied maxima; d/dx x**p = p*x**(p-1),
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from oracle import interpreter, traced
+from oracle import interpreter, tensor_interpreter, traced
 from oracle._jax import ensure_x64
 from oracle.ir import SCALAR, Graph
 
@@ -102,7 +103,8 @@ def vjp_batch(
                 if upstreams is None
                 else upstreams[k]
             )
-            vals, grads = traced.vjp(graph, inputs[k], ups)
+            answer = tensor_interpreter.vjp(graph, inputs[k], ups)
+            vals, grads = answer if answer is not None else traced.vjp(graph, inputs[k], ups)
             results[k] = Evaluation(
                 graph,
                 tuple(np.asarray(v) for v in vals),

@@ -186,6 +186,8 @@ def relative_error(value: Any, truth: Any) -> float:
 def _flat(x: Any) -> np.ndarray:
     if isinstance(x, Mapping):
         return np.concatenate([_flat(x[k]) for k in sorted(x)]) if x else np.zeros(0)
+    if isinstance(x, list | tuple):  # outputs of different shapes: one after the other
+        return np.concatenate([_flat(v) for v in x]) if x else np.zeros(0)
     return np.ravel(np.asarray(x, dtype=np.float64))
 
 

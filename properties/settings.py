@@ -13,8 +13,6 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from properties.database import example_database
 
-PROFILES = ("quick", "default", "thorough", "mutmut")
-
 
 def cache_dir() -> Path:
     """Where vgrad keeps its caches (``$XDG_CACHE_HOME/vgrad``, or ``~/.cache/vgrad``)."""

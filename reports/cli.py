@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from properties.settings import PROFILES
+from properties.profiles import PROFILES
 from reports.mutate import register as register_mutate
 from reports.options import OptionError, register_past_one_machine, validate_past_one_machine
 

@@ -37,7 +37,7 @@ from properties.reference import FLUSH, RTOL, allowed_error, bad_value, mismatch
 from properties.targets import Target, TargetDied, TargetRaised
 
 BATCH = 256  # scalar graphs evaluated by the oracle at once
-TENSOR_BATCH = 16  # tensor graphs (a compile each): a request to stop waits for one batch
+TENSOR_BATCH = 64  # tensor graphs: a request to stop waits for one batch
 WORST = 5  # worst agreeing cases explained in full
 MAX_EXPLAINED = 50  # disagreements explained in full; the rest are counted and listed
 MIN_NODES = 2
@@ -216,8 +216,9 @@ def generate(config: ReportConfig, ops: Sequence[str], target: Target, index: in
 
 def _upstream(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> Any:
     """A random upstream gradient, entries of magnitude 0.5 to 2 and either sign."""
-    u = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    return float(u) if kind == SCALAR else u
+    if kind == SCALAR:  # the same draws as below, without NumPy's 0-d arrays
+        return rng.uniform(0.5, 2.0) * (-1.0, 1.0)[rng.integers(2)]
+    return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
 TargetAnswer = dict[str, Any] | TargetRaised | TargetDied

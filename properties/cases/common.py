@@ -37,6 +37,12 @@ def magnitudes(low: float = -3.0, high: float = 3.0) -> st.SearchStrategy[float]
     )
 
 
+@functools.cache  # one strategy object per tuple of options: Hypothesis validates each new one
+def one_of_these(options: tuple) -> st.SearchStrategy:
+    """`st.sampled_from(options)`, made once per `options` (a tuple: hashable)."""
+    return st.sampled_from(options)
+
+
 UPSTREAM = st.one_of(
     st.floats(-2.0, 2.0, allow_subnormal=False).filter(lambda u: abs(u) > 1e-6),
     st.sampled_from([0.0, 1.0, -1.0]),

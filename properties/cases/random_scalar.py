@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from oracle.ir import BINARY_OPS, SCALAR, SCALAR_OPS, Graph, GraphBuilder, Node, op_capability
+from oracle.ir import BINARY_OPS, SCALAR, SCALAR_OPS, Graph, Node, op_capability
 
 DEFAULT_OPS = tuple(op for op in SCALAR_OPS if op != "input")
 _MARGIN = 0.05  # how far operands stay from poles (0 for log, x/0) and kinks (relu)
@@ -42,13 +42,13 @@ def random_scalar_graph(
     if n_inputs is None:
         n_inputs = int(rng.integers(1, max(2, min(6, n_nodes // 3 + 1))))
     n_inputs = min(n_inputs, n_nodes)
-    builder = GraphBuilder()
+    nodes: list[Node] = []  # made as GraphBuilder would (attributes already normalized)
     values: list[float] = []
     inputs: dict[str, float] = {}
     for k in range(n_inputs):
         name = f"x{k}"
         inputs[name] = (0.2 + 1.8 * rng.random()) * (1 if rng.random() < 0.5 else -1)
-        builder.input(name)
+        nodes.append(Node("input", (), {"name": name}))
         values.append(inputs[name])
     while len(values) < n_nodes:
         for _ in range(_ATTEMPTS):
@@ -59,11 +59,11 @@ def random_scalar_graph(
                 break
         else:
             raise ValueError(f"no node in the domain of ops {list(ops)} could be drawn")
-        builder.op(node.op, *node.args, **node.attrs)
+        nodes.append(node)
         values.append(value)
     others = list(range(n_nodes - 1))
     extra = rng.choice(others, size=min(n_outputs - 1, len(others)), replace=False)
-    return builder.build([n_nodes - 1, *(int(i) for i in extra)]), inputs
+    return Graph(SCALAR, tuple(nodes), (n_nodes - 1, *(int(i) for i in extra))), inputs
 
 
 def _candidate(

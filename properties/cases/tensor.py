@@ -20,6 +20,7 @@ from properties.cases.common import (
     arrays_of,
     draw_outputs,
     magnitudes,
+    one_of_these,
     operand_picker,
 )
 from properties.cases.scalar import (
@@ -119,7 +120,7 @@ def tensor_cases(
     new_input(draw(shapes))
     pick = operand_picker(draw)
     for _ in range(draw(st.integers(1, max_ops))):
-        op, variant = draw(st.sampled_from(menu))
+        op, variant = draw(one_of_these(tuple(menu)))
         a = pick(len(tracked))
         built = _tensor_step(draw, op, variant, a, tracked, new_input, len(inputs) < max_inputs)
         if built is None:
@@ -160,7 +161,7 @@ def _tensor_step(draw, op, variant, a, tracked, new_input, may_add_input):
     if op in REDUCTIONS:
         return _reduction_step(draw, op, variant, a, x)
     if op == "reshape":
-        new_shape = draw(st.sampled_from(_reshapes(shape)))
+        new_shape = draw(one_of_these(tuple(_reshapes(shape))))
         return (a,), {"shape": new_shape}, _map(x, lambda v: v.reshape(new_shape))
     if op == "transpose":
         axes = draw(_transpose_axes(len(shape)))

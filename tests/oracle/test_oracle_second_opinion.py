@@ -107,6 +107,15 @@ def test_verdict_names_the_answer_that_agrees_with_the_truth() -> None:
     assert verdict(math.inf, 1e308, math.inf).agrees == "expected", "inf matches only inf"
 
 
+def test_verdict_on_outputs_of_different_shapes() -> None:
+    """A tensor graph's outputs, as `vgrad report` passes them: a list of arrays."""
+    truth = [np.array([[1.0], [2.0]]), np.array([3.0, 4.0, 5.0])]
+    actual = [np.array([[1.0], [2.0]]), np.array([3.0, 4.5, 5.0])]
+    result = verdict(truth, actual, truth)
+    assert (result.agrees, result.closer) == ("expected", "expected"), f"{result}"
+    assert result.actual_error == 0.1, f"normwise over all outputs: {result}"
+
+
 @pytest.mark.parametrize(
     ("op", "side", "const", "x", "want"),
     [
