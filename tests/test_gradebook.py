@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from browser import assert_renders_without_console_errors
 from planted import BUGS, write_engine
 
 from reports import gradebook
@@ -201,32 +202,7 @@ def test_a_class_of_twelve_engines_in_four_formats(class_gradebook: Path) -> Non
 def test_the_gradebook_renders_in_headless_chromium_without_console_errors(
     class_gradebook: Path, tmp_path: Path
 ) -> None:
-    shot = tmp_path / "gradebook.png"
-    run = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1280,2000",
-            f"--screenshot={shot}",
-            (class_gradebook / "gradebook.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert shot.exists() and shot.stat().st_size > 50_000, run.stderr[-2000:]
-    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
-    assert not console, console
+    assert_renders_without_console_errors(class_gradebook / "gradebook.html", tmp_path, height=2000)
 
 
 @pytest.mark.campaign

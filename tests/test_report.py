@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import assert_renders_without_console_errors
 from planted import BUGS, write_engine
 
 from properties.targets import load_target
@@ -278,29 +279,4 @@ def test_text_form_of_a_graph_shows_ops_values_and_gradients() -> None:
 def test_html_renders_in_headless_chromium_without_console_errors(
     broken_report, tmp_path: Path
 ) -> None:
-    shot = tmp_path / "report.png"
-    run = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--window-size=1280,3000",
-            f"--screenshot={shot}",
-            (broken_report[2] / "report.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert shot.exists() and shot.stat().st_size > 50_000, run.stderr[-2000:]
-    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
-    assert not console, console
+    assert_renders_without_console_errors(broken_report[2] / "report.html", tmp_path, height=3000)
