@@ -85,6 +85,9 @@ def check_call(target: Target, case: FunctionalCase) -> None:
 def test_function_agrees_with_oracle(target: Target, name: str) -> None:
     needs(target, "Tensor", f"functional.{name}")
     check_call(target, explicit_functional_case(name, target.capabilities))
+    if name in ("max_pool2d", "avg_pool2d"):  # the default stride (the kernel's) too
+        without_stride = set(target.capabilities) - {f"functional.{name}(stride=...)"}
+        check_call(target, explicit_functional_case(name, without_stride))
 
     @fewer_examples(0.15)
     @given(case=functional_cases(name, target.capabilities))

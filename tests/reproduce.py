@@ -69,10 +69,13 @@ def assert_plain_snippet_reproduces(message: str, folder: Path) -> None:
     printed = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, cwd=folder, timeout=120
     )
-    if "the target raised" in said:
-        assert printed.returncode != 0, f"the snippet did not raise:\n{printed.stdout}\n{snippet}"
+    if printed.returncode != 0:  # reproduces a failure that says the target raised this
+        last = printed.stderr.strip().splitlines()[-1] if printed.stderr.strip() else ""
+        raised = last.split(":", 1)[0].strip()
+        assert raised and f"{raised}:" in said, (
+            f"the snippet raised, the failure does not say so:\n{printed.stderr}\n{snippet}"
+        )
         return
-    assert printed.returncode == 0, f"the snippet raised:\n{printed.stderr}\n{snippet}"
     shown = {float(t) for t in FLOAT.findall(printed.stdout)}
     for got in re.findall(r"got (\[[^\]]*\]|\S+)", said):
         for number in FLOAT.findall(got):
