@@ -48,7 +48,7 @@ def check(
     name; or the objects as keywords (``Value=Value, optim=optim``). `select` is
     `vgrad check -k`; the other arguments are those of `vgrad check`.
     """
-    from properties.settings import PROFILES
+    from properties.profiles import PROFILES
     from reports.check import run_check
 
     if profile not in PROFILES:
