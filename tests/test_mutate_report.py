@@ -224,6 +224,7 @@ def test_a_real_mutmut_run_on_a_two_mutant_package(tmp_path: Path, monkeypatch, 
     assert data["seconds"] is not None and data["tool"].startswith("mutmut 3.")
 
 
+@pytest.mark.campaign  # a real mutmut run over the property suite: about a minute
 @pytest.mark.skipif(mutate.mutmut_command() is None, reason="needs mutmut ('.[dev]')")
 def test_suite_properties_leaves_the_other_tests_out(tmp_path: Path, monkeypatch, capsys) -> None:
     """``x * 2`` -> ``x / 2`` is killed by tests/ (``double(1) > 1``) but not by
