@@ -321,21 +321,18 @@ def test_vgrad_check_shows_the_diagnosis_under_the_failure(tmp_path: Path) -> No
 # -- the campaigns: every planted bug, every corpus defect ---------------------------------
 
 
-# The bugs the table names: the protocol-v2 bugs (networks, optimizer arguments, schedules)
-# were planted after the table was made and have no expected diagnosis yet.
-TABLED = [bug for bug in BUGS if bug.name in PLANTED]
-
-
 def test_the_table_names_only_planted_bugs() -> None:
     unknown = set(PLANTED) - {bug.name for bug in BUGS}
     assert not unknown, f"the table names no planted bug: {sorted(unknown)}"
 
 
 @pytest.mark.campaign
-@pytest.mark.parametrize("bug", TABLED, ids=lambda bug: bug.name)
+@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
 def test_every_planted_bug_gets_its_diagnosis_and_no_wrong_one(bug: Any, tmp_path: Path) -> None:
     got = stated(write_engine(bug, tmp_path))
-    assert got == PLANTED[bug.name], f"{bug.name} ({bug.description}): {got}"
+    # a bug the table does not name (the protocol-v2 bugs: networks, optimizer arguments,
+    # schedules, outside the catalogue) must get no diagnosis: none is better than a wrong one
+    assert got == PLANTED.get(bug.name, {}), f"{bug.name} ({bug.description}): {got}"
 
 
 CORPUS_DEFECTS = [(engine, defect) for engine in MANIFEST for defect in engine.get("defects", [])]
