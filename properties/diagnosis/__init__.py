@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from oracle.ir import BINARY_OPS, UNARY_OPS
 from properties.diagnosis.judge import Finding
 from properties.targets import Target, TargetDied, TargetRaised
 
@@ -275,19 +276,7 @@ def _structural(target: Target, op: str, variant: str | None) -> Diagnosis | Non
     )
 
 
-_TENSOR_ELEMENTWISE = (
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
-    "neg",
-    "relu",
-    "tanh",
-    "exp",
-    "log",
-    "sigmoid",
-)
+_TENSOR_ELEMENTWISE = (*BINARY_OPS, *UNARY_OPS)
 _ACCUMULATION = (
     "test_second_backward_doubles_leaf_gradients",
     "test_backward_of_two_outputs_adds_up",
