@@ -98,7 +98,8 @@ def test_second_backward_doubles_leaf_gradients(target: Target, kind: str) -> No
 def test_backward_of_two_outputs_adds_up(target: Target, kind: str) -> None:
     @given(case=cases_for(target, kind))
     def adds_up(case: Case) -> None:
-        assume(len(case.graph.outputs) == 2)
+        # each output's backward in turn (two or more outputs sharing interior nodes)
+        assume(len(case.graph.outputs) >= 2)
         want = expected(case)
         outputs = [f"n{o}" for o in case.graph.outputs]
         reduce = "" if case.graph.kind == SCALAR else ".sum()"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from oracle.ir import Graph
+from oracle.ir import Graph, Node
 
 ARITHMETIC = ("add", "sub", "mul", "div")
 
@@ -58,12 +58,21 @@ def operand_picker(draw: st.DrawFn) -> Callable[[int], int]:
     return pick
 
 
-def draw_outputs(draw: st.DrawFn, n_nodes: int, n_inputs: int) -> list[int]:
-    """The last node, and sometimes one more (two outputs sharing interior nodes)."""
-    outputs = [n_nodes - 1]
-    if n_nodes - 1 > n_inputs and draw(st.booleans()):
-        extra = draw(st.integers(n_inputs, n_nodes - 2))
-        outputs.append(extra)
+def draw_outputs(draw: st.DrawFn, nodes: Sequence[Node]) -> list[int]:
+    """The last node, every other op node that no node consumes, and sometimes one interior
+    node more (two outputs sharing interior nodes).
+
+    The unconsumed nodes are outputs so that every drawn op reaches the loss: a dead node's
+    backward never runs, and a defect in it would pass (a wrong `neg` went unseen in one
+    quick run in ten when its node was dead).
+    """
+    last = len(nodes) - 1
+    consumed = {a for node in nodes for a in node.args}
+    outputs = [last]
+    outputs += [i for i, n in enumerate(nodes[:-1]) if n.op != "input" and i not in consumed]
+    interior = [i for i, n in enumerate(nodes[:-1]) if n.op != "input" and i in consumed]
+    if interior and draw(st.booleans()):
+        outputs.append(interior[draw(st.integers(0, len(interior) - 1))])
     return outputs
 
 

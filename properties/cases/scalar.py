@@ -198,7 +198,7 @@ def scalar_cases(
         else:
             b.op(op, a)
         tracked.append(new)
-    outputs = draw_outputs(draw, len(tracked), len(inputs))
+    outputs = draw_outputs(draw, b.nodes)
     upstream = tuple(draw(UPSTREAM) for _ in outputs)
     return Case(b.build(outputs), inputs, upstream)
 

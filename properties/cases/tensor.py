@@ -130,7 +130,7 @@ def tensor_cases(
             attrs = {**attrs, "side": variant}
         b.op(op, *args, **attrs)
         tracked.append(new)
-    outputs = draw_outputs(draw, len(tracked), len(inputs))
+    outputs = draw_outputs(draw, b.nodes)
     upstream = tuple(draw(arrays_of(tracked[o].value.shape, UPSTREAM)) for o in outputs)
     return Case(b.build(outputs), inputs, upstream)
 
