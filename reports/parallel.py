@@ -14,15 +14,20 @@ missing from it.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from properties.targets import Target, load_target
@@ -73,33 +78,77 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
+def _warm_up(config_data: dict[str, Any], timeout: float | None) -> None:
+    """Start a pool process's target worker and the oracle before the first chunk comes."""
+    judge_chunk(config_data, 0, 0, timeout)
+
+
+def start_pool(config: ReportConfig, jobs: int, timeout: float | None) -> ProcessPoolExecutor:
+    """The `jobs - 1` pool processes, already starting (interpreter, JAX, the target's
+    worker) while this process starts its own: a run is short enough for that to count."""
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_ignore_interrupts)
+    for _ in range(jobs - 1):
+        pool.submit(_warm_up, _config_data(config), timeout)
+    return pool
+
+
 def _pool_results(
     plan: list[tuple[int, int]],
+    pool: ProcessPoolExecutor,
     jobs: int,
     args: tuple,
     stop_requests: StopRequests,
     here: Callable[[int, int], dict],
 ) -> Iterator[dict]:
-    """Each chunk's part document as it finishes: `jobs - 1` pool processes and this one
-    (`here`, whose JAX and target are already started) take the chunks in turn. After a
-    request to stop, only the chunks already running finish."""
-    context = multiprocessing.get_context("spawn")
-    queue = list(reversed(plan))
-    running: set[Future] = set()
-    with ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_ignore_interrupts) as pool:
-        while queue or running:
+    """Each chunk's part document as it finishes: the pool's `jobs - 1` processes and this
+    one (`here`) take the chunks from the front of the plan in turn. Each pool process has
+    a next chunk waiting in the pool's queue (handed over as a chunk finishes, so it never
+    waits for this process). After a request to stop, only the chunks running finish."""
+    queue = collections.deque(plan)
+    finished: SimpleQueue[Future] = SimpleQueue()
+    lock = threading.Lock()
+    outstanding = 0
+
+    def hand_over() -> None:
+        """The next chunk to the pool (under `lock`)."""
+        nonlocal outstanding
+        if queue and not stop_requests():
+            try:
+                future = pool.submit(judge_chunk, args[0], *queue[0], args[1])
+            except (BrokenProcessPool, RuntimeError):  # broken or shut down: the loop says so
+                return
+            queue.popleft()
+            outstanding += 1
+            future.add_done_callback(chunk_done)
+
+    def chunk_done(future: Future) -> None:  # in the pool's management thread
+        finished.put(future)
+        with lock:
+            hand_over()
+
+    with lock:
+        for _ in range(jobs - 1):
+            hand_over()
+    while True:
+        while not finished.empty():
+            with lock:
+                outstanding -= 1
+            yield finished.get().result()
+        with lock:
             if stop_requests():
                 queue.clear()
-            while queue and len(running) < jobs - 1:
-                a, b = queue.pop()
-                running.add(pool.submit(judge_chunk, args[0], a, b, args[1]))
-            finished, running = wait(
-                running, timeout=0 if queue else POLL, return_when=FIRST_COMPLETED
-            )
-            for future in finished:
-                yield future.result()
-            if queue:
-                yield here(*queue.pop())
+            chunk = queue.popleft() if queue else None
+            if chunk is None and outstanding == 0:
+                return
+        if chunk is not None:
+            yield here(*chunk)
+            continue
+        with contextlib.suppress(Empty):
+            future = finished.get(timeout=POLL)
+            with lock:
+                outstanding -= 1
+            yield future.result()
 
 
 def _here(
@@ -144,11 +193,13 @@ def judge_range(
     timeout: float | None = None,
     advance: Advance = lambda _: None,
     stop_requests: StopRequests = lambda: 0,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Judged:
     """Graphs `start` to `stop - 1` judged: in this process (jobs 1, no scheduler), on a
     pool of `jobs` processes, or on the Dask cluster at `scheduler`; with a checkpoint
     folder, resumed from the chunks found there. After a request to stop, the longest
-    finished run of chunks from `start`."""
+    finished run of chunks from `start`. `pool` is a pool `start_pool` began (shut down
+    here when the range is judged)."""
     ops, _ = usable_ops(config, target)
     if jobs == 1 and scheduler is None and checkpoint is None:
         return judge(config, ops, target, start, stop, advance, stop_requests)
@@ -172,20 +223,30 @@ def judge_range(
 
         results = dask_results(scheduler, judge_chunk, plan, args, stop_requests)
     elif jobs > 1:
-        results = _pool_results(
-            plan, jobs, args, stop_requests, _here(config, target, stop_requests)
-        )
+        pool = pool or start_pool(config, jobs, timeout)
+        here = _here(config, target, stop_requests)
+        results = _pool_results(plan, pool, jobs, args, stop_requests, here)
     else:
         results = _serial_results(plan, _here(config, target, stop_requests), stop_requests)
-    for doc in results:
-        if doc["versions"] != expected:
-            why = "; ".join(shards._differences(expected, doc["versions"]))
-            raise ReportError(f"a worker runs other versions than this machine: {why}")
-        judged = shards.decode_judged(doc["judged"])
-        if checkpoint is not None:
-            _write_atomically(checkpoint / f"chunk-{judged.start}-{judged.stop}.json", doc)
-        done[judged.start] = judged
-        advance(judged.stop - judged.start)
+    try:
+        for doc in results:
+            if doc["versions"] != expected:
+                why = "; ".join(shards._differences(expected, doc["versions"]))
+                raise ReportError(f"a worker runs other versions than this machine: {why}")
+            judged = shards.decode_judged(doc["judged"])
+            if checkpoint is not None:
+                _write_atomically(checkpoint / f"chunk-{judged.start}-{judged.stop}.json", doc)
+            done[judged.start] = judged
+            advance(judged.stop - judged.start)
+    except BrokenProcessPool as error:
+        raise ReportError(
+            f"a report process of the pool died ({error}); the target runs in a worker of "
+            "its own, so this is the machine (out of memory?), not the target"
+            + (f"; the finished chunks are kept in {checkpoint}" if checkpoint else "")
+        ) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
     return _prefix(done, start, stop, config, ops)
 
 
@@ -246,6 +307,7 @@ def run_parallel(
     args: argparse.Namespace,
     advance: Advance,
     stop_requests: StopRequests,
+    pool: ProcessPoolExecutor | None = None,
 ) -> ReportData:
     """`vgrad report` with --jobs, --scheduler, --checkpoint: the report of the run."""
     validate(config)
@@ -257,6 +319,7 @@ def run_parallel(
         config.graphs,
         advance=advance,
         stop_requests=stop_requests,
+        pool=pool,
         **_options(args),
     )
     return finish(config, target, judged, started, stop_requests)
@@ -268,6 +331,7 @@ def write_shard(
     args: argparse.Namespace,
     advance: Advance,
     stop_requests: StopRequests,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Judged:
     """`vgrad report --shard k/N`: judge the shard's graphs and write its part file."""
     validate(config)
@@ -280,6 +344,7 @@ def write_shard(
         stop,
         advance=advance,
         stop_requests=stop_requests,
+        pool=pool,
         **_options(args),
     )
     seconds = time.perf_counter() - started

@@ -44,10 +44,14 @@ def main(args: argparse.Namespace) -> int:
         max_nodes=args.max_nodes,
         tensor=args.tensor,
     )
+    pool = None
     try:
         validate(config)
+        pool = _early_pool(config, args)
         target = load_target(config.target, timeout=args.timeout, load_timeout=args.timeout)
     except (ReportError, TargetLoadError) as error:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         _error(console, f"vgrad report: {error}")
         return EXIT_USAGE
     columns = (
@@ -66,11 +70,11 @@ def main(args: argparse.Namespace) -> int:
             task = progress.add_task(f"graphs on {escape(config.target)}", total=total)
             advance = lambda n: progress.advance(task, n)  # noqa: E731
             if shard is not None:
-                return _shard(config, target, args, advance, requests, console)
+                return _shard(config, target, args, advance, requests, console, pool)
             if _past_one_process(args):
                 from reports.parallel import run_parallel
 
-                data = run_parallel(config, target, args, advance, requests)
+                data = run_parallel(config, target, args, advance, requests, pool)
             else:
                 data = run_report(config, target, advance, requests)
     except ReportError as error:
@@ -80,6 +84,8 @@ def main(args: argparse.Namespace) -> int:
         _error(console, f"vgrad report: {error}")
         return EXIT_FAILED
     finally:
+        if pool is not None:  # shut down already unless the run stopped before judging
+            pool.shutdown(wait=False, cancel_futures=True)
         target.close()
     try:
         files = write_report(data, Path(args.out))
@@ -104,6 +110,16 @@ def _past_one_process(args: argparse.Namespace) -> bool:
     )
 
 
+def _early_pool(config: ReportConfig, args: argparse.Namespace) -> Any:
+    """With --jobs J (no scheduler), the pool's processes started before this process
+    loads the target, so that their start-up overlaps its own."""
+    if getattr(args, "jobs", 1) < 2 or _scheduler(args) is not None:
+        return None
+    from reports.parallel import start_pool
+
+    return start_pool(config, args.jobs, args.timeout)
+
+
 def _scheduler(args: argparse.Namespace) -> str | None:
     from reports.parallel import scheduler_address
 
@@ -124,13 +140,14 @@ def _shard(
     advance: Callable[[int], None],
     requests: Callable[[], int],
     console: Console,
+    pool: Any,
 ) -> int:
     """`--shard k/N`: the part file of the shard; 1 when it was interrupted."""
     from reports.parallel import write_shard
     from reports.shards import shard_range
 
     start, stop = shard_range(config, *args.shard)
-    judged = write_shard(config, target, args, advance, requests)
+    judged = write_shard(config, target, args, advance, requests, pool)
     k, n = args.shard
     Console().print(
         f"shard {k}/{n}: graphs {start} to {stop - 1}, part file {args.out}", markup=False

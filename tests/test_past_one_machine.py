@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,38 @@ def test_nothing_of_dask_is_imported_without_a_scheduler(tmp_path: Path) -> None
 def _env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parent.parent)
     return {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.campaign  # a long run, killed in its middle
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+def test_a_pool_process_killed_stops_the_run_with_what_it_was(tmp_path: Path) -> None:
+    checkpoint, out = tmp_path / "chunks", tmp_path / "report"
+    command = ["report", "--graphs", "200000", "--jobs", "2", "--checkpoint", str(checkpoint)]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "reports.cli", *command, "--out", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not list(checkpoint.glob("chunk-*.json")):
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.1)
+        pool = [
+            c for c in _children(run.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()
+        ]
+        assert pool, "the run has a spawned pool process"
+        os.kill(pool[0], signal.SIGKILL)
+        _, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    said = " ".join(err.split())
+    assert run.returncode == 2, (run.returncode, err)
+    assert "a report process of the pool died" in said, err
+    assert f"finished chunks are kept in {checkpoint}" in said, err
+    assert "Traceback" not in err, err
+    assert list(checkpoint.glob("chunk-*.json")), "what was checked is kept"
