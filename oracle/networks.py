@@ -330,7 +330,9 @@ def train(
     _jax.ensure_x64()
     config = optim._as_config(optimizer)
     numbers = {
-        k: jnp.asarray(v, jnp.float64) for k, v in config.kwargs.items() if not isinstance(v, bool)
+        k: jnp.asarray(v, jnp.float64)
+        for k, v in config.with_defaults.items()
+        if not isinstance(v, bool)
     }
     losses, history, last = _train(
         frozen_layers(layers),
