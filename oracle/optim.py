@@ -61,6 +61,13 @@ Params = list[np.ndarray]
 Gradients = Sequence[Sequence[Any]] | Callable[[Params], Sequence[Any]]
 
 
+def _numbers(config: OptimizerConfig) -> dict[str, jax.Array]:
+    """The config's numbers as float64 arrays, arguments of the compiled step (its flags
+    are its `_structure`)."""
+    arguments = config.with_defaults.items()
+    return {k: jnp.asarray(v, jnp.float64) for k, v in arguments if not isinstance(v, bool)}
+
+
 def _structure(config: OptimizerConfig) -> tuple[bool, ...]:
     """The choices that shape the transformation (the rest are numbers it computes with):
     maximize first, then the optimizer's own."""
@@ -138,11 +145,7 @@ def trajectory(
         raise ValueError(f"{steps} steps but gradients for {len(grads)}")
     config = _as_config(config)
     structure = _structure(config)
-    numbers = {
-        key: jnp.asarray(v, jnp.float64)
-        for key, v in config.with_defaults.items()
-        if not isinstance(v, bool)
-    }
+    numbers = _numbers(config)
     current = [jnp.asarray(p, jnp.float64) for p in params]
     state = _build(config.name, structure, config.with_defaults).init(current)
     history = [[np.asarray(p) for p in current]]
