@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -200,3 +202,13 @@ def test_grid_covers_every_argument_of_the_spec() -> None:
         varied = set(itertools.chain.from_iterable(grid))
         missing = set(DEFAULTS[name]) - varied
         assert not missing, f"{name}: the grid never varies {sorted(missing)}"
+
+
+def test_the_config_module_needs_no_jax() -> None:
+    """The suite draws configurations from oracle.optim_config without loading JAX."""
+    code = "import sys, oracle.optim_config; print(sorted(m for m in sys.modules if 'jax' in m))"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[]", shown.stdout
