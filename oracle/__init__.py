@@ -1,6 +1,7 @@
 """The reference oracle: JAX (float64) and optax. Never imports `engine`.
 
-The IR (`oracle.ir`, `oracle.snippet`) is importable without JAX.  The evaluators
+The IR (`oracle.ir`, `oracle.snippet`) and the optimizer configurations
+(`oracle.optim_config`) are importable without JAX.  The evaluators
 (`oracle.evaluate`), optimizer and training references (`oracle.optim`,
 `oracle.training`), the JAX-free second opinion (`oracle.second_opinion`) and the
 error model (`oracle.tolerance`) are imported from their modules.

@@ -329,9 +329,7 @@ def train(
     and number of steps, whatever the numbers (weights, data, hyperparameters)."""
     _jax.ensure_x64()
     config = optim._as_config(optimizer)
-    numbers = {
-        k: jnp.asarray(v, jnp.float64) for k, v in config.kwargs.items() if not isinstance(v, bool)
-    }
+    numbers = optim._numbers(config)
     losses, history, last = _train(
         frozen_layers(layers),
         loss,

@@ -1,8 +1,9 @@
 """Optimizer references: optax configured, or composed, to follow `torch.optim` exactly.
 
-A config names a `torch.optim` class and its keyword arguments (torch's names and
-defaults).  `trajectory` runs the optax transformation with torch's update rule from
-initial parameters on given gradients.  How each one maps:
+A config (`oracle.optim_config.OptimizerConfig`) names a `torch.optim` class and its
+keyword arguments (torch's names and defaults).  `trajectory` runs the optax
+transformation with torch's update rule from initial parameters on given gradients.
+How each one maps:
 
 * ``SGD``: ``add_decayed_weights(wd)`` (L2 added to the gradient first, as torch does),
   then ``optax.trace(momentum, nesterov)``, then ``scale_by_learning_rate(lr)``.
@@ -45,7 +46,6 @@ rather than ignored.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -55,94 +55,23 @@ import numpy as np
 import optax
 
 from oracle import _jax
-
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "SGD": {
-        "lr": 1e-3,
-        "momentum": 0.0,
-        "dampening": 0.0,
-        "weight_decay": 0.0,
-        "nesterov": False,
-        "maximize": False,
-    },
-    "Adam": {
-        "lr": 1e-3,
-        "betas": (0.9, 0.999),
-        "eps": 1e-8,
-        "weight_decay": 0.0,
-        "amsgrad": False,
-        "maximize": False,
-        "decoupled_weight_decay": False,
-    },
-    "AdamW": {
-        "lr": 1e-3,
-        "betas": (0.9, 0.999),
-        "eps": 1e-8,
-        "weight_decay": 1e-2,
-        "amsgrad": False,
-        "maximize": False,
-    },
-    "RMSprop": {
-        "lr": 1e-2,
-        "alpha": 0.99,
-        "eps": 1e-8,
-        "weight_decay": 0.0,
-        "momentum": 0.0,
-        "centered": False,
-        "maximize": False,
-    },
-    "Adagrad": {
-        "lr": 1e-2,
-        "lr_decay": 0.0,
-        "weight_decay": 0.0,
-        "initial_accumulator_value": 0.0,
-        "eps": 1e-10,
-        "maximize": False,
-    },
-}
+from oracle.optim_config import OptimizerConfig
 
 Params = list[np.ndarray]
 Gradients = Sequence[Sequence[Any]] | Callable[[Params], Sequence[Any]]
 
 
-@dataclass(frozen=True)
-class OptimizerConfig:
-    """A `torch.optim` class name and its keyword arguments, defaults filled in."""
-
-    name: str
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.name not in DEFAULTS:
-            raise ValueError(f"unknown optimizer {self.name!r}; known: {sorted(DEFAULTS)}")
-        unknown = set(self.kwargs) - set(DEFAULTS[self.name])
-        if unknown:
-            raise ValueError(
-                f"{self.name} does not take {sorted(unknown)}; "
-                f"it takes {sorted(DEFAULTS[self.name])}"
-            )
-        kwargs = {**DEFAULTS[self.name], **self.kwargs}
-        if "betas" in kwargs:
-            kwargs["betas"] = tuple(kwargs["betas"])
-        object.__setattr__(self, "kwargs", kwargs)
-        _check(self.name, kwargs)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> OptimizerConfig:
-        """From ``{"name": "Adam", "lr": 0.1}`` or ``{"name": ..., "kwargs": {...}}``."""
-        rest = {k: v for k, v in data.items() if k != "name"}
-        return cls(data["name"], dict(rest.get("kwargs", rest)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"name": ..., **kwargs}`` (betas as a list)."""
-        kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in self.kwargs.items()}
-        return {"name": self.name, **kwargs}
+def _numbers(config: OptimizerConfig) -> dict[str, jax.Array]:
+    """The config's numbers as float64 arrays, arguments of the compiled step (its flags
+    are its `_structure`)."""
+    arguments = config.with_defaults.items()
+    return {k: jnp.asarray(v, jnp.float64) for k, v in arguments if not isinstance(v, bool)}
 
 
 def _structure(config: OptimizerConfig) -> tuple[bool, ...]:
     """The choices that shape the transformation (the rest are numbers it computes with):
     maximize first, then the optimizer's own."""
-    k = config.kwargs
+    k = config.with_defaults
     maximize = bool(k["maximize"])
     if config.name == "SGD":
         return (maximize, k["momentum"] != 0, k["dampening"] != 0, bool(k["nesterov"]))
@@ -216,13 +145,9 @@ def trajectory(
         raise ValueError(f"{steps} steps but gradients for {len(grads)}")
     config = _as_config(config)
     structure = _structure(config)
-    numbers = {
-        key: jnp.asarray(v, jnp.float64)
-        for key, v in config.kwargs.items()
-        if not isinstance(v, bool)
-    }
+    numbers = _numbers(config)
     current = [jnp.asarray(p, jnp.float64) for p in params]
-    state = _build(config.name, structure, config.kwargs).init(current)
+    state = _build(config.name, structure, config.with_defaults).init(current)
     history = [[np.asarray(p) for p in current]]
     for t in range(steps):
         step_grads = grads(history[-1]) if callable(grads) else grads[t]
@@ -345,23 +270,3 @@ def torch_adagrad_scaling(
 
 def _as_config(config: OptimizerConfig | Mapping[str, Any]) -> OptimizerConfig:
     return config if isinstance(config, OptimizerConfig) else OptimizerConfig.from_dict(config)
-
-
-def _check(name: str, k: Mapping[str, Any]) -> None:
-    """torch's argument checks, so an invalid config fails here as it would in torch."""
-    if not k["lr"] >= 0:
-        raise ValueError(f"{name}: invalid learning rate {k['lr']}")
-    if not k["weight_decay"] >= 0:
-        raise ValueError(f"{name}: invalid weight_decay {k['weight_decay']}")
-    if "eps" in k and not k["eps"] >= 0:
-        raise ValueError(f"{name}: invalid eps {k['eps']}")
-    if "momentum" in k and not k["momentum"] >= 0:
-        raise ValueError(f"{name}: invalid momentum {k['momentum']}")
-    if "betas" in k and not all(0 <= b < 1 for b in k["betas"]):
-        raise ValueError(f"{name}: invalid betas {k['betas']}")
-    if name == "SGD" and k["nesterov"] and (k["momentum"] <= 0 or k["dampening"] != 0):
-        raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
-    if name == "RMSprop" and not k["alpha"] >= 0:
-        raise ValueError(f"RMSprop: invalid alpha {k['alpha']}")
-    if name == "Adagrad" and not (k["lr_decay"] >= 0 and k["initial_accumulator_value"] >= 0):
-        raise ValueError("Adagrad: lr_decay and initial_accumulator_value must be >= 0")

@@ -137,7 +137,7 @@ def reference_run(
 def _trajectory(
     kwargs: dict[str, Any], name: str, start: list, grads: list, rates: list[float] | None
 ) -> list:
-    config = reference.OptimizerConfig(name, kwargs)
+    config = OptimizerConfig(name, kwargs)
     return reference.trajectory(config, start, grads, learning_rates=rates)
 
 
@@ -244,7 +244,7 @@ def check_trajectory(
     grads = [[precision.representable(np.asarray(g, dtype=np.float64)) for g in gs] for gs in grads]
     rates = None
     if schedule is not None:
-        base_lr = reference.OptimizerConfig(config.name, config.kwargs).kwargs["lr"]
+        base_lr = config.with_defaults["lr"]
         rates = learning_rates(schedule, base_lr, len(grads))
     want, spread = reference_run(config, start, grads, rates)
     got = run_target(target, kind, config, start, grads, schedule)

@@ -44,6 +44,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from properties.targets import is_path
 from reports.gradescope import failure_text, properties_of, results, worth
+from reports.output import page, table, td, write_atomically
 
 GRADEBOOK_VERSION = 1
 AREAS = ("scalar_graphs", "tensor_graphs", "accumulation", "conventions", "optimizers", "networks")
@@ -245,11 +246,8 @@ def gradebook_csv(book: dict[str, Any]) -> str:
 
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 90em; padding: 0 1em;
-       color: #222; line-height: 1.4; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
+body { margin: 2em auto; max-width: 90em; padding: 0 1em; line-height: 1.4; }
+th, td { text-align: left; vertical-align: top; }
 td.ok { background: #e6f4ea; } td.bad { background: #fde7e7; } td.none { background: #f6f6f6; }
 td.error { background: #fff4d6; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em;
@@ -267,15 +265,12 @@ def gradebook_html(book: dict[str, Any]) -> str:
     """The self-contained page: the table of targets, then each target's failures."""
     e = html.escape
     areas = book["areas"]
-    head = "".join(f"<th>{e(h)}</th>" for h in ["target", "score", *areas])
     rows = []
     for k, row in enumerate(book["targets"]):
         name = f'<a href="#{_anchor(k)}">{e(row["name"])}</a>'
         if not row["loaded"]:
-            rows.append(
-                f"<tr><td>{name}</td><td>0</td><td class='error' colspan='{max(1, len(areas))}'>"
-                f"not checked: {e(row['error'])}</td></tr>"
-            )
+            error = td(f"not checked: {e(row['error'])}", "error", max(1, len(areas)))
+            rows.append([td(name), td("0"), error])
             continue
         cells = []
         for area in areas:
@@ -284,9 +279,8 @@ def gradebook_html(book: dict[str, Any]) -> str:
             text = e(_cell(cell)) or "not collected"
             if cell and cell["failed"]:
                 text = f'<a href="#{_anchor(k, area)}">{text}</a>'
-            cells.append(f"<td class='{style}'>{text}</td>")
-        score = f"{row['score']:g} / {row['max_score']:g}"
-        rows.append(f"<tr><td>{name}</td><td>{score}</td>{''.join(cells)}</tr>")
+            cells.append(td(text, style))
+        rows.append([td(name), td(f"{row['score']:g} / {row['max_score']:g}"), *cells])
     details = [_target_html(k, row, areas) for k, row in enumerate(book["targets"])]
     options = ", ".join(f"{k} {v}" for k, v in book["options"].items() if v not in (None, False))
     body = [
@@ -294,15 +288,10 @@ def gradebook_html(book: dict[str, Any]) -> str:
         f"<p>{len(book['targets'])} targets checked with vgrad check ({e(options)}). A cell "
         "counts the properties of an area that held, failed, or were skipped (the target "
         "lacks what they need); a failing cell links to its failures.</p>",
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+        table(["target", "score", *areas], rows),
         *details,
     ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>vgrad gradebook</title><style>{_STYLE}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
+    return page("vgrad gradebook", _STYLE, body)
 
 
 def _target_html(k: int, row: dict[str, Any], areas: list[str]) -> str:
@@ -352,17 +341,8 @@ def write_gradebook(book: dict[str, Any], folder: Path) -> dict[str, Path]:
     for row in book["targets"]:
         contents[f"gradescope/{row['name']}/results.json"] = json.dumps(row["gradescope"], indent=1)
     for name, text in contents.items():
-        write_text(folder / name, text)
+        write_atomically(folder / name, text)
     return {name: folder / name for name in contents if not name.startswith("gradescope/")}
-
-
-def write_text(path: Path, text: str) -> None:
-    """`path` replaced whole by `text` (a reader sees the old file or the new one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from typing import Any
 
 from properties.targets import Target, load_target
 from reports import shards
+from reports.output import write_atomically
 from reports.report import (
     Judged,
     ReportConfig,
@@ -235,7 +236,8 @@ def judge_range(
                 raise ReportError(f"a worker runs other versions than this machine: {why}")
             judged = shards.decode_judged(doc["judged"])
             if checkpoint is not None:
-                _write_atomically(checkpoint / f"chunk-{judged.start}-{judged.stop}.json", doc)
+                chunk = checkpoint / f"chunk-{judged.start}-{judged.stop}.json"
+                write_atomically(chunk, json.dumps(doc))
             done[judged.start] = judged
             advance(judged.stop - judged.start)
     except BrokenProcessPool as error:
@@ -294,13 +296,6 @@ def _resume(
             yield judged
 
 
-def _write_atomically(path: Path, doc: dict) -> None:
-    """A part file, written whole or not at all."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(doc))
-    os.replace(temporary, path)
-
-
 def run_parallel(
     config: ReportConfig,
     target: Target,
@@ -349,7 +344,7 @@ def write_shard(
     )
     seconds = time.perf_counter() - started
     doc = shards.part_document(config, target, judged, seconds, (start, stop))
-    _write_atomically(Path(args.out), doc)
+    write_atomically(Path(args.out), json.dumps(doc))
     return judged
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from oracle import codec
 from oracle.ir import to_json
-from reports import pictures
+from reports import output, pictures
 from reports.report import ExplainedCase, ReportConfig, ReportData
 
 SCHEMA_VERSION = 1
@@ -262,12 +262,9 @@ def summary_markdown(doc: dict[str, Any]) -> str:
 
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; padding: 0 1em;
-       color: #222; line-height: 1.4; }
+body { margin: 2em auto; max-width: 75em; padding: 0 1em; line-height: 1.4; }
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+th, td { text-align: right; } td:first-child, th:first-child { text-align: left; }
 .ok { color: #1a7f37; font-weight: bold; } .bad { color: #c00; font-weight: bold; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
 img { max-width: 100%; } .graph { overflow-x: auto; border: 1px solid #eee; padding: 0.5em; }
@@ -284,11 +281,7 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return output.table(headers, [[output.td(html.escape(_fmt(v))) for v in row] for row in rows])
 
 
 def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]) -> str:
@@ -486,11 +479,7 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
         f"<h2>Worst agreeing cases ({len(worst)})</h2>",
         *worst,
     ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>vgrad report: {html.escape(c['target'])}</title>"
-        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
+    return output.page(f"vgrad report: {c['target']}", _STYLE, body)
 
 
 REPORT_FILES = ("report.json", "report.html", "summary.md")

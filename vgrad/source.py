@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from properties.settings import cache_dir
+from reports.output import write_atomically
 
 SPEC_NAMES = ("Value", "Tensor", "optim", "nn", "functional")
 LITERALS = (int, float, complex, str, bytes, bool, type(None))
@@ -45,10 +46,7 @@ def target_file(objects: Mapping[str, Any]) -> Path:
     stem = "_".join(objects)[:40]
     path = cache_dir() / "targets" / f"{stem}_{digest}.py"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        partial.write_text(text)
-        partial.replace(path)
+        write_atomically(path, text)
     return path
 
 

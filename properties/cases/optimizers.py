@@ -11,29 +11,17 @@ properties/worker/schedules.py each define the named functions).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
 
+from oracle.optim_config import DEFAULTS, OptimizerConfig
 from properties.cases.common import log_uniform
 
 # -- optimizers ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OptimizerConfig:
-    """An optimizer of the spec by its torch name, with keyword arguments."""
-
-    name: str
-    kwargs: dict[str, Any]
-
-    def __str__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
-        return f"{self.name}(params, {args})"
-
-
-OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
+OPTIMIZERS = tuple(DEFAULTS)  # SGD, Adam, AdamW, RMSprop, Adagrad
 LEARNING_RATES = log_uniform(1e-4, 1.0)
 EPSILONS = st.one_of(st.just(1e-8), log_uniform(1e-12, 1e-1))
 # boundary values too: weight decay and momentum exactly 0 and 1, betas exactly 0.5
