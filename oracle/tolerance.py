@@ -190,8 +190,14 @@ class _Elementwise(NamedTuple):
     from_output: Callable[..., tuple[Array, ...]] = _no_output_terms
 
 
+_ONE = np.float64(1.0)
+
+
 def _ones(*xs: Array) -> Array:
-    return np.ones(np.broadcast(*xs).shape)
+    for x in xs:
+        if type(x) is not np.float64:
+            return np.ones(np.broadcast(*xs).shape)
+    return _ONE  # every operand a scalar (`_analyse_scalar`): the same value, no array
 
 
 def _library(*xs: Array) -> Array:

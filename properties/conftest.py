@@ -16,6 +16,7 @@ from properties.settings import (
     no_shrink,
     register_profiles,
     set_shrink_seconds,
+    shrink_less_after,
     without_database,
 )
 from properties.targets import Target, TargetDied, TargetLoadError, load_target
@@ -23,6 +24,7 @@ from properties.targets import Target, TargetDied, TargetLoadError, load_target
 register_profiles()
 _outer_profile: list[str] = []
 _outer_shrink_seconds: list[float] = []
+_failed_properties: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
         profile = without_database(profile)
     settings.load_profile(profile)
     _outer_shrink_seconds.append(limit_shrinking(profile))
+    _failed_properties.clear()
     chosen = config.getoption("--precision", None)
     if chosen:
         os.environ["VGRAD_PRECISION"] = chosen
@@ -102,6 +105,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
             found = diagnosis.of_failure(item, call.excinfo.value)
             if found:
                 report.user_properties.append(("vgrad_diagnosis", found))
+            _failed_properties.append(item.nodeid)
+            shrink_less_after(len(_failed_properties), os.environ.get("VGRAD_PROFILE", ""))
     return report
 
 

@@ -59,7 +59,11 @@ def case_timeout(profile: str) -> float:
     return CASE_TIMEOUTS.get(profile.split("-")[0], CASE_TIMEOUTS["default"])
 
 
-QUICK_SHRINK_SECONDS = 3.0  # a failing engine fails a dozen properties: a minute in all
+QUICK_SHRINK_SECONDS = 3.0  # each of the first QUICK_FULL_SHRINKS failing properties
+QUICK_FULL_SHRINKS = 5
+# then: an engine that fails everywhere (float32 arrays fail 50 properties) still answers
+# within a minute; every failure keeps its message and snippet, less shrunk
+QUICK_LATE_SHRINK_SECONDS = 0.5
 # With VGRAD_SHRINK_BY_COUNT, shrinking ends by Hypothesis's limits on counts (500 shrinks,
 # 200 calls without progress), never by the clock, so a seeded run gives the same
 # counterexamples at any load; this guard (Hypothesis's own default) only stops a runaway.
@@ -91,6 +95,14 @@ def limit_shrinking(profile: str) -> float:
     if profile.startswith("quick"):
         return set_shrink_seconds(QUICK_SHRINK_SECONDS)
     return engine.MAX_SHRINKING_SECONDS
+
+
+def shrink_less_after(failed: int, profile: str) -> None:
+    """Under `quick`, once `failed` properties have failed in this process, shrink each
+    further failure for QUICK_LATE_SHRINK_SECONDS only (unless VGRAD_SHRINK_BY_COUNT)."""
+    quick = profile.startswith("quick") and not os.environ.get("VGRAD_SHRINK_BY_COUNT")
+    if quick and failed == QUICK_FULL_SHRINKS:
+        set_shrink_seconds(QUICK_LATE_SHRINK_SECONDS)
 
 
 def without_database(profile: str) -> str:
