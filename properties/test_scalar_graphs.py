@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, reject
 from hypothesis import strategies as st
-from hypothesis.control import currently_in_test_context
+from hypothesis.control import current_build_context, currently_in_test_context
 
 from properties import execute, precision, running
 from properties.cases.common import Case
@@ -107,7 +107,11 @@ NOT_DETERMINISTIC = (
 def rerun(target: Target, case: Case, first: execute.TargetRun | TargetRaised) -> list[str]:
     """A line saying the target is not deterministic, if running the case again on it, in
     a fresh worker (a set's order can depend on the process), gives anything other than
-    the first run's exact numbers (or exception)."""
+    the first run's exact numbers (or exception). Asked only of the case a failure reports
+    (Hypothesis's final run, or an explicit case): not at each step of shrinking, where a
+    fresh worker per failing step made a failing property several seconds slower."""
+    if not _reported_case():
+        return []
     target.close()  # the next call starts a fresh worker, as a pasted snippet would
     again = run_on_target(target, case)
     if isinstance(first, TargetRaised) or isinstance(again, TargetRaised):
@@ -121,6 +125,12 @@ def rerun(target: Target, case: Case, first: execute.TargetRun | TargetRaised) -
     ):
         return []
     return [NOT_DETERMINISTIC.format(what="gave other numbers")]
+
+
+def _reported_case() -> bool:
+    """Whether this run's failure is the one reported: Hypothesis's final run of the
+    shrunk case, or a case run outside Hypothesis."""
+    return not currently_in_test_context() or current_build_context().is_final
 
 
 def exactly_equal(a: list, b: list) -> bool:
