@@ -29,9 +29,17 @@ def measure(graphs: int, tensor: bool, target_name: str, seed: int = 0) -> dict[
     """Microseconds per graph of each phase, and the start-up (import) seconds."""
     from before_after import worker_cpu
 
+    from properties import execute, reference
     from reports import report as r
 
     imported = time.perf_counter() - _STARTED
+    if hasattr(execute, "run_cases"):  # the report judges through properties
+        oracle, run, judge = reference.oracle_answers, execute.run_cases, reference.compare
+    else:  # a tree from before, measured with --before
+        oracle = lambda cases: r.evaluate.vjp_batch(  # noqa: E731
+            [c.graph for c in cases], [c.inputs for c in cases], [c.upstream for c in cases]
+        )
+        run, judge = r.run_targets, r.compare
     from properties.targets import load_target
 
     config = r.ReportConfig(target=target_name, graphs=graphs, tensor=tensor, seed=seed)
@@ -46,19 +54,17 @@ def measure(graphs: int, tensor: bool, target_name: str, seed: int = 0) -> dict[
         cases = [r.generate(config, ops, target, k) for k in indices]
         cpu["generate"] += time.process_time() - t
         t, wall = time.process_time(), time.perf_counter()
-        evaluations = r.evaluate.vjp_batch(
-            [c.graph for c in cases], [c.inputs for c in cases], [c.upstream for c in cases]
-        )
+        wants = oracle(cases)
         if start == 0:
             warm_up = time.perf_counter() - wall
         else:
             cpu["oracle"] += time.process_time() - t
         wall = time.perf_counter()
-        answers = r.run_targets(target, cases)
+        answers = run(target, cases)
         target_wall += time.perf_counter() - wall
         t = time.process_time()
-        for case, evaluation, answer in zip(cases, evaluations, answers, strict=True):
-            r.compare(case, evaluation, answer)
+        for case, want, answer in zip(cases, wants, answers, strict=True):
+            judge(case, want, answer)
         cpu["compare"] += time.process_time() - t
     suite, worker = time.process_time(), worker_cpu(target)
     try:

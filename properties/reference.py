@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,28 +22,47 @@ from oracle.ir import from_json, to_json
 from oracle.snippet import to_python
 from properties import precision
 from properties.cases.common import Case
-from properties.execute import TargetRun
+from properties.execute import TargetAnswer, TargetRun
 from properties.settings import cache_dir
-from properties.targets import Target, shown
+from properties.targets import Target, TargetDied, TargetRaised, shown
 
 
 @dataclass
 class Expected:
-    """The oracle's outputs and input gradients for a case."""
+    """The oracle's outputs and input gradients for a case (and every node's value)."""
 
     outputs: list[Any]
     grads: dict[str, Any]
+    values: tuple[Any, ...] = ()
 
 
 def expected(case: Case) -> Expected:
-    """Values and the vector-Jacobian product of the case, from JAX in float64."""
-    evaluation = evaluate.vjp(case.graph, case.inputs, case.upstream)
-    finite = all(np.all(np.isfinite(v)) for v in (*evaluation.outputs, *evaluation.grads.values()))
+    """Values and the vector-Jacobian product of the case, from JAX in float64; a case
+    with a non-finite answer, or one outside a float32 run's range, is rejected."""
+    want = oracle_answer(case)
+    finite = all(np.all(np.isfinite(v)) for v in (*want.outputs, *want.grads.values()))
     if not finite:  # the strategies keep away from this; a case that slips through is no test
         reject()
-    if not precision.fits([*evaluation.values, *evaluation.grads.values()]):
+    if not precision.fits([*want.values, *want.grads.values()]):
         reject()  # a float32 run: some node's value overflows float32
-    return Expected(list(evaluation.outputs), dict(evaluation.grads))
+    return want
+
+
+def oracle_answer(case: Case) -> Expected:
+    """What the oracle (JAX, float64) says about the case, whatever it says."""
+    return _expected(evaluate.vjp(case.graph, case.inputs, case.upstream))
+
+
+def oracle_answers(cases: Sequence[Case]) -> list[Expected]:
+    """`oracle_answer` for many cases, in one call of the oracle."""
+    evaluations = evaluate.vjp_batch(
+        [c.graph for c in cases], [c.inputs for c in cases], [c.upstream for c in cases]
+    )
+    return [_expected(e) for e in evaluations]
+
+
+def _expected(evaluation: evaluate.Evaluation) -> Expected:
+    return Expected(list(evaluation.outputs), evaluation.grads, evaluation.values)
 
 
 def snippet(case: Case, target: Target) -> str:
@@ -208,17 +227,29 @@ def second_opinion_of(message: str) -> str | None:
     if "expected" not in record:
         return None
     graph, inputs = from_json(json.dumps(record["case"]))
-    upstream = codec.decode(record["upstream"])
-    expected_grads, actual_grads = codec.decode(record["expected"]), codec.decode(record["actual"])
-    dps = second_opinion.digits_to_resolve(expected_grads, actual_grads)
-    truth = second_opinion.gradient(graph, inputs, upstream, dps=dps)
-    verdict = second_opinion.verdict(expected_grads, actual_grads, truth)
+    case = Case(graph, inputs, codec.decode(record["upstream"]))
+    outputs = "expected_outputs" in record
+    want = Expected(
+        list(codec.decode(record["expected_outputs"])) if outputs else [],
+        codec.decode(record["expected"]),
+    )
+    actual = list(codec.decode(record["actual_outputs"])) if outputs else None
+    return second_opinion_on(case, want, actual, codec.decode(record["actual"]))
+
+
+def second_opinion_on(
+    case: Case, want: Expected, outputs: Sequence[Any] | None, grads: dict[str, Any]
+) -> str:
+    """The JAX-free second opinion (mpmath, 50 digits or what tiny numbers need) on who is
+    closer to the truth, the oracle (`want`) or the target: its gradients, and its
+    `outputs` when given."""
+    dps = second_opinion.digits_to_resolve(want.grads, grads)
+    truth = second_opinion.gradient(case.graph, case.inputs, case.upstream, dps=dps)
+    verdict = second_opinion.verdict(want.grads, grads, truth)
     message = f"second opinion (mpmath, {dps} digits): gradients: {verdict.message}"
-    if "expected_outputs" in record:
+    if outputs is not None:
         values = second_opinion.verdict(
-            list(codec.decode(record["expected_outputs"])),
-            list(codec.decode(record["actual_outputs"])),
-            second_opinion.outputs(graph, inputs, dps),
+            list(want.outputs), list(outputs), second_opinion.outputs(case.graph, case.inputs, dps)
         )
         message += f"; values: {values.message}"
     return message
@@ -249,10 +280,13 @@ def error_bounds(case: Case) -> tolerance.Bounds:
         return tolerance.error_bounds(case.graph, case.inputs, case.upstream)
 
 
-def bounds(case: Case, want: Expected) -> tuple[list[Any], list[Any]]:
+def bounds(
+    case: Case, want: Expected, analysis: tolerance.Bounds | None = None
+) -> tuple[list[Any], list[Any]]:
     """Allowed |actual - expected| for each output and each input's gradient (input order),
-    from the oracle's running error analysis of this very case."""
-    analysis = error_bounds(case)
+    from the oracle's running error analysis of this very case (`analysis`, if made)."""
+    if analysis is None:
+        analysis = error_bounds(case)
     values = [
         allowed_error(analysis.values[o], v)
         for o, v in zip(case.graph.outputs, want.outputs, strict=True)
@@ -264,3 +298,134 @@ def bounds(case: Case, want: Expected) -> tuple[list[Any], list[Any]]:
 def gradient_bounds(case: Case, want: Expected) -> list[Any]:
     """Allowed |actual - expected| for each input's gradient, in input order."""
     return bounds(case, want)[1]
+
+
+# -- one answer judged -------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """How the target's answer to a case compares with the oracle's."""
+
+    status: str  # agree | disagree | error
+    value_error: float  # largest relative error of an output
+    gradient_error: float  # largest relative error of an input's gradient
+    actual_outputs: list[Any] = field(default_factory=list)  # numbers (nan: not one)
+    actual_grads: dict[str, Any] = field(default_factory=dict)
+    exception: str = ""
+    traceback: str = ""
+    bad: list[str] = field(default_factory=list)  # values that are not numbers, in short
+    problems: list[str] = field(default_factory=list)  # a line per entry outside its bound
+
+
+def compare(
+    case: Case, want: Expected, answer: TargetAnswer, gradient_label: str = "d loss / d {}"
+) -> Outcome:
+    """Judge the target's answer to the case (or its exception) against the oracle's.
+
+    The outcome's problems are those `mismatches` finds against the error analysis's
+    `bounds` (gradients labelled `gradient_label` with the input's name). The errors are
+    normwise relative; a gradient's is relative to the largest of the expected gradient,
+    the magnitude of the terms summed into it and the error the analysis allows it, so a
+    gradient that cancels to rounding noise (or is noise around zero) is not an error of
+    order one. The analysis runs only for answers beyond the RTOL floor: within it, every
+    entry is within its bound, and the plain relative error is at most RTOL.
+    """
+    if isinstance(answer, TargetRaised):  # a raising target case is recorded, never fatal
+        return Outcome(
+            "error", math.inf, math.inf, exception=answer.describe(), traceback=answer.traceback
+        )
+    if isinstance(answer, TargetDied):
+        return Outcome("error", math.inf, math.inf, exception=answer.message)
+    graph, names = case.graph, case.graph.input_names
+    bad = [
+        f"output n{o}: {why}"
+        for o, v in zip(graph.outputs, answer.outputs, strict=True)
+        if (why := bad_value(v))
+    ]
+    bad += [
+        f"{gradient_label.format(n)}: {why}" for n in names if (why := bad_value(answer.grads[n]))
+    ]
+    outputs = [as_number(v) for v in answer.outputs]
+    grads = {n: as_number(answer.grads[n]) for n in names}
+    outcome = Outcome("agree", math.inf, math.inf, outputs, grads, bad=bad)
+    if not bad:
+        outcome.value_error = max(
+            relative(a, e) for a, e in zip(outputs, want.outputs, strict=True)
+        )
+        expected_grads = [want.grads[n] for n in names]
+        actual_grads = [grads[n] for n in names]
+        if within_floor(outputs, want.outputs) and within_floor(actual_grads, expected_grads):
+            outcome.gradient_error = max(map(relative, actual_grads, expected_grads), default=0.0)
+            return outcome
+    analysis = error_bounds(case)
+    if not bad:
+        outcome.gradient_error = max(
+            (
+                relative(
+                    grads[n], want.grads[n], np.maximum(analysis.magnitudes[n], analysis.grads[n])
+                )
+                for n in names
+            ),
+            default=0.0,
+        )
+    value_bounds, grad_bounds = bounds(case, want, analysis)
+    outcome.problems = mismatches(
+        [*want.outputs, *(want.grads[n] for n in names)],
+        [*answer.outputs, *(answer.grads[n] for n in names)],
+        [*value_bounds, *grad_bounds],
+        [*(f"output n{o}" for o in graph.outputs), *(gradient_label.format(n) for n in names)],
+    )
+    if outcome.problems:
+        outcome.status = "disagree"
+    return outcome
+
+
+def as_number(x: Any) -> Any:
+    """A float or float array as the target gave it; anything else as nan (the problem is
+    said apart, in words)."""
+    if bad_value(x) is None:
+        return x if isinstance(x, np.ndarray | float) else float(x)
+    return math.nan
+
+
+def relative(actual: Any, expected: Any, scale: Any = 0.0) -> float:
+    """Normwise relative error ``max|a - e| / max(|e|, scale)``; inf for a non-number,
+    a mismatched shape, or a nan or infinity where the other has none."""
+    if type(actual) is float and type(expected) is float:  # the common case, made cheap
+        if actual == expected:
+            return 0.0
+        denominator = max(abs(expected), float(scale))
+        error = abs(actual - expected)
+        if math.isfinite(error) and denominator > 0:
+            return error / denominator
+    try:
+        a = np.asarray(actual, dtype=np.float64)
+    except (TypeError, ValueError):
+        return math.inf
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        return math.inf
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+        same = np.array_equal(a, e, equal_nan=True)
+        return 0.0 if same else math.inf
+    error = float(np.max(np.abs(a - e), initial=0.0))
+    if error == 0:
+        return 0.0
+    denominator = max(float(np.max(np.abs(e), initial=0.0)), float(np.max(scale, initial=0.0)))
+    return error / denominator if denominator > 0 else math.inf
+
+
+def within_floor(actual: Sequence[Any], expected: Sequence[Any]) -> bool:
+    """Every entry within RTOL (relative) of the oracle's: agreement without analysis."""
+    for a, e in zip(actual, expected, strict=True):
+        try:
+            a_arr = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+        e_arr = np.asarray(e, dtype=np.float64)
+        if a_arr.shape != e_arr.shape or not np.all(
+            np.abs(a_arr - e_arr) <= RTOL * np.abs(e_arr) + FLUSH
+        ):
+            return False
+    return True

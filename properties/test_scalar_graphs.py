@@ -18,13 +18,7 @@ from properties.cases.scalar import (
     scalar_cases,
     scalar_menu,
 )
-from properties.reference import (
-    bounds,
-    expected,
-    failure_report,
-    mismatches,
-    reproduction_text,
-)
+from properties.reference import compare, expected, failure_report, reproduction_text
 from properties.settings import fewer_examples
 from properties.targets import Target, TargetRaised
 
@@ -50,16 +44,7 @@ def check_case(target: Target, case: Case, timeout: float | None = None) -> None
         raise AssertionError(
             failure_report(case, target, None, problems + rerun(target, case, run))
         )
-    names = list(case.graph.input_names)
-    value_bounds, grad_bounds = bounds(case, want)
-    outputs = [f"output n{o}" for o in case.graph.outputs]
-    problems = mismatches(want.outputs, run.outputs, value_bounds, outputs)
-    problems += mismatches(
-        [want.grads[n] for n in names],
-        [run.grads[n] for n in names],
-        grad_bounds,
-        [f"d loss / d {n}" for n in names],
-    )
+    problems = compare(case, want, run).problems
     if problems:
         problems += rerun(target, case, run)
     assert not problems, failure_report(case, target, run, problems, want)

@@ -18,23 +18,31 @@ written by `reports.report_files`.
 from __future__ import annotations
 
 import heapq
-import math
 import shlex
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from oracle import evaluate, second_opinion, tolerance
-from oracle.ir import SCALAR, TENSOR, Graph
-from oracle.snippet import to_python
+from oracle.ir import SCALAR, TENSOR
+from properties.cases.common import Case
 from properties.cases.random_scalar import DEFAULT_OPS, random_scalar_graph
 from properties.cases.random_tensor import TENSOR_DEFAULT_OPS, random_tensor_graph
-from properties.execute import leaf_grads, wire
-from properties.reference import FLUSH, RTOL, allowed_error, bad_value, mismatches
-from properties.targets import Target, TargetDied, TargetRaised
+from properties.execute import TargetAnswer, TargetRun, run_case, run_cases
+from properties.reference import (
+    Expected,
+    Outcome,
+    as_number,
+    compare,
+    oracle_answer,
+    oracle_answers,
+    relative,
+    second_opinion_on,
+    snippet,
+)
+from properties.targets import Target
 
 BATCH = 256  # scalar graphs evaluated by the oracle at once
 TENSOR_BATCH = 64  # tensor graphs: a request to stop waits for one batch
@@ -42,6 +50,7 @@ WORST = 5  # worst agreeing cases explained in full
 MAX_EXPLAINED = 50  # disagreements explained in full; the rest are counted and listed
 MIN_NODES = 2
 SECOND_OPINION_LIMIT = 300  # nodes
+GRADIENT = "d/d{}"  # an input's gradient in the problems found
 
 
 class ReportError(ValueError):
@@ -83,34 +92,11 @@ class ReportConfig:
 
 
 @dataclass
-class Case:
-    """One generated graph with its inputs and upstream gradient."""
-
-    index: int
-    graph: Graph
-    inputs: dict[str, Any]
-    upstream: list[Any]
-
-
-@dataclass
-class Outcome:
-    """How one graph went: the target's answers (or its exception) against the oracle's."""
-
-    status: str  # agree | disagree | error
-    value_error: float  # largest relative error of an output
-    gradient_error: float  # largest relative error of an input's gradient
-    actual_outputs: list[Any] = field(default_factory=list)
-    actual_grads: dict[str, Any] = field(default_factory=dict)
-    exception: str = ""
-    traceback: str = ""
-    bad: list[str] = field(default_factory=list)  # values that are not float64 numbers
-
-
-@dataclass
 class ExplainedCase:
     """A worst case or a disagreement, with everything a reader needs to reproduce it."""
 
     why: str  # worst | disagreement
+    index: int  # graph `index` of the run
     case: Case
     outcome: Outcome
     expected_outputs: list[Any]
@@ -210,8 +196,8 @@ def generate(config: ReportConfig, ops: Sequence[str], target: Target, index: in
     graph, inputs = draw(
         rng, n_nodes, ops=ops, n_outputs=n_outputs, capabilities=target.capabilities
     )
-    upstream = [_upstream(rng, graph.shapes[o], graph.kind) for o in graph.outputs]
-    return Case(index, graph, inputs, upstream)
+    upstream = tuple(_upstream(rng, graph.shapes[o], graph.kind) for o in graph.outputs)
+    return Case(graph, inputs, upstream)
 
 
 def _upstream(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> Any:
@@ -219,214 +205,6 @@ def _upstream(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> An
     if kind == SCALAR:  # the same draws as below, without NumPy's 0-d arrays
         return rng.uniform(0.5, 2.0) * (-1.0, 1.0)[rng.integers(2)]
     return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-
-
-TargetAnswer = dict[str, Any] | TargetRaised | TargetDied
-CHUNK = 64  # graphs sent to the target's worker at once
-
-
-def run_target(target: Target, case: Case) -> TargetAnswer:
-    """Every node's value, the outputs and the input gradients, computed by the target;
-    or what the target raised, or how its worker died."""
-    try:
-        answer = target.call(
-            "run_graph",
-            graph=wire(case.graph),
-            inputs=dict(case.inputs),
-            upstream=list(case.upstream),
-            values=True,
-        )
-    except (TargetRaised, TargetDied) as error:
-        return error
-    why = malformed(case, answer)
-    if why:
-        target.close()  # a tampered worker: the next case gets a fresh one
-        return TargetDied(
-            f"the target's worker answered in the wrong form ({why}); the target has "
-            "tampered with the worker"
-        )
-    return answer
-
-
-def malformed(case: Case, answer: Any) -> str:
-    """Why `answer` is not an answer to `case` (plain data from the worker can be any
-    data); "" when it is one."""
-    if type(answer) is not dict:
-        return f"{type(answer).__name__} instead of a dict"
-    graph = case.graph
-    outputs, grads, values = answer.get("outputs"), answer.get("grads"), answer.get("values")
-    if type(outputs) is not list or len(outputs) != len(graph.outputs):
-        return "not one output per output of the graph"
-    if type(grads) is not dict or set(grads) != set(graph.input_names):
-        return "not one gradient per input of the graph"
-    if type(values) is not list or len(values) != len(graph.nodes):
-        return "not one value per node of the graph"
-    return ""
-
-
-def run_targets(target: Target, cases: Sequence[Case]) -> list[TargetAnswer]:
-    """`run_target` on many cases, a chunk per request; a chunk whose worker died (or
-    answered in the wrong form) is run again case by case, so the case that did it is
-    the only one that says so."""
-    answers: list[TargetAnswer] = []
-    for start in range(0, len(cases), CHUNK):
-        chunk = cases[start : start + CHUNK]
-        try:
-            replies = target.call(
-                "run_graphs",
-                cases=[(wire(c.graph), dict(c.inputs), list(c.upstream)) for c in chunk],
-            )
-        except TargetDied:
-            replies = None
-        parsed = _replies(chunk, replies)
-        if parsed is None:
-            answers += [run_target(target, c) for c in chunk]
-        else:
-            answers += parsed
-    return answers
-
-
-def _replies(chunk: Sequence[Case], replies: Any) -> list[TargetAnswer] | None:
-    """The answers of a chunk's reply, or None when it is not one answer per case."""
-    if type(replies) is not list or len(replies) != len(chunk):
-        return None
-    answers: list[TargetAnswer] = []
-    for case, reply in zip(chunk, replies, strict=True):
-        if type(reply) is dict and "ok" in reply and not malformed(case, reply["ok"]):
-            answers.append(reply["ok"])
-        elif type(reply) is dict and type(reply.get("raised")) is dict:
-            answers.append(TargetRaised(reply["raised"]))
-        else:
-            return None
-    return answers
-
-
-def _number(x: Any) -> Any:
-    """A float or float64 array as the target gave it; anything else as nan (the problem
-    is said apart, in words)."""
-    if bad_value(x) is None:
-        return x if isinstance(x, np.ndarray | float) else float(x)
-    return math.nan
-
-
-def relative(actual: Any, expected: Any, scale: Any = 0.0) -> float:
-    """Normwise relative error ``max|a - e| / max(|e|, scale)``; inf for a non-number,
-    a mismatched shape, or a nan or infinity where the other has none."""
-    if type(actual) is float and type(expected) is float:  # the common case, made cheap
-        if actual == expected:
-            return 0.0
-        denominator = max(abs(expected), float(scale))
-        error = abs(actual - expected)
-        if math.isfinite(error) and denominator > 0:
-            return error / denominator
-    try:
-        a = np.asarray(actual, dtype=np.float64)
-    except (TypeError, ValueError):
-        return math.inf
-    e = np.asarray(expected, dtype=np.float64)
-    if a.shape != e.shape:
-        return math.inf
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
-        same = np.array_equal(a, e, equal_nan=True)
-        return 0.0 if same else math.inf
-    error = float(np.max(np.abs(a - e), initial=0.0))
-    if error == 0:
-        return 0.0
-    denominator = max(float(np.max(np.abs(e), initial=0.0)), float(np.max(scale, initial=0.0)))
-    return error / denominator if denominator > 0 else math.inf
-
-
-def compare(case: Case, evaluation: evaluate.Evaluation, answer: TargetAnswer) -> Outcome:
-    """Run the target on the case and judge its answers against the oracle's.
-
-    Gradient errors are relative to the largest of the expected gradient, the magnitude of
-    the terms summed into it and the error the analysis allows it, so a gradient that
-    cancels to rounding noise (or is noise around zero) is not an error of order one; the
-    analysis runs only for cases beyond the RTOL floor (within it, the plain relative
-    error is at most RTOL anyway).
-    """
-    if isinstance(answer, TargetRaised):  # a raising target case is recorded, never fatal
-        return Outcome(
-            "error", math.inf, math.inf, exception=answer.describe(), traceback=answer.traceback
-        )
-    if isinstance(answer, TargetDied):
-        return Outcome("error", math.inf, math.inf, exception=answer.message)
-    names = case.graph.input_names
-    grads = leaf_grads(case.graph, answer["grads"])
-    bad = [
-        f"output n{o}: {why}"
-        for o, v in zip(case.graph.outputs, answer["outputs"], strict=True)
-        if (why := bad_value(v))
-    ]
-    bad += [f"d/d{n}: {why}" for n in names if (why := bad_value(grads[n]))]
-    outputs = [_number(v) for v in answer["outputs"]]
-    grads = {n: _number(grads[n]) for n in names}
-    outcome = Outcome("agree", 0.0, 0.0, outputs, grads, bad=bad)
-    if bad:
-        outcome.status, outcome.value_error, outcome.gradient_error = "disagree", math.inf, math.inf
-        return outcome
-    outcome.value_error = max(
-        relative(a, e) for a, e in zip(outputs, evaluation.outputs, strict=True)
-    )
-    expected_grads = [evaluation.grads[n] for n in names]
-    actual_grads = [grads[n] for n in names]
-    if _within_floor(outputs, evaluation.outputs) and _within_floor(actual_grads, expected_grads):
-        outcome.gradient_error = max(map(relative, actual_grads, expected_grads), default=0.0)
-        return outcome
-    analysis = tolerance.error_bounds(case.graph, case.inputs, case.upstream)
-    outcome.gradient_error = max(
-        (
-            relative(
-                grads[n], evaluation.grads[n], np.maximum(analysis.magnitudes[n], analysis.grads[n])
-            )
-            for n in names
-        ),
-        default=0.0,
-    )
-    if problems_of(case, evaluation, outcome, analysis):
-        outcome.status = "disagree"
-    return outcome
-
-
-def _within_floor(actual: Sequence[Any], expected: Sequence[Any]) -> bool:
-    """Every entry within RTOL (relative) of the oracle's: agreement without analysis."""
-    for a, e in zip(actual, expected, strict=True):
-        try:
-            a_arr = np.asarray(a, dtype=np.float64)
-        except (TypeError, ValueError):
-            return False
-        e_arr = np.asarray(e, dtype=np.float64)
-        if a_arr.shape != e_arr.shape or not np.all(
-            np.abs(a_arr - e_arr) <= RTOL * np.abs(e_arr) + FLUSH
-        ):
-            return False
-    return True
-
-
-def problems_of(
-    case: Case,
-    evaluation: evaluate.Evaluation,
-    outcome: Outcome,
-    analysis: tolerance.Bounds | None = None,
-) -> list[str]:
-    """A line per output or gradient outside the error analysis's bound (none: agreement)."""
-    graph = case.graph
-    if analysis is None:
-        analysis = tolerance.error_bounds(graph, case.inputs, case.upstream)
-    value_bounds = [
-        allowed_error(analysis.values[o], v)
-        for o, v in zip(graph.outputs, evaluation.outputs, strict=True)
-    ]
-    grad_bounds = [allowed_error(analysis.grads[n], evaluation.grads[n]) for n in graph.input_names]
-    labels = [f"output n{o}" for o in graph.outputs] + [f"d/d{n}" for n in graph.input_names]
-    if outcome.bad:
-        return list(outcome.bad)
-    return mismatches(
-        [*evaluation.outputs, *(evaluation.grads[n] for n in graph.input_names)],
-        [*outcome.actual_outputs, *(outcome.actual_grads[n] for n in graph.input_names)],
-        [*value_bounds, *grad_bounds],
-        labels,
-    )
 
 
 def _batches(start: int, stop: int, size: int) -> Iterator[range]:
@@ -482,15 +260,15 @@ def judge(
         if stop_requests():
             break
         cases = [generate(config, ops, target, k) for k in batch]
-        evaluations = evaluate.vjp_batch(
-            [c.graph for c in cases], [c.inputs for c in cases], [c.upstream for c in cases]
-        )
-        answers = run_targets(target, cases)
+        wants = oracle_answers(cases)
+        answers = run_cases(target, cases)
         members: dict[str, list[int]] = {op: [] for op in ops}
-        for case, evaluation, answer in zip(cases, evaluations, answers, strict=True):
-            k, graph = case.index, case.graph
-            outcome = compare(case, evaluation, answer)
-            values = [_number(v) for v in answer["values"]] if isinstance(answer, dict) else []
+        for k, case, want, answer in zip(batch, cases, wants, answers, strict=True):
+            graph = case.graph
+            outcome = compare(case, want, answer, GRADIENT)
+            values = (
+                [as_number(v) for v in answer.values or ()] if isinstance(answer, TargetRun) else []
+            )
             i = k - start
             nodes[i], depths[i] = len(graph.nodes), max(graph.depths)
             value_errors[i], gradient_errors[i] = outcome.value_error, outcome.gradient_error
@@ -501,7 +279,7 @@ def judge(
                 if node.op != "input":
                     op_nodes[node.op] += 1
                     if values:
-                        error = relative(values[j], evaluation.values[j])
+                        error = relative(values[j], want.values[j])
                         op_value_max[node.op] = max(op_value_max[node.op], error)
             if outcome.status == "agree":
                 item = (outcome.gradient_error, -k)
@@ -630,52 +408,30 @@ def explain(
     """Regenerate graph `index` and explain it: snippet, numbers, problems, second opinion
     (on the target's `answer` when given, else on a new run)."""
     case = generate(config, ops, target, index)
-    evaluation = evaluate.vjp(case.graph, case.inputs, case.upstream)
-    outcome = compare(case, evaluation, run_target(target, case) if answer is None else answer)
-    problems = [] if outcome.status == "error" else problems_of(case, evaluation, outcome)
+    want = oracle_answer(case)
+    outcome = compare(case, want, run_case(target, case) if answer is None else answer, GRADIENT)
     return ExplainedCase(
         why=why,
+        index=index,
         case=case,
         outcome=outcome,
-        expected_outputs=list(evaluation.outputs),
-        expected_grads=dict(evaluation.grads),
-        node_values=evaluation.values,
-        problems=problems,
-        snippet=to_python(
-            case.graph,
-            case.inputs,
-            module=target.import_name,
-            upstream=case.upstream,
-            constants_as_leaves=target.constants_as_leaves(case.graph.kind),
-        ),
-        verdict="" if outcome.status == "error" else _verdict(case, evaluation, outcome),
+        expected_outputs=want.outputs,
+        expected_grads=want.grads,
+        node_values=want.values,
+        problems=outcome.bad or outcome.problems,
+        snippet=snippet(case, target),
+        verdict="" if outcome.status == "error" else _verdict(case, want, outcome),
         regenerate=config.regenerate_command(index),
     )
 
 
-def _verdict(case: Case, evaluation: evaluate.Evaluation, outcome: Outcome) -> str:
-    """The JAX-free second opinion (mpmath, 50 digits or what tiny numbers need) on who is
-    closer to the truth, for the gradients and the values."""
+def _verdict(case: Case, want: Expected, outcome: Outcome) -> str:
+    """The JAX-free second opinion on who is closer to the truth, for the gradients and
+    the values, when the graph is small enough to ask it."""
     if len(case.graph.nodes) > SECOND_OPINION_LIMIT:
         return (
             f"second opinion not asked: {len(case.graph.nodes)} nodes, over "
             f"{SECOND_OPINION_LIMIT} (mpmath differentiates input by input)"
         )
-    dps = second_opinion.digits_to_resolve(evaluation.grads, outcome.actual_grads)
-    truth = second_opinion.gradient(case.graph, case.inputs, case.upstream, dps=dps)
-    actual = {}
-    for name, g in outcome.actual_grads.items():
-        try:
-            actual[name] = np.asarray(g, dtype=np.float64)
-        except (TypeError, ValueError):
-            actual[name] = np.full(np.shape(truth[name]), np.nan)
-    verdict = second_opinion.verdict(evaluation.grads, actual, truth)
-    values = second_opinion.verdict(
-        list(evaluation.outputs),
-        list(outcome.actual_outputs),
-        second_opinion.outputs(case.graph, case.inputs, dps),
-    )
-    return (
-        f"second opinion (mpmath, {dps} digits): gradients: {verdict.message}; "
-        f"values: {values.message}"
-    )
+    grads = {n: np.asarray(g, dtype=np.float64) for n, g in outcome.actual_grads.items()}
+    return second_opinion_on(case, want, outcome.actual_outputs, grads)

@@ -94,9 +94,9 @@ def _case_entry(data: ReportData, explained: ExplainedCase) -> dict[str, Any]:
     case, outcome = explained.case, explained.outcome
     return {
         "why": explained.why,
-        "index": case.index,
-        "seed": data.config.seed + case.index,
-        "regenerate": regenerate_command(data.config, case.index),
+        "index": explained.index,
+        "seed": data.config.seed + explained.index,
+        "regenerate": regenerate_command(data.config, explained.index),
         "status": outcome.status,
         "nodes": len(case.graph.nodes),
         "depth": max(case.graph.depths),
@@ -325,7 +325,7 @@ def _case_html(data: ReportData, explained: ExplainedCase, entry: dict[str, Any]
         if outcome.status != "error":
             numbers.append(f"d/d{name} actual:   {_show(outcome.actual_grads[name])}")
     parts = [
-        f'<div class="case {explained.why}"><h3>{title}: graph {case.index} '
+        f'<div class="case {explained.why}"><h3>{title}: graph {explained.index} '
         f"(seed {entry['seed']})</h3>",
         "<dl>"
         + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from oracle import codec
+from properties.execute import TargetAnswer, TargetRun
 from properties.targets import Target, TargetDied, TargetRaised, is_path
 from properties.worker.wire import dump, load_answer
 from reports.report import (
@@ -38,7 +39,6 @@ from reports.report import (
     TENSOR_BATCH,
     Judged,
     ReportConfig,
-    TargetAnswer,
 )
 
 PART_FORMAT = 1
@@ -124,7 +124,7 @@ def encode_answer(answer: TargetAnswer) -> dict[str, Any]:
         return {"raised": {key: getattr(answer, key) for key in keys}}
     if isinstance(answer, TargetDied):
         return {"died": answer.message}
-    return {"ok": base64.b64encode(dump(answer)).decode()}
+    return {"ok": base64.b64encode(dump(asdict(answer))).decode()}
 
 
 def decode_answer(data: dict[str, Any]) -> TargetAnswer:
@@ -136,9 +136,9 @@ def decode_answer(data: dict[str, Any]) -> TargetAnswer:
     if "died" in data:
         return TargetDied(str(data["died"]))
     answer = load_answer(base64.b64decode(data["ok"]))
-    if type(answer) is not dict:
-        raise PartError("a part holds an answer that is not a dict")
-    return answer
+    if type(answer) is not dict or set(answer) != {"outputs", "grads", "values"}:
+        raise PartError("a part holds an answer that is not a target's run")
+    return TargetRun(**answer)
 
 
 def encode_judged(judged: Judged) -> dict[str, Any]:
