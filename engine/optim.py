@@ -193,10 +193,13 @@ def _parameter_list(params: Iterable[Parameter]) -> list[Parameter]:
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
     """``start += weight * (end - start)`` in place, in torch's two-sided form of lerp."""
+    gap = end - start  # the one temporary array
     if weight < 0.5:
-        start += weight * (end - start)
+        gap *= weight
+        start += gap
     else:
-        start[...] = end - (end - start) * (1 - weight)
+        gap *= 1 - weight
+        np.subtract(end, gap, out=start)
 
 
 class SGD(Optimizer):
@@ -304,16 +307,24 @@ class Adam(Optimizer):
                 p *= 1 - self.lr * self.weight_decay
             else:
                 g = g + self.weight_decay * p
+        # In place, as torch's lerp_, mul_, addcmul_ and addcdiv_: each line below is one
+        # NumPy operation of the formula, in its order, with four temporary arrays, not nine.
         m, v = state["exp_avg"], state["exp_avg_sq"]
         _lerp_(m, g, 1 - beta1)
         v *= beta2
-        v += (1 - beta2) * g * g
+        square = g * (1 - beta2)
+        square *= g
+        v += square  # v += (1 - beta2) * g * g
         if self.amsgrad:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         t = state["step"]
         step_size = self.lr / (1 - beta1**t)
-        denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + self.eps
-        p -= step_size * m / denom
+        denom = np.sqrt(v)
+        denom /= (1 - beta2**t) ** 0.5
+        denom += self.eps  # denom = sqrt(v) / sqrt(1 - beta2**t) + eps
+        step = m * step_size
+        step /= denom
+        p -= step  # p -= step_size * m / denom
 
 
 class AdamW(Adam):

@@ -521,7 +521,7 @@ class Tensor:
                     f"backward() without a gradient needs a tensor with one element, this one "
                     f"has shape {self.shape}; pass backward(gradient) with an array of that shape"
                 )
-            seed = np.ones(self.data.shape)
+            seed = np.array(1.0, ndmin=self.data.ndim)  # of self's shape: all axes are 1
         else:
             seed = np.array(_real_array(_data_of(gradient), "backward(gradient)"), np.float64)
             if seed.shape != self.shape:
@@ -669,8 +669,10 @@ def _shape_arguments(args: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every node `root` depends on through gradient-requiring inputs, inputs first.
+    """`root` and the operation nodes it depends on through gradient-requiring inputs,
+    inputs first.
 
+    Leaves below `root` are left out: they have no rule to run and no gradient to reset.
     A node is always created after its inputs, so creation order is a topological
     order: collect what `root` reaches, then sort by creation number.
     """
@@ -678,7 +680,7 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     stack = [root]
     while stack:
         for child in stack.pop()._prev:
-            if child.requires_grad and child not in reached:
+            if child._prev and child.requires_grad and child not in reached:
                 reached.add(child)
                 stack.append(child)
     return sorted(reached, key=_creation_number)
