@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from oracle import _jax, codec, jax_ops
-from oracle.ir import BINARY_OPS, Graph, Node
+from oracle import _jax, codec, jax_ops, networks
+from oracle.ir import BINARY_OPS, NETWORK_OPS, Graph, Node
 
 CACHE_SIZE = 512
 _cache: OrderedDict[str, tuple[Callable, Callable]] = OrderedDict()
@@ -164,4 +164,21 @@ def _apply(node: Node, args: list[jax.Array], const: Any) -> jax.Array:
         return jax.nn.log_softmax(x, axis=attrs["axis"])
     if op == "index":
         return x[attrs["index"]]
+    if op in NETWORK_OPS:
+        return _network(op, attrs, args)
     raise ValueError(f"unknown op {op!r}")
+
+
+def _network(op: str, attrs: Any, args: list[jax.Array]) -> jax.Array:
+    """A `functional` node: `oracle.networks`'s reference in torch's layout."""
+    reference = networks.REFERENCES[op]
+    if op in ("conv2d", "linear"):
+        return reference(*args, **{k: attrs[k] for k in ("stride", "padding") if k in attrs})
+    if op in ("max_pool2d", "avg_pool2d"):
+        return reference(args[0], attrs["kernel_size"], attrs["stride"], attrs["padding"])
+    if op == "flatten":
+        return reference(args[0], attrs["start_dim"])
+    if op == "mse_loss":
+        return reference(*args)
+    second = attrs["labels"] if "labels" in attrs else attrs["targets"]
+    return reference(args[0], jnp.asarray(second))
