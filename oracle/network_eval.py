@@ -39,6 +39,7 @@ def apply(
     log: Fn,
 ) -> Array:
     """One `functional` node on float64 or mpf arrays (`lift` makes a number of their kind)."""
+    args = [np.asarray(a) for a in args]  # mpmath's 0-d results are numbers, not arrays
     x = args[0]
     if op == "conv2d":
         weight = args[1]
@@ -59,7 +60,7 @@ def apply(
         out = np.matmul(x, args[1].T)
         return out + args[2] if len(args) > 2 else out
     if op == "mse_loss":
-        d = x - args[1]
+        d = np.asarray(x - args[1])
         return np.asarray(np.sum(d * d) / d.size)
     if op == "cross_entropy":
         labels = attrs["labels"]

@@ -281,9 +281,10 @@ def _report_destination(out: Path, what: str) -> None:
 
 def _known_ops(tensor: bool) -> tuple[str, ...]:
     if tensor:
+        from oracle.ir import NETWORK_OPS
         from properties.cases.random_tensor import TENSOR_DEFAULT_OPS
 
-        return TENSOR_DEFAULT_OPS
+        return (*TENSOR_DEFAULT_OPS, *NETWORK_OPS)
     from properties.cases.random_scalar import DEFAULT_OPS
 
     return DEFAULT_OPS
