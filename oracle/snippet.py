@@ -157,10 +157,9 @@ def _functional_call(op: str, attrs: Any, args: list[str]) -> str:
         second = attrs["targets" if "targets" in attrs else "labels"]
         args = [*args, f"Tensor({_array(np.asarray(second, np.float64))})"]
     for name, default in _PLAIN_DEFAULTS.items():
-        value = attrs.get(name, default)
         plain = None if name == "stride" and op != "conv2d" else default
-        if value != plain and value != (plain, plain):
-            args.append(f"{name}={value!r}")
+        if name in attrs and attrs[name] != plain and attrs[name] != (plain, plain):
+            args.append(f"{name}={attrs[name]!r}")
     return f"functional.{op}({', '.join(args)})"
 
 
