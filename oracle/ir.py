@@ -345,7 +345,8 @@ def _validate(graph: Graph) -> None:
         if node.op in BINARY_OPS:
             _check_binary(graph.kind, node, where)
         elif len(node.args) not in _arities(node.op):
-            raise ValueError(f"{where}: takes {_arities(node.op)} args, got {len(node.args)}")
+            arity = " or ".join(map(str, _arities(node.op)))
+            raise ValueError(f"{where}: takes {arity} args, got {len(node.args)}")
         elif node.op == "input":
             _check_input(graph.kind, node, where, names)
         elif set(node.attrs) != set(_ATTRS.get(node.op, {})):

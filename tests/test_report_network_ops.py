@@ -5,6 +5,8 @@ target lacks, and leave the default graphs alone."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from oracle.ir import NETWORK_OPS
 from properties.cases.random_network import random_network_graph
 from properties.cases.random_tensor import TENSOR_DEFAULT_OPS
 from properties.targets import load_target
+from reports import report_files
 from reports.cli import main
 from reports.report import ReportConfig, generate, usable_ops
 
@@ -61,8 +64,25 @@ def test_a_planted_network_bug_disagrees_in_graphs_of_its_op(
     assert code == 1 and summary["disagree"] > 0 and summary["error"] == 0, (bug, summary)
     # every disagreeing graph has the op, and its snippet calls it
     assert _by_op(doc)[op]["disagreements"] == summary["disagree"], (bug, _by_op(doc)[op])
+    assert op in report_files.in_every_disagreement(doc), (bug, doc["ops"])
     shown = [c for c in doc["cases"] if c["why"] == "disagreement"]
     assert shown and all(f"functional.{op}(" in c["snippet"] for c in shown), (bug, shown[0])
+    case = shown[0]
+    assert "expected agrees with the second opinion, actual does not" in case["verdict"], case
+    # the snippet, in a fresh interpreter, computes the gradients the report shows
+    names = list(case["actual"]["grads"])
+    grads = f"{{n: np.asarray(globals()[n].grad).tolist() for n in {names!r}}}"
+    dump = f"\nimport json\nprint(json.dumps({grads}))"
+    printed = subprocess.run(
+        [sys.executable, "-c", case["snippet"] + dump],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.splitlines()[-1]
+    for name, grad in json.loads(printed).items():  # never reached: None, read as zeros
+        want = np.asarray(case["actual"]["grads"][name]["array"])
+        assert np.array_equal(np.zeros(want.shape) if grad is None else grad, want), (bug, name)
 
 
 def test_a_functional_op_the_target_lacks_is_listed_and_the_rest_run(tmp_path: Path) -> None:
