@@ -71,6 +71,15 @@ class NetworkGrower(_Grower):
         h, w = (int(s) for s in self.rng.integers(2, 6, size=2))
         return self.new_input((n, c, h, w))
 
+    def _rows(self, x: int) -> int:
+        """Node x when it is 2-D, else the latest 2-D node, else a fresh 2-D input."""
+        if self.values[x].ndim == 2:
+            return x
+        fits = [k for k, v in enumerate(self.values) if v.ndim == 2]
+        if fits:
+            return fits[-1]
+        return self.new_input((int(self.rng.integers(1, 4)), int(self.rng.integers(1, 6))))
+
     def _same_shape(self, shape: tuple[int, ...]) -> int:
         """A node of `shape`, sometimes an earlier one, else a fresh input."""
         fits = [k for k, v in enumerate(self.values) if v.shape == shape]
@@ -142,9 +151,9 @@ class NetworkGrower(_Grower):
         return self._pool("avg_pool2d", x)
 
     def _flatten(self, x: int) -> bool:
+        if self.values[x].ndim < 2:
+            x = self._image(x)
         a = self.values[x]
-        if a.ndim < 2:
-            return False
         start = 1 if self.rng.random() < 0.7 else int(self.rng.integers(0, a.ndim))
         if not self._offers("flatten", *(["start_dim"] if start != 1 else [])):
             return False
@@ -155,13 +164,7 @@ class NetworkGrower(_Grower):
         bias = self.rng.random() < 0.5
         if not self._offers("linear", *(["bias"] if bias else [])):
             return False
-        if self.values[x].ndim != 2:
-            fits = [k for k, v in enumerate(self.values) if v.ndim == 2]
-            x = (
-                fits[-1]
-                if fits
-                else self.new_input((int(self.rng.integers(1, 4)), int(self.rng.integers(1, 6))))
-            )
+        x = self._rows(x)
         weight = self._same_shape((int(self.rng.integers(1, 5)), self.values[x].shape[1]))
         args = (x, weight)
         if bias:
@@ -185,9 +188,8 @@ class NetworkGrower(_Grower):
         return self._add(op, (x,), attrs, value)
 
     def _cross_entropy(self, x: int) -> bool:
+        x = self._rows(x)
         a = self.values[x]
-        if a.ndim != 2:
-            return False
         labels = self.rng.integers(0, a.shape[1], size=a.shape[0])
         return self._labelled("cross_entropy", x, {"labels": labels})
 
