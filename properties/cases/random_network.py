@@ -7,10 +7,11 @@ else a fresh image input: odd and even, non-square, batch 1 or 2.  Kernels (1 to
 side, square or not) may be larger than the stride or smaller, padding is up to half the
 kernel; a weight (and a bias, half the time) is a fresh input or, sometimes, a node of
 the right shape.  ``linear`` takes a 2-D node (a fresh one when none fits), the losses
-any node of a shape they accept, with fresh labels.  Inputs stay in each op's domain as
-in `random_tensor`: every window of a max pooling has a clear maximum, every hinge margin
-is away from its kink.  A form whose argument the target lacks (stride, padding, bias,
-start_dim) is never drawn.
+any node of a shape they accept, with fresh labels; two in five cross-entropy and
+binary cross-entropy nodes take a fresh input of large logits instead.  Inputs stay in
+each op's domain as in `random_tensor`: every window of a max pooling has a clear
+maximum, every hinge margin is away from its kink.  A form whose argument the target
+lacks (stride, padding, bias, start_dim) is never drawn.
 """
 
 from __future__ import annotations
@@ -181,9 +182,19 @@ class NetworkGrower(_Grower):
             "mse_loss", (x, target), {}, network_eval.apply("mse_loss", {}, args, *_FLOAT64)
         )
 
+    def _large_logits(self, shape: tuple[int, ...]) -> int:
+        """A fresh input of logits of magnitude 200 to 1000 (exp overflows beyond 709)."""
+        name = f"x{len(self.inputs)}"
+        sign = self.rng.choice([-1.0, 1.0], size=shape)
+        self.inputs[name] = self.rng.uniform(200.0, 1000.0, size=shape) * sign
+        self.values.append(self.inputs[name])
+        return self.builder.input(name, shape)
+
     def _labelled(self, op: str, x: int, attrs: dict) -> bool:
         if not self._offers(op):
             return False
+        if op != "hinge_loss" and self.rng.random() < 0.4:
+            x = self._large_logits(self.values[x].shape)
         value = network_eval.apply(op, attrs, [self.values[x]], *_FLOAT64)
         return self._add(op, (x,), attrs, value)
 
