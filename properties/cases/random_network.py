@@ -34,8 +34,9 @@ def random_network_graph(
     n_outputs: int = 1,
     capabilities: Collection[str] | None = None,
 ) -> tuple[Graph, dict[str, np.ndarray]]:
-    """`random_tensor_graph` with the `functional` ops among `ops` drawn too."""
-    return random_tensor_graph(
+    """`random_tensor_graph` with the `functional` ops among `ops` drawn too, and every op
+    node no other node reads made an output (a dead node's mistake would go unseen)."""
+    graph, inputs = random_tensor_graph(
         rng,
         n_nodes,
         ops,
@@ -43,6 +44,9 @@ def random_network_graph(
         capabilities=capabilities,
         grower_class=NetworkGrower,
     )
+    read = {a for node in graph.nodes for a in node.args} | set(graph.outputs)
+    unread = [i for i, node in enumerate(graph.nodes) if node.args and i not in read]
+    return Graph(graph.kind, graph.nodes, (*graph.outputs, *unread)), inputs
 
 
 def _capability(op: str, argument: str = "") -> str:
@@ -98,7 +102,9 @@ class NetworkGrower(_Grower):
         kernel = self._pair(1, largest)
         stride = self._pair(1, 3) if self.rng.random() < 0.5 else 1
         kh, kw = np.broadcast_to(kernel, 2)
-        padding = self._pair(0, int(min(kh, kw)) // 2) if self.rng.random() < 0.5 else 0
+        half, padding = int(min(kh, kw)) // 2, 0
+        if half and self.rng.random() < 0.6:
+            padding = self._pair(0, half) or 1  # an int 0 is the default: padded, at least 1
         ph, pw = np.broadcast_to(padding, 2)
         if size[0] + 2 * ph < kh or size[1] + 2 * pw < kw:
             return None
