@@ -118,9 +118,14 @@ def _compiled(graph: Graph) -> tuple[Callable, Callable]:
     def values_and_jvp(inputs: list, consts: tuple, tangents: list) -> tuple[Values, Values]:
         return jax.jvp(lambda xs: run(xs, consts), (inputs,), (tangents,))
 
+    # a graph with a `functional` op compiles with XLA's default options: at -O0, a matmul
+    # plus a bias feeding a max was measured to lose the max's gradient on some rows (the
+    # sum recomputed with and without a fused multiply-add no longer equals the maximum)
+    network = any(node.op in NETWORK_OPS for node in graph.nodes)
+    options = None if network else _jax.FAST_COMPILE
     _cache[key] = (
-        jax.jit(values_and_vjp, compiler_options=_jax.FAST_COMPILE),
-        jax.jit(values_and_jvp, compiler_options=_jax.FAST_COMPILE),
+        jax.jit(values_and_vjp, compiler_options=options),
+        jax.jit(values_and_jvp, compiler_options=options),
     )
     if len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
