@@ -9,7 +9,8 @@ of the structure).  Compiled functions are kept in an LRU cache keyed by the gra
 structure and shapes, and on disk by JAX's persistent compilation cache.  They are
 compiled for speed of compilation (`oracle._jax.FAST_COMPILE`: LLVM at -O0, XLA's
 classic emitters): a new structure costs ~0.1 s instead of ~0.25 s (tracing and lowering
-~40 ms of it), and the programs are too small for optimization to matter.  Compiling one
+~40 ms of it), and the programs are too small for optimization to matter (a graph with
+a `functional` op excepted, see `_compiled`).  Compiling one
 function per op instead (cached by op, attributes and shapes) was measured slower: a
 random graph's ops rarely repeat exactly, and each costs a compilation of its own.
 """
