@@ -18,6 +18,13 @@ Ops (attributes in brackets, defaults filled in by `GraphBuilder`):
   (axis: None, an int or a tuple of ints, negative allowed); ``reshape [shape]``;
   ``transpose [axes=None]``; ``T``; ``softmax log_softmax [axis=-1]``;
   ``index [index]``, a tuple of ints, slices and integer arrays (`numpy.ndarray`, int64).
+* tensor graphs, the `functional` ops of protocol v2 (`NETWORK_OPS`, torch's semantics,
+  images NCHW): ``conv2d`` (x, weight[, bias]) ``[stride=1, padding=0]``;
+  ``max_pool2d avg_pool2d [kernel_size, stride=None, padding=0]``; ``flatten
+  [start_dim=1]``; ``linear`` (x, weight[, bias]); ``mse_loss`` (prediction, target);
+  ``cross_entropy [labels]`` (int64 class indices), ``binary_cross_entropy_with_logits
+  [targets]`` and ``hinge_loss [labels]`` (float arrays): constants, not nodes.
+  Stride, padding and kernel sizes are an int or a pair of ints.
 
 Every node names the target capability it needs (`Graph.capability`), such as
 ``Value.tanh``, ``Value.__rpow__`` or ``Tensor.__pow__(Tensor)``, so a suite can skip the
@@ -57,8 +64,12 @@ TENSOR_ONLY_OPS = (
     "log_softmax",
     "index",
 )
+NETWORK_OPS = (
+    *("conv2d", "max_pool2d", "avg_pool2d", "flatten", "linear"),
+    *("mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss"),
+)
 SCALAR_OPS = ("input", *BINARY_OPS, *UNARY_OPS)
-TENSOR_OPS = (*SCALAR_OPS, *TENSOR_ONLY_OPS)
+TENSOR_OPS = (*SCALAR_OPS, *TENSOR_ONLY_OPS, *NETWORK_OPS)
 
 _DUNDERS = {
     "add": ("__add__", "__radd__"),
@@ -67,7 +78,8 @@ _DUNDERS = {
     "div": ("__truediv__", "__rtruediv__"),
     "pow": ("__pow__", "__rpow__"),
 }
-_ARITY = {"input": 0, "matmul": 2}  # every other non-binary op takes one arg
+_ARITY = {"input": 0, "matmul": 2, "mse_loss": 2}  # every other non-binary op takes one arg
+_OPTIONAL_BIAS = ("conv2d", "linear")  # (x, weight) or (x, weight, bias)
 _ATTRS: dict[str, dict[str, Any]] = {  # allowed attributes and their defaults
     "sum": {"axis": None, "keepdims": False},
     "mean": {"axis": None, "keepdims": False},
@@ -77,7 +89,16 @@ _ATTRS: dict[str, dict[str, Any]] = {  # allowed attributes and their defaults
     "softmax": {"axis": -1},
     "log_softmax": {"axis": -1},
     "index": {"index": None},
+    "conv2d": {"stride": 1, "padding": 0},
+    "max_pool2d": {"kernel_size": None, "stride": None, "padding": 0},
+    "avg_pool2d": {"kernel_size": None, "stride": None, "padding": 0},
+    "flatten": {"start_dim": 1},
+    "cross_entropy": {"labels": None},
+    "binary_cross_entropy_with_logits": {"targets": None},
+    "hinge_loss": {"labels": None},
 }
+_PAIRS = ("stride", "padding", "kernel_size")
+_LABELS = {"cross_entropy": np.int64, "binary_cross_entropy_with_logits": np.float64}
 _RESERVED = {  # names the printed snippet uses for itself
     "np",
     "Value",
@@ -89,6 +110,7 @@ _RESERVED = {  # names the printed snippet uses for itself
     "print",
     "sys",
     "spec",
+    "functional",
 }
 _NODE_NAME = re.compile(r"n\d+")
 
@@ -270,6 +292,13 @@ def _normalize(op: str, attrs: dict[str, Any]) -> dict[str, Any]:
     for name in ("axis", "shape", "axes"):
         if isinstance(out.get(name), (list, tuple, np.ndarray)):
             out[name] = tuple(int(v) for v in out[name])
+    if op in NETWORK_OPS:
+        for name in _PAIRS:
+            if isinstance(out.get(name), (list, tuple, np.ndarray)):
+                out[name] = tuple(int(v) for v in out[name])
+        for name in ("labels", "targets"):
+            if name in out:
+                out[name] = np.array(out[name], dtype=_LABELS.get(op, np.float64))
     if op == "index":
         index = out["index"]
         items = index if isinstance(index, tuple) else (index,)
@@ -315,8 +344,9 @@ def _validate(graph: Graph) -> None:
             raise ValueError(f"{where}: args {node.args} must be earlier nodes")
         if node.op in BINARY_OPS:
             _check_binary(graph.kind, node, where)
-        elif len(node.args) != _ARITY.get(node.op, 1):
-            raise ValueError(f"{where}: takes {_ARITY.get(node.op, 1)} args, got {len(node.args)}")
+        elif len(node.args) not in _arities(node.op):
+            arity = " or ".join(map(str, _arities(node.op)))
+            raise ValueError(f"{where}: takes {arity} args, got {len(node.args)}")
         elif node.op == "input":
             _check_input(graph.kind, node, where, names)
         elif set(node.attrs) != set(_ATTRS.get(node.op, {})):
@@ -326,6 +356,10 @@ def _validate(graph: Graph) -> None:
             )
     if not graph.outputs or any(not 0 <= o < len(graph.nodes) for o in graph.outputs):
         raise ValueError(f"outputs {graph.outputs} must be node indices")
+
+
+def _arities(op: str) -> tuple[int, ...]:
+    return (2, 3) if op in _OPTIONAL_BIAS else (_ARITY.get(op, 1),)
 
 
 def _check_binary(kind: str, node: Node, where: str) -> None:
@@ -394,6 +428,8 @@ def op_capability(kind: str, node: Node) -> str | None:
         return f"{prefix}.{forward}"
     if node.op == "neg":
         return f"{prefix}.__neg__"
+    if node.op in NETWORK_OPS:
+        return f"functional.{node.op}"
     return f"{prefix}.{node.op}"
 
 
@@ -440,7 +476,65 @@ def _shape_of(node: Node, ins: list[tuple[int, ...]]) -> tuple[int, ...]:
         return ins[0]
     if op == "index":
         return dummy(ins[0])[attrs["index"]].shape
+    if op in NETWORK_OPS:
+        return network_shape(op, attrs, ins)
     return ins[0]
+
+
+def pair(value: int | Sequence[int]) -> tuple[int, int]:
+    """An int or a pair of ints as a pair."""
+    return (int(value), int(value)) if np.ndim(value) == 0 else (int(value[0]), int(value[1]))
+
+
+def _windows(size: int, kernel: int, stride: int, padding: int) -> int:
+    """How many windows torch's floor rule fits along one axis (at least one, or raise)."""
+    if kernel < 1 or stride < 1 or padding < 0:
+        raise ValueError(f"kernel {kernel}, stride {stride}, padding {padding}")
+    count = (size + 2 * padding - kernel) // stride + 1
+    if count < 1:
+        raise ValueError(f"kernel {kernel} larger than the padded size {size + 2 * padding}")
+    return count
+
+
+def network_shape(op: str, attrs: Mapping[str, Any], ins: list[tuple[int, ...]]) -> tuple[int, ...]:
+    """The output shape of a `functional` op (torch's rules), or ValueError."""
+    x = ins[0]
+    if op == "conv2d":
+        w = ins[1]
+        if len(x) != 4 or len(w) != 4 or x[1] != w[1] or ins[2:] not in ([], [(w[0],)]):
+            raise ValueError("conv2d takes (N, C, H, W), (F, C, kh, kw) and (F,)")
+        sh, sw = pair(attrs["stride"])
+        ph, pw = pair(attrs["padding"])
+        return (x[0], w[0], _windows(x[2], w[2], sh, ph), _windows(x[3], w[3], sw, pw))
+    if op in ("max_pool2d", "avg_pool2d"):
+        kh, kw = pair(attrs["kernel_size"])
+        sh, sw = pair(attrs["kernel_size"] if attrs["stride"] is None else attrs["stride"])
+        ph, pw = pair(attrs["padding"])
+        if len(x) != 4 or 2 * ph > kh or 2 * pw > kw:
+            raise ValueError(f"{op} takes (N, C, H, W) and padding at most half the kernel")
+        return (*x[:2], _windows(x[2], kh, sh, ph), _windows(x[3], kw, sw, pw))
+    if op == "flatten":
+        start = attrs["start_dim"]
+        if not 0 <= start < max(len(x), 1):
+            raise ValueError(f"start_dim {start} out of range for {len(x)} dimensions")
+        return (*x[:start], int(np.prod(x[start:], dtype=np.int64)))
+    if op == "linear":
+        w = ins[1]
+        if len(x) < 1 or len(w) != 2 or x[-1] != w[1] or ins[2:] not in ([], [(w[0],)]):
+            raise ValueError("linear takes (..., in), (out, in) and (out,)")
+        return (*x[:-1], w[0])
+    if op == "mse_loss":
+        if x != ins[1]:
+            raise ValueError("mse_loss takes a prediction and a target of one shape")
+        return ()
+    labels = np.shape(attrs["labels" if "labels" in attrs else "targets"])
+    if op == "cross_entropy":
+        classes = attrs["labels"]
+        if len(x) != 2 or labels != x[:1] or np.any((classes < 0) | (classes >= x[1])):
+            raise ValueError("cross_entropy takes (N, C) logits and N labels in [0, C)")
+    elif labels != x:
+        raise ValueError(f"{op} takes labels of the logits' shape")
+    return ()
 
 
 def _check_axes(axis: int | tuple[int, ...] | None, ndim: int) -> None:

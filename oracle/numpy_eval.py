@@ -16,7 +16,8 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from oracle.ir import BINARY_OPS, Graph, Node
+from oracle import network_eval
+from oracle.ir import BINARY_OPS, NETWORK_OPS, Graph, Node
 
 
 def evaluate(graph: Graph, inputs: Mapping[str, Any], dps: int | None = None) -> list[np.ndarray]:
@@ -66,6 +67,9 @@ def _apply(node: Node, args: list[np.ndarray], backend: _Backend) -> np.ndarray:
         return x.T
     if op == "index":
         return np.asarray(x[attrs["index"]])
+    if op in NETWORK_OPS:
+        exp, log = backend.unary["exp"], backend.unary["log"]
+        return network_eval.apply(op, attrs, args, backend.lift, exp, log)
     axis = attrs["axis"]
     shifted = x - np.max(x, axis=axis, keepdims=True)
     exps = backend.unary["exp"](shifted)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from oracle.ir import BINARY_OPS, SCALAR, Graph
+from oracle.ir import BINARY_OPS, NETWORK_OPS, SCALAR, Graph
 
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 
@@ -43,7 +43,10 @@ def to_python(
     lines = [f"# vgrad case: {len(graph.nodes)} nodes, outputs {outputs}"]
     if graph.kind != SCALAR:
         lines.append("import numpy as np")
-    lines += _import_lines(module, cls)
+    if any(node.op in NETWORK_OPS for node in graph.nodes):
+        lines += import_lines(module, [cls, "functional"])
+    else:
+        lines += _import_lines(module, cls)
     lines.append("")
     if graph.kind != SCALAR:
         lines += ["np.set_printoptions(precision=17)", ""]
@@ -135,7 +138,29 @@ def _expression(node: Any, names: list[str], wrap: Any = lambda text: text) -> s
         return f"{args[0]}.{op}(axis={attrs['axis']})"
     if op == "index":
         return f"{args[0]}[{', '.join(_index_item(v) for v in attrs['index'])}]"
+    if op in NETWORK_OPS:
+        return _functional_call(op, attrs, args)
     return f"{args[0]}.{op}()"
+
+
+_PLAIN_DEFAULTS = {"stride": 1, "padding": 0, "start_dim": 1}
+
+
+def _functional_call(op: str, attrs: Any, args: list[str]) -> str:
+    """``functional.op(...)``, keywords only where they differ from torch's defaults (as the
+    suite's worker calls it)."""
+    if op in ("max_pool2d", "avg_pool2d"):
+        args = [*args, repr(attrs["kernel_size"])]
+    if op == "cross_entropy":
+        args = [*args, _array(attrs["labels"])]
+    if op in ("binary_cross_entropy_with_logits", "hinge_loss"):
+        second = attrs["targets" if "targets" in attrs else "labels"]
+        args = [*args, f"Tensor({_array(np.asarray(second, np.float64))})"]
+    for name, default in _PLAIN_DEFAULTS.items():
+        plain = None if name == "stride" and op != "conv2d" else default
+        if name in attrs and attrs[name] != plain and attrs[name] != (plain, plain):
+            args.append(f"{name}={attrs[name]!r}")
+    return f"functional.{op}({', '.join(args)})"
 
 
 def _loss(

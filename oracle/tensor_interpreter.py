@@ -33,7 +33,7 @@ bounds by the magnitude of its terms).  `vjp` returns None where the interpreter
 not give JAX's answer, and the caller uses `oracle.traced`: a max whose value has -inf
 (JAX's rule splits the gradient among entries equal to the max, and the padding is -inf
 too), a value with no entries, an index NumPy refuses, a softmax of a 0-d value, a graph
-too large for the buckets' memory.
+too large for the buckets' memory, a `functional` op (`oracle.ir.NETWORK_OPS`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ import numpy as np
 from jax import lax
 
 from oracle import jax_ops
-from oracle.ir import TENSOR, Graph, Node
+from oracle.ir import NETWORK_OPS, TENSOR, Graph, Node
 
 OPS = (
     "input",  # KEEP: the slot keeps its value
@@ -120,6 +120,8 @@ def encode(graph: Graph) -> Program:
     shapes = graph.shapes
     if any(0 in s for s in shapes):
         raise Unsupported("a value with no entries")
+    if any(node.op in NETWORK_OPS for node in graph.nodes):
+        raise Unsupported("a `functional` op (convolution, pooling, a loss)")
     n = len(graph.nodes)
     reads = [
         _reads(nd, [shapes[a] for a in nd.args], shapes[i]) for i, nd in enumerate(graph.nodes)

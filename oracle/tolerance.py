@@ -18,7 +18,8 @@ exp/log/tanh/pow within a few ulps, sums in any order):
   order); matmul with inner size k: ``|A| e_B + e_A |B| + e_A e_B + k u |A||B|``;
   softmax and log-softmax: first order through their Jacobians plus
   ``(8 + n + |x| + max|x|) u`` times the magnitude of the result; max, relu, indexing,
-  reshape and transposes are exact.
+  reshape and transposes are exact; the `functional` ops (convolution, pooling, linear,
+  the losses): `oracle.network_tolerance`, the analysis of `oracle.networks`.
 
 Backward, per node, the gradient ``g = d(sum_k <u_k, out_k>)/d node`` is bounded through
 the *magnitude* ``A`` (g computed with the absolute value of every local derivative, the
@@ -49,7 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from oracle import numpy_eval
-from oracle.ir import SCALAR, Graph, Node
+from oracle.ir import NETWORK_OPS, SCALAR, Graph, Node
 
 U = 2.0**-53  # the unit roundoff of the implementation analysed (`unit_roundoff`)
 SAFETY = 4.0
@@ -325,6 +326,8 @@ def _forward(node: Node, args: list[Array], errs: list[Array], v: Array) -> Arra
     op, attrs = node.op, node.attrs
     if op in _ELEMENTWISE:
         return _elementwise_forward(node, args, errs, v)
+    if op in NETWORK_OPS:
+        return _networks().forward(node, args, errs, v)
     x, e = args[0], errs[0]
     if op in ("sum", "mean"):
         axis, keep = attrs["axis"], attrs["keepdims"]
@@ -354,6 +357,14 @@ def _forward(node: Node, args: list[Array], errs: list[Array], v: Array) -> Arra
     return _structural(node, e)
 
 
+def _networks() -> Any:
+    """`oracle.network_tolerance` (imported here: it builds on `oracle.networks`, which
+    builds on this module)."""
+    from oracle import network_tolerance
+
+    return network_tolerance
+
+
 def _structural(node: Node, e: Array) -> Array:
     """reshape / transpose / T / index applied to an error array."""
     op, attrs = node.op, node.attrs
@@ -379,6 +390,8 @@ def _backward(
     op, attrs = node.op, node.attrs
     if op in _ELEMENTWISE:
         return _elementwise_backward(node, args, errs, v, e_v, g_err, g_mag)
+    if op in NETWORK_OPS:
+        return _networks().backward(node, args, errs, v, e_v, g_err, g_mag)
     x, e = args[0], errs[0]
     if op in ("sum", "mean"):
         axis = attrs["axis"]

@@ -9,7 +9,8 @@ of the structure).  Compiled functions are kept in an LRU cache keyed by the gra
 structure and shapes, and on disk by JAX's persistent compilation cache.  They are
 compiled for speed of compilation (`oracle._jax.FAST_COMPILE`: LLVM at -O0, XLA's
 classic emitters): a new structure costs ~0.1 s instead of ~0.25 s (tracing and lowering
-~40 ms of it), and the programs are too small for optimization to matter.  Compiling one
+~40 ms of it), and the programs are too small for optimization to matter (a graph with
+a `functional` op excepted, see `_compiled`).  Compiling one
 function per op instead (cached by op, attributes and shapes) was measured slower: a
 random graph's ops rarely repeat exactly, and each costs a compilation of its own.
 """
@@ -24,8 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from oracle import _jax, codec, jax_ops
-from oracle.ir import BINARY_OPS, Graph, Node
+from oracle import _jax, codec, jax_ops, networks
+from oracle.ir import BINARY_OPS, NETWORK_OPS, Graph, Node
 
 CACHE_SIZE = 512
 _cache: OrderedDict[str, tuple[Callable, Callable]] = OrderedDict()
@@ -118,9 +119,14 @@ def _compiled(graph: Graph) -> tuple[Callable, Callable]:
     def values_and_jvp(inputs: list, consts: tuple, tangents: list) -> tuple[Values, Values]:
         return jax.jvp(lambda xs: run(xs, consts), (inputs,), (tangents,))
 
+    # a graph with a `functional` op compiles with XLA's default options: at -O0, a matmul
+    # plus a bias feeding a max was measured to lose the max's gradient on some rows (the
+    # sum recomputed with and without a fused multiply-add no longer equals the maximum)
+    network = any(node.op in NETWORK_OPS for node in graph.nodes)
+    options = None if network else _jax.FAST_COMPILE
     _cache[key] = (
-        jax.jit(values_and_vjp, compiler_options=_jax.FAST_COMPILE),
-        jax.jit(values_and_jvp, compiler_options=_jax.FAST_COMPILE),
+        jax.jit(values_and_vjp, compiler_options=options),
+        jax.jit(values_and_jvp, compiler_options=options),
     )
     if len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
@@ -164,4 +170,21 @@ def _apply(node: Node, args: list[jax.Array], const: Any) -> jax.Array:
         return jax.nn.log_softmax(x, axis=attrs["axis"])
     if op == "index":
         return x[attrs["index"]]
+    if op in NETWORK_OPS:
+        return _network(op, attrs, args)
     raise ValueError(f"unknown op {op!r}")
+
+
+def _network(op: str, attrs: Any, args: list[jax.Array]) -> jax.Array:
+    """A `functional` node: `oracle.networks`'s reference in torch's layout."""
+    reference = networks.REFERENCES[op]
+    if op in ("conv2d", "linear"):
+        return reference(*args, **{k: attrs[k] for k in ("stride", "padding") if k in attrs})
+    if op in ("max_pool2d", "avg_pool2d"):
+        return reference(args[0], attrs["kernel_size"], attrs["stride"], attrs["padding"])
+    if op == "flatten":
+        return reference(args[0], attrs["start_dim"])
+    if op == "mse_loss":
+        return reference(*args)
+    second = attrs["labels"] if "labels" in attrs else attrs["targets"]
+    return reference(args[0], jnp.asarray(second))

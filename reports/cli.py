@@ -206,7 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"how many graphs (1 to {MAX_GRAPHS}, default 1000)",
     )
     report.add_argument("--seed", type=_seed, default=0, help="graph k is drawn from seed + k")
-    report.add_argument("--ops", type=_ops, help="comma-separated ops (default: all it has)")
+    report.add_argument(
+        "--ops",
+        type=_ops,
+        help="comma-separated ops (default: all it has; with --tensor also conv2d, max_pool2d, "
+        "avg_pool2d, flatten, linear and the losses, never drawn by default)",
+    )
     report.add_argument(
         "--max-nodes",
         type=_integer(3, MAX_NODES),
@@ -281,9 +286,10 @@ def _report_destination(out: Path, what: str) -> None:
 
 def _known_ops(tensor: bool) -> tuple[str, ...]:
     if tensor:
+        from oracle.ir import NETWORK_OPS
         from properties.cases.random_tensor import TENSOR_DEFAULT_OPS
 
-        return TENSOR_DEFAULT_OPS
+        return (*TENSOR_DEFAULT_OPS, *NETWORK_OPS)
     from properties.cases.random_scalar import DEFAULT_OPS
 
     return DEFAULT_OPS

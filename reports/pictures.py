@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from oracle.ir import BINARY_OPS, Graph, Node
+from oracle.ir import BINARY_OPS, NETWORK_OPS, Graph, Node
 
 FLOOR = 1e-18  # exact agreement is drawn at this error on log scales
 DRAW_LIMIT = 100  # nodes; larger graphs take Graphviz long to lay out and no one to read
@@ -141,6 +141,9 @@ def expression(graph: Graph, node: Node) -> str:
         return f"-{args[0]}"
     if node.op == "T":
         return f"{args[0]}.T"
+    if node.op in NETWORK_OPS:
+        attrs = ", ".join(f"{k}={_short(v)}" for k, v in node.attrs.items())
+        return f"{node.op}({', '.join([*args, attrs] if attrs else args)})"
     attrs = ", ".join(f"{k}={_short(v)}" for k, v in node.attrs.items())
     return f"{args[0]}.{node.op}({attrs})"
 

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from oracle.ir import SCALAR, TENSOR
+from oracle.ir import NETWORK_OPS, SCALAR, TENSOR
 from properties.cases.common import Case
+from properties.cases.random_network import random_network_graph
 from properties.cases.random_scalar import DEFAULT_OPS, random_scalar_graph
 from properties.cases.random_tensor import TENSOR_DEFAULT_OPS, random_tensor_graph
 from properties.execute import TargetAnswer, TargetRun, run_case, run_cases
@@ -140,19 +141,22 @@ class ReportData:
 
 
 def usable_ops(config: ReportConfig, target: Target) -> tuple[list[str], dict[str, str]]:
-    """The ops the graphs will use, and those left out because the target lacks them."""
+    """The ops the graphs will use, and those left out because the target lacks them (a
+    `functional` op the target lacks is left out even when asked for: it is listed)."""
     every = TENSOR_DEFAULT_OPS if config.tensor else DEFAULT_OPS
+    known = (*every, *NETWORK_OPS) if config.tensor else every
     requested = every if config.ops is None else config.ops
-    unknown = [op for op in requested if op not in every]
+    unknown = [op for op in requested if op not in known]
     if unknown:
-        raise ReportError(f"unknown op(s) {', '.join(unknown)}; known: {', '.join(every)}")
+        raise ReportError(f"unknown op(s) {', '.join(unknown)}; known: {', '.join(known)}")
     prefix = "Tensor" if config.tensor else "Value"
     if prefix not in target.capabilities:
         raise ReportError(f"target {config.target} has no {prefix}")
     needs = {op: _needs(prefix, op) for op in requested}
     missing = {op: need for op, need in needs.items() if need not in target.capabilities}
-    if config.ops is not None and missing:
-        lacks = ", ".join(f"{op} ({need})" for op, need in missing.items())
+    refused = {op: need for op, need in missing.items() if op not in NETWORK_OPS}
+    if config.ops is not None and refused:
+        lacks = ", ".join(f"{op} ({need})" for op, need in refused.items())
         raise ReportError(f"target {config.target} lacks {lacks}")
     covered = [op for op in requested if op not in missing]
     if not covered:
@@ -173,7 +177,10 @@ _METHOD = {
 
 
 def _needs(prefix: str, op: str) -> str:
-    """The capability an op needs in its plainest form (reflected forms are filtered later)."""
+    """The capability an op needs in its plainest form (reflected forms and arguments are
+    filtered later)."""
+    if op in NETWORK_OPS:
+        return f"functional.{op}"
     return f"{prefix}.{_METHOD.get(op, op)}"
 
 
@@ -193,6 +200,8 @@ def generate(config: ReportConfig, ops: Sequence[str], target: Target, index: in
     n_nodes = int(rng.integers(MIN_NODES + 1, config.max_nodes + 1))
     n_outputs = 1 if rng.random() < 0.7 else int(rng.integers(2, 4))
     draw = random_tensor_graph if config.tensor else random_scalar_graph
+    if config.tensor and set(ops) & set(NETWORK_OPS):
+        draw = random_network_graph
     graph, inputs = draw(
         rng, n_nodes, ops=ops, n_outputs=n_outputs, capabilities=target.capabilities
     )

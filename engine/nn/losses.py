@@ -93,8 +93,9 @@ def _cross_entropy_backward(out: Tensor) -> None:
     (logits,) = out._prev
     picked, e, total = out._aux
     share = out.grad / len(total)
-    grad = e * (share / total)
-    # a fresh C-ordered array: reshape is a view
+    # C order, so that reshape is a view (e has the logits' order: a transposed tensor's
+    # logits are Fortran-ordered, and reshape would copy and drop the subtraction)
+    grad = np.ascontiguousarray(e * (share / total))
     # equivalent: numpy reads any negative size as -1
     grad.reshape(-1)[picked] -= share  # pragma: no mutate
     accumulate_grad(logits, grad)

@@ -16,9 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from oracle.ir import BINARY_OPS, TENSOR, TENSOR_OPS, Graph, GraphBuilder, Node, op_capability
+from oracle.ir import (
+    BINARY_OPS,
+    NETWORK_OPS,
+    TENSOR,
+    TENSOR_OPS,
+    Graph,
+    GraphBuilder,
+    Node,
+    op_capability,
+)
 
-TENSOR_DEFAULT_OPS = tuple(op for op in TENSOR_OPS if op != "input")
+# the `functional` ops are drawn only when asked for (`properties.cases.random_network`)
+TENSOR_DEFAULT_OPS = tuple(op for op in TENSOR_OPS if op not in ("input", *NETWORK_OPS))
 _MARGIN = 0.05
 _LIMIT = 1e4
 _ATTEMPTS = 10_000
@@ -46,13 +56,15 @@ def random_tensor_graph(
     n_inputs: int | None = None,
     n_outputs: int = 1,
     capabilities: Collection[str] | None = None,
+    grower_class: type[_Grower] | None = None,
 ) -> tuple[Graph, dict[str, np.ndarray]]:
     """A tensor graph of about `n_nodes` nodes (inputs included; matmul may add an input)
-    and input arrays in every op's domain; the last node is an output."""
+    and input arrays in every op's domain; the last node is an output.  `grower_class`
+    (a subclass of `_Grower`) draws further ops."""
     if n_inputs is None:
         n_inputs = int(rng.integers(1, max(2, min(4, n_nodes // 3 + 1))))
     n_inputs = min(n_inputs, n_nodes)
-    grower = _Grower(rng, capabilities)
+    grower = (grower_class or _Grower)(rng, capabilities)
     for _ in range(n_inputs):
         grower.new_input(_shape(rng))
     while len(grower.values) < n_nodes:

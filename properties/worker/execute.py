@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from properties.worker import network_ops
+
 SCALAR = "scalar"
 _BINARY = {
     "add": operator.add,
@@ -91,11 +93,15 @@ def describe(op: str, args: Sequence[int], attrs: Mapping[str, Any]) -> str:
         return f"-{names[0]}"
     if op == "matmul":
         return f"{names[0]} @ {names[1]}"
+    if op in network_ops.OPS:
+        return f"functional.{op}({', '.join(names)}, ...)"
     return f"{names[0]}.{op}(...)" if attrs else f"{names[0]}.{op}()"
 
 
 def apply(op: str, attrs: Mapping[str, Any], args: Sequence[Any], kind: str = SCALAR) -> Any:
     """One IR operation with the target's operators and methods."""
+    if op in network_ops.OPS:
+        return network_ops.apply(op, attrs, args)
     if op in _BINARY:
         side = attrs.get("side") if "const" in attrs else None
         # an exponent stays a number: `x ** 2` is the spec's own form

@@ -88,6 +88,17 @@ def test_cross_entropy() -> None:
     assert_matches_central(lambda t: cross_entropy(t, labels), [x], rng)
 
 
+def test_cross_entropy_of_transposed_logits() -> None:
+    """Logits that are a transposed view (Fortran-ordered data) get the same gradient (a
+    random tensor graph of `vgrad report --tensor --ops ...` found it lost the one-hot)."""
+    rng = np.random.default_rng(5)
+    x, labels = rng.standard_normal((4, 3)), np.array([1, 0, 2])
+    transposed, plain = Tensor(x), Tensor(x.T.copy())
+    cross_entropy(transposed.T, labels).backward()
+    cross_entropy(plain, labels).backward()
+    np.testing.assert_allclose(transposed.grad, plain.grad.T, rtol=0, atol=0, err_msg="grads")
+
+
 def test_cross_entropy_equals_the_chain_of_tensor_operations() -> None:
     rng = np.random.default_rng(4)
     x, labels = rng.standard_normal((6, 3)) * 5, rng.integers(0, 3, 6)
