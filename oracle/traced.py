@@ -10,7 +10,7 @@ structure and shapes, and on disk by JAX's persistent compilation cache.  They a
 compiled for speed of compilation (`oracle._jax.FAST_COMPILE`: LLVM at -O0, XLA's
 classic emitters): a new structure costs ~0.1 s instead of ~0.25 s (tracing and lowering
 ~40 ms of it), and the programs are too small for optimization to matter (a graph with
-a `functional` op excepted, see `_compiled`).  Compiling one
+a `functional` op or a `max` excepted, see `_compiled`).  Compiling one
 function per op instead (cached by op, attributes and shapes) was measured slower: a
 random graph's ops rarely repeat exactly, and each costs a compilation of its own.
 """
@@ -119,11 +119,12 @@ def _compiled(graph: Graph) -> tuple[Callable, Callable]:
     def values_and_jvp(inputs: list, consts: tuple, tangents: list) -> tuple[Values, Values]:
         return jax.jvp(lambda xs: run(xs, consts), (inputs,), (tangents,))
 
-    # a graph with a `functional` op compiles with XLA's default options: at -O0, a matmul
-    # plus a bias feeding a max was measured to lose the max's gradient on some rows (the
+    # a graph with a `functional` op or a `max` compiles with XLA's default options: at
+    # -O0, a matmul plus a bias feeding a max was measured to lose the max's gradient on
+    # some rows, and to give an infinite gradient to the bias when the inner axis is 1 (the
     # sum recomputed with and without a fused multiply-add no longer equals the maximum)
-    network = any(node.op in NETWORK_OPS for node in graph.nodes)
-    options = None if network else _jax.FAST_COMPILE
+    fragile = any(node.op in NETWORK_OPS or node.op == "max" for node in graph.nodes)
+    options = None if fragile else _jax.FAST_COMPILE
     _cache[key] = (
         jax.jit(values_and_vjp, compiler_options=options),
         jax.jit(values_and_jvp, compiler_options=options),

@@ -74,3 +74,23 @@ def test_poles_in_the_padding_never_reach_real_entries(value: float) -> None:
     got = tensor_interpreter.vjp(graph, inputs, [1.0])
     want = traced.vjp(graph, inputs, [1.0])
     np.testing.assert_allclose(got[1][0], want[1][0], rtol=1e-15, err_msg=f"const {value}")
+
+
+@pytest.mark.parametrize(("n", "m"), [(12, 19), (2, 11)])
+def test_traced_gets_a_max_over_an_outer_product_plus_a_bias_right(n: int, m: int) -> None:
+    """max(x @ w + c, axis=1) with an inner axis of 1: compiled at -O0, traced gave the
+    bias an infinite gradient and x and w wrong ones (the product recomputed with and
+    without a fused multiply-add no longer equals the maximum); the closed form is the
+    upstream gradient routed to each row's largest entry."""
+    rng = np.random.default_rng(n * m)
+    b = GraphBuilder(TENSOR)
+    x, w, c = b.input("x", (n, 1)), b.input("w", (1, m)), b.input("c", (m,))
+    graph = b.build([b.op("max", b.op("add", b.op("matmul", x, w), c), axis=1)])
+    inputs = {"x": rng.normal(size=(n, 1)), "w": rng.normal(size=(1, m)), "c": rng.normal(size=m)}
+    upstream = rng.normal(size=n)
+    _, grads = traced.vjp(graph, inputs, [upstream])
+    routed = np.zeros((n, m))
+    routed[np.arange(n), np.argmax(inputs["x"] @ inputs["w"] + inputs["c"], axis=1)] = upstream
+    expected = [routed @ inputs["w"].T, inputs["x"].T @ routed, routed.sum(axis=0)]
+    for name, got, want in zip(graph.input_names, grads, expected, strict=True):
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-12), (name, got, want)
