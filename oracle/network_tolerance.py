@@ -20,7 +20,7 @@ from oracle import networks
 from oracle.ir import Node
 
 Array = np.ndarray
-LOSSES = ("mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss")
+LOSSES = networks.LOSSES
 
 
 def layer(node: Node, args: list[Array]) -> dict[str, Any]:
