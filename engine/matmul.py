@@ -8,19 +8,9 @@ products, measured at 17 ms instead of 0.6 ms).  A library must not change the
 process's thread settings, so `matmul` computes such a product in blocks of rows, each
 under the threshold: one thread, the same numbers (every entry is the same dot product).
 Larger products keep BLAS's threads.
-
-When BLAS is already on one thread (``OPENBLAS_NUM_THREADS=1``, threadpoolctl's
-``threadpool_limits(1)``, a one-core machine) the blocks gain nothing and cost a few
-microseconds (BLAS packs the right operand once per block), so the product is then one
-call.  The thread count is read from BLAS at each such product, since it can change;
-reading it takes threadpoolctl (installed with vgrad; the engine itself needs only
-NumPy, and without threadpoolctl it always splits).
 """
 
 from __future__ import annotations
-
-import functools
-from typing import Any
 
 import numpy as np
 
@@ -36,7 +26,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
     (m, k), n = a.shape, b.shape[1]
     # equivalent: as above
-    if not ONE_THREAD < m * n * k <= SMALL or blas_on_one_thread():  # pragma: no mutate
+    if not ONE_THREAD < m * n * k <= SMALL:  # pragma: no mutate
         return np.matmul(a, b)
     # equivalent: any number of rows per block gives the same product
     rows = max(1, ONE_THREAD // (n * k))  # pragma: no mutate
@@ -47,21 +37,3 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for start in range(0, m, rows):
         np.matmul(a[start : start + rows], b, out=out[start : start + rows])
     return out
-
-
-def blas_on_one_thread() -> bool:
-    """Whether the BLAS libraries loaded in the process all run on one thread now
-    (False when none is found or one does not say)."""
-    libraries = _blas_libraries()
-    return bool(libraries) and all(library.get_num_threads() == 1 for library in libraries)
-
-
-@functools.cache
-def _blas_libraries() -> list[Any]:
-    """threadpoolctl's handles on the BLAS libraries loaded (NumPy's among them), found
-    once, at the first product that needs to know (about 5 ms); none without it."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return []
-    return ThreadpoolController().select(user_api="blas").lib_controllers
