@@ -13,7 +13,8 @@ Before timing, each version runs a few steps and their parameters are compared, 
 the three really compute the same thing.  Rounds are interleaved (engine, numpy,
 torch, then numpy, torch, engine, ...: the order rotates) in one process, so all see
 the same machine load; the table shows the median time per step over the rounds and
-its ratio to NumPy's.
+its ratio to NumPy's, in wall time and in the process's CPU time (on a busy machine the
+wall time also counts the time other processes held the CPU; the CPU time does not).
 
 BLAS and torch run on one thread by default: these matrices are too small to gain
 from more, and on a busy machine spinning BLAS threads make every time meaningless
@@ -241,18 +242,23 @@ def checked_steps() -> dict[str, Step] | None:
     return steps
 
 
-def interleaved_times(steps: dict[str, Step], rounds: int, per_round: int) -> dict[str, list]:
-    """Seconds per step of each version in each round; the order rotates every round."""
-    samples: dict[str, list[float]] = {name: [] for name in steps}
+def interleaved_times(
+    steps: dict[str, Step], rounds: int, per_round: int
+) -> tuple[dict[str, list], dict[str, list]]:
+    """Wall and CPU seconds per step of each version in each round; the order rotates
+    every round."""
+    wall: dict[str, list[float]] = {name: [] for name in steps}
+    cpu: dict[str, list[float]] = {name: [] for name in steps}
     names = list(steps)
     for round_ in range(rounds):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             step = steps[name]
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(per_round):
                 step()
-            samples[name].append((time.perf_counter() - start) / per_round)
-    return samples
+            wall[name].append((time.perf_counter() - start) / per_round)
+            cpu[name].append((time.process_time() - start_cpu) / per_round)
+    return wall, cpu
 
 
 def main(rounds: int = 15, steps: int = 50, threads: int = 1, as_json: bool = False) -> int:
@@ -265,11 +271,15 @@ def main(rounds: int = 15, steps: int = 50, threads: int = 1, as_json: bool = Fa
         versions = checked_steps()
         if versions is None:
             return 1
-        samples = interleaved_times(versions, rounds, steps)
+        samples, cpu_samples = interleaved_times(versions, rounds, steps)
     if as_json:
-        medians = {name: statistics.median(times) for name, times in samples.items()}
-        result = {f"{name} us/step": t * 1e6 for name, t in medians.items()}
-        result.update({f"{name}/numpy": t / medians["numpy"] for name, t in medians.items()})
+        result = {}
+        for clock, by_name in (("", samples), (" cpu", cpu_samples)):
+            medians = {name: statistics.median(times) for name, times in by_name.items()}
+            result.update({f"{name}{clock} us/step": t * 1e6 for name, t in medians.items()})
+            result.update(
+                {f"{name}/numpy{clock}": t / medians["numpy"] for name, t in medians.items()}
+            )
         print(json.dumps(result))
         return 0
     print(
@@ -280,10 +290,13 @@ def main(rounds: int = 15, steps: int = 50, threads: int = 1, as_json: bool = Fa
         f"median of {rounds} interleaved rounds of {steps} steps; {os.cpu_count()} CPUs, "
         f"{note}; parameters agree to 1e-9 after {CHECK_STEPS} steps"
     )
-    floor = statistics.median(samples["numpy"])
+    floor, cpu_floor = statistics.median(samples["numpy"]), statistics.median(cpu_samples["numpy"])
     for name, times in samples.items():
-        median = statistics.median(times)
-        print(f"  {name:8s} {median * 1e6:8.1f} us/step   {median / floor:5.2f}x numpy")
+        median, cpu = statistics.median(times), statistics.median(cpu_samples[name])
+        print(
+            f"  {name:8s} {median * 1e6:8.1f} us/step   {median / floor:5.2f}x numpy   "
+            f"CPU {cpu * 1e6:8.1f} us/step   {cpu / cpu_floor:5.2f}x numpy"
+        )
     return 0
 
 
