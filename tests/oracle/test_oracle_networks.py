@@ -144,3 +144,21 @@ def test_ties_are_found_and_training_lowers_the_loss() -> None:
     assert len(run.params) == 21 and run.losses[-1] < run.losses[0]
     value, grads = networks.loss_and_grads(layers, "cross_entropy", run.params[3], x, y)
     assert np.isclose(value, run.losses[3], rtol=1e-14) and len(grads) == 4
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 1, 3, 4), (4,)])
+def test_linear_takes_leading_batch_axes(shape: tuple[int, ...]) -> None:
+    """x of shape (*, in), as torch's: the output and every gradient are those of the 2-D
+    call on x's rows (NumPy), within the error analysis's bounds, which have their shapes."""
+    x, w, b = RNG.normal(size=shape), RNG.normal(size=(5, 4)), RNG.normal(size=5)
+    upstream = RNG.normal(size=(*shape[:-1], 5))
+    call = networks.Call("linear", (x, w, b), {})
+    out, grads = networks.vjp(call, upstream)
+    rows, g = x.reshape(-1, 4), upstream.reshape(-1, 5)
+    want = [(rows @ w.T + b).reshape(upstream.shape), (g @ w).reshape(shape), g.T @ rows, g.sum(0)]
+    bounds = networks.call_bounds(call, upstream)
+    allowed = [bounds.output, bounds.input_grad, *bounds.grads]
+    for k, (got, expected, bound) in enumerate(zip([out, *grads], want, allowed, strict=True)):
+        assert np.shape(bound) == np.shape(expected), (k, np.shape(bound), np.shape(expected))
+        assert np.all(np.abs(got - expected) <= bound), (k, got, expected, bound)
+        assert np.all(bound <= 1e-12 * (np.abs(expected) + 1)), (k, bound)
