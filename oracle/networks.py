@@ -2,7 +2,7 @@
 
 Everything is JAX in float64, written from torch's documentation, never from `engine`:
 
-* ``linear(x, W, b) = x @ W.T + b`` with W of shape (out, in);
+* ``linear(x, W, b) = x @ W.T + b`` with W of shape (out, in), x of shape (*, in);
 * ``conv2d``: `lax.conv_general_dilated` in NCHW / OIHW with torch's symmetric zero
   padding, strides, dilation and groups (a cross-correlation, as torch's);
 * ``max_pool2d``: `lax.reduce_window` of `max` with -inf padding (never the maximum);
@@ -545,6 +545,8 @@ def _backward_error(
         w = np.abs(weight)
         mag = g_mag @ w
         err = g_err @ w + (weight.shape[0] + 1) * U * mag
+        # every leading axis of x (none, or several: torch's (*, in)) is a batch axis
+        g_err, g_mag, x, e = (a.reshape(-1, a.shape[-1]) for a in (g_err, g_mag, x, e))
         n = g_mag.shape[0]
         w_mag = g_mag.T @ np.abs(x)
         grads = [g_err.T @ np.abs(x) + g_mag.T @ e + (n + 1) * U * w_mag]

@@ -103,6 +103,8 @@ def layer_source(layer: dict[str, Any]) -> str:
     elif kind in ("MaxPool2d", "AvgPool2d"):
         args = [layer["kernel_size"]]
         extra = {k: layer[k] for k in ("stride", "padding") if k in layer}
+    elif kind == "Flatten":
+        args, extra = [], {k: layer[k] for k in ("start_dim",) if k in layer}
     else:
         args, extra = [], {}
     return f"nn.{kind}({', '.join(repr(a) for a in args)}{_kwargs(extra)})"

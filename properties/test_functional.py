@@ -11,9 +11,12 @@ from hypothesis import given
 from oracle import networks
 from properties import running
 from properties.cases.layers import (
+    LINEAR_ND,
     FunctionalCase,
     explicit_functional_case,
+    explicit_linear_nd_cases,
     functional_cases,
+    linear_cases,
     pool_cases,
 )
 from properties.network_checks import (
@@ -91,6 +94,26 @@ def test_function_agrees_with_oracle(target: Target, name: str) -> None:
 
     @fewer_examples(0.15)
     @given(case=functional_cases(name, target.capabilities))
+    def agrees(case: FunctionalCase) -> None:
+        check_call(target, case)
+
+    running.run(agrees, target)
+
+
+def test_linear_with_leading_batch_axes_agrees_with_oracle(target: Target) -> None:
+    """torch's `linear` takes inputs (*, in): one of shape (in,), and (N, *, in) whose
+    leading axes are all batch axes (the weight's and the bias's gradients sum over every
+    one). An optional variant: offered when a probe's forward and backward run, a
+    limitation when only the forward does."""
+    needs(target, "Tensor", "functional.linear")
+    if LINEAR_ND in target.limitations:
+        pytest.skip(f"{LINEAR_ND} is a limitation: {target.limitations[LINEAR_ND]}")
+    needs(target, LINEAR_ND)
+    for case in explicit_linear_nd_cases(target.capabilities):
+        check_call(target, case)
+
+    @fewer_examples(0.1)
+    @given(case=linear_cases(target.capabilities, nd=True))
     def agrees(case: FunctionalCase) -> None:
         check_call(target, case)
 

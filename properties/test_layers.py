@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 
 from oracle import networks
@@ -15,6 +16,27 @@ from properties.cases.layers import NetworkCase, explicit_layer_cases, layer_cas
 from properties.network_checks import as_array, compare, failure, needs, network_snippet, on_target
 from properties.settings import fewer_examples
 from properties.targets import Target
+
+# the arguments of each layer beyond its first, each detected on its own (torch's names)
+ARGUMENTS = {
+    "Linear": ("bias=False",),
+    "Conv2d": ("stride=...", "padding=...", "bias=False"),
+    "MaxPool2d": ("stride=...", "padding=..."),
+    "AvgPool2d": ("stride=...", "padding=..."),
+    "Flatten": ("start_dim=...",),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ARGUMENTS))
+def test_layer_arguments_are_accepted(target: Target, kind: str) -> None:
+    """Every argument the suite draws for a layer is taken; one the target refuses is
+    listed as missing, and the layer is verified with the arguments it accepts."""
+    needs(target, "Tensor", f"nn.{kind}")
+    refused = [
+        f"nn.{kind}({a})" for a in ARGUMENTS[kind] if f"nn.{kind}({a})" not in target.capabilities
+    ]
+    if refused:
+        pytest.skip(f"target lacks {', '.join(refused)}")
 
 
 def check_network(target: Target, case: NetworkCase, upstream: Any, sequential: bool) -> None:

@@ -78,6 +78,8 @@ FOCUS = {
     "avg_pool_counts_unpadded": "avg_pool2d",
     "linear_bias_grad_not_summed": "linear",
     "flatten_backward_wrong_order": "flatten",
+    "linear_bias_grad_averaged_inner_axes": "leading_batch_axes",
+    "flatten_layer_ignores_start_dim": "layer_agrees",
     "cross_entropy_no_max_subtraction": "cross_entropy",
     "bce_with_logits_unstable": "binary_cross_entropy",
     "mse_loss_summed": "mse_loss",

@@ -79,13 +79,25 @@ def _pair_or_int(draw: st.DrawFn, a: int, b: int) -> int | tuple[int, int]:
     return a if a == b and draw(st.booleans()) else (a, b)
 
 
+LINEAR_ND = "functional.linear(nd)"  # inputs (in,) and (N, *, in), as torch's
+
+
 @st.composite
-def linear_cases(draw: st.DrawFn, capabilities: Collection[str]) -> FunctionalCase:
+def linear_cases(
+    draw: st.DrawFn, capabilities: Collection[str], nd: bool = False
+) -> FunctionalCase:
+    """An (N, in) input, or with `nd` an input of one axis or of two or three leading
+    batch axes (the variant `functional.linear(nd)`)."""
     n, fan_in, fan_out = draw(st.integers(1, 4)), draw(st.integers(1, 5)), draw(st.integers(1, 4))
-    tensors = [draw(arrays((n, fan_in))), draw(arrays((fan_out, fan_in), WEIGHTS))]
+    batch: tuple[int, ...] = (n,)
+    if nd:
+        axes = draw(st.sampled_from([2, 0, 3]))  # 0: a single input of shape (in,)
+        batch = (n, *(draw(st.integers(1, 3)) for _ in range(axes - 1)))[:axes]
+    tensors = [draw(arrays((*batch, fan_in))), draw(arrays((fan_out, fan_in), WEIGHTS))]
     if _has(capabilities, "linear", "bias") and draw(st.booleans()):
         tensors.append(draw(arrays((fan_out,), WEIGHTS)))
-    return FunctionalCase("linear", tuple(tensors), upstream=draw(upstreams((n, fan_out))))
+    upstream = draw(upstreams((*batch, fan_out)))
+    return FunctionalCase("linear", tuple(tensors), upstream=upstream)
 
 
 @st.composite
@@ -244,7 +256,8 @@ def _layer_offered(capabilities: Collection[str], layer: dict[str, Any]) -> bool
         return False
     if layer.get("bias", True) is False and f"nn.{kind}(bias=False)" not in capabilities:
         return False
-    return all(f"nn.{kind}({k}=...)" in capabilities for k in ("stride", "padding") if k in layer)
+    arguments = ("stride", "padding", "start_dim")
+    return all(f"nn.{kind}({k}=...)" in capabilities for k in arguments if k in layer)
 
 
 @st.composite
@@ -396,7 +409,11 @@ def layer_cases(draw: st.DrawFn, capabilities: Collection[str]) -> tuple[Network
         x = case.tensors[0]
         return NetworkCase((layer,), (), x, "", np.zeros(0)), case.upstream
     elif kind == "Flatten":
-        layer, out = {"type": kind}, (n, channels * h * w)
+        layer = {"type": kind}
+        if "nn.Flatten(start_dim=...)" in capabilities and draw(st.booleans()):
+            layer["start_dim"] = draw(st.integers(0, 3))
+        start = layer.get("start_dim", 1)
+        out = (*x_shape[:start], math.prod(x_shape[start:]))
     else:
         layer, out = {"type": kind}, x_shape
         elements = st.floats(-6.0, 6.0, allow_subnormal=False).map(_no_tiny)
@@ -491,6 +508,17 @@ def explicit_functional_case(name: str, capabilities: Collection[str]) -> Functi
     return FunctionalCase(name, tuple(tensors), kwargs, upstream=upstream)
 
 
+def explicit_linear_nd_cases(capabilities: Collection[str]) -> list[FunctionalCase]:
+    """`linear` on an input with two leading batch axes and on an input of one axis
+    (the variant `functional.linear(nd)`), with a bias when the target takes one."""
+    bias = [_fixed((2,), 3)] if _has(capabilities, "linear", "bias") else []
+    weight = _fixed((2, 4), 2)
+    return [
+        FunctionalCase("linear", (x, weight, *bias), upstream=_fixed((*x.shape[:-1], 2), 8, 2.0))
+        for x in (_fixed((2, 3, 4), 1), _fixed((4,), 4))
+    ]
+
+
 def explicit_layer_cases(capabilities: Collection[str]) -> list[tuple[NetworkCase, Any]]:
     """Each layer the target has, with every argument it takes."""
     layers: list[tuple[dict[str, Any], tuple[int, ...]]] = [
@@ -513,6 +541,7 @@ def explicit_layer_cases(capabilities: Collection[str]) -> list[tuple[NetworkCas
         ({"type": "MaxPool2d", "kernel_size": 2}, (1, 2, 4, 5)),
         ({"type": "AvgPool2d", "kernel_size": 2}, (1, 2, 4, 5)),
         ({"type": "Flatten"}, (2, 3, 2, 2)),
+        ({"type": "Flatten", "start_dim": 2}, (2, 3, 2, 2)),
         ({"type": "ReLU"}, (2, 5)),
         ({"type": "Tanh"}, (2, 5)),
         ({"type": "Sigmoid"}, (2, 5)),

@@ -6,6 +6,9 @@ layers" sections separately: a function or layer is offered when the target has 
 (callable), an argument when a small probe with it runs forward and backward; an argument
 the probe's call refuses (TypeError, NotImplementedError, AssertionError) is not offered,
 and is listed as missing by the properties; one that runs and is wrong is theirs to find.
+The variant `functional.linear(nd)` (an input of one axis, or with leading batch axes, as
+torch's `(*, in)`) is probed as the `Tensor` variants are: offered when its forward and
+backward run, a limitation when only its forward does.
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from typing import Any
 import numpy as np
 
 from properties.worker.execute import operand, weighted_sum
-from properties.worker.tasks import REFUSALS, Loaded, Phase, _data, _grad, _namespace, target
+from properties.worker.tasks import (
+    REFUSALS,
+    Loaded,
+    Phase,
+    _backward_probe,
+    _data,
+    _grad,
+    _namespace,
+    _probe,
+    target,
+)
 
 FUNCTIONS = ("linear", "conv2d", "max_pool2d", "avg_pool2d", "flatten")
 LOSSES = ("mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss")
@@ -99,6 +112,7 @@ _LAYER_PROBES: dict[str, dict[str, Callable[[Any], Any]]] = {
         "stride": lambda nn: nn.AvgPool2d(2, stride=1),
         "padding": lambda nn: nn.AvgPool2d(2, padding=1),
     },
+    "Flatten": {"start_dim": lambda nn: nn.Flatten(start_dim=2)},
 }
 _LAYER_INPUTS = {"Linear": (2, 3)}
 
@@ -119,8 +133,25 @@ def _runs(probe: Callable[[], Any]) -> bool | None:
     return True
 
 
-def detect(loaded: Loaded) -> set[str]:
-    """Each function, layer and argument of protocol v2 the target offers."""
+LINEAR_ND = "functional.linear(nd)"
+
+
+def _linear_nd_probe(F: Any, T: Any, bias: bool) -> Callable[[], None]:
+    """`linear` on an input of one axis and on one with two leading batch axes (with a
+    bias when the target takes one), each forward then backward."""
+
+    def probe() -> None:
+        for shape in ((3,), (2, 2, 3)):
+            extra = [T(_images(2))] if bias else []
+            x, weight = T(_images(*shape)), T(_images(2, 3))
+            _backward_probe(x, weight, lambda x, w, e=extra: F.linear(x, w, *e).sum())
+
+    return probe
+
+
+def detect(loaded: Loaded, limitations: dict[str, str] | None = None) -> set[str]:
+    """Each function, layer and argument of protocol v2 the target offers; a variant whose
+    forward runs and whose backward raises goes into `limitations` instead."""
     found: set[str] = set()
     F, tensor, nn = functional(loaded), loaded.Tensor, loaded.nn
     if F is not None and tensor is not None:
@@ -131,6 +162,13 @@ def detect(loaded: Loaded) -> set[str]:
             for argument, probe in _ARGUMENT_PROBES[name].items():
                 if argument and _runs(lambda probe=probe: probe(F, tensor)) is not False:
                     found.add(f"functional.{name}({argument}=...)")
+        if "functional.linear" in found:
+            bias = "functional.linear(bias=...)" in found
+            verdict = _probe(_linear_nd_probe(F, tensor, bias))
+            if verdict == "":
+                found.add(LINEAR_ND)
+            elif verdict is not None and limitations is not None:
+                limitations[LINEAR_ND] = verdict
     if nn is not None and tensor is not None:
         for name in LAYERS:
             if not callable(getattr(nn, name, None)):
@@ -190,6 +228,8 @@ def make_layer(nn: Any, layer: dict[str, Any]) -> Any:
     if kind in ("MaxPool2d", "AvgPool2d"):
         extra = {k: layer[k] for k in ("stride", "padding") if k in layer}
         return cls(layer["kernel_size"], **extra)
+    if kind == "Flatten" and "start_dim" in layer:
+        return cls(start_dim=layer["start_dim"])
     return cls()
 
 

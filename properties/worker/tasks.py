@@ -273,7 +273,7 @@ def detect(loaded: Loaded) -> tuple[set[str], dict[str, str]]:
         )
     if loaded.nn is not None and callable(getattr(loaded.nn, "MLP", None)):
         found.add("nn.MLP")
-    found.update(network_tasks.detect(loaded))
+    found.update(network_tasks.detect(loaded, limitations))
     return found, limitations
 
 

@@ -616,8 +616,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     out = x.data @ weight.data.T + (0.0 if bias is None else inputs[2].data)
 
     def vjp(g: np.ndarray) -> tuple:
-        grads = (g @ weight.data, g.T @ x.data)
-        return grads if bias is None else (*grads, g.sum(axis=0))
+        batch = tuple(range(g.ndim - 1))  # x is (*, in): every leading axis is a batch axis
+        grads = (g @ weight.data, np.tensordot(g, x.data, axes=(batch, batch)))
+        return grads if bias is None else (*grads, g.sum(axis=batch))
 
     return Tensor(out, inputs, vjp)
 
@@ -817,8 +818,11 @@ class AvgPool2d(MaxPool2d):
 
 
 class Flatten(_Stateless):
+    def __init__(self, start_dim: int = 1) -> None:
+        self.start_dim = start_dim
+
     def __call__(self, x: Tensor) -> Tensor:
-        return flatten(x)
+        return flatten(x, self.start_dim)
 
 
 class ReLU(_Stateless):

@@ -139,9 +139,23 @@ NETWORK_BUGS: list[Bug] = [
     Bug(
         "linear_bias_grad_not_summed", NETWORKS,
         "linear's bias gradient is the first row's, not the sum over the batch",
-        "return grads if bias is None else (*grads, g.sum(axis=0))",
+        "return grads if bias is None else (*grads, g.sum(axis=batch))",
         "return grads if bias is None else (*grads, g[0])",
         _functional_differs("linear", [_images(3, 4), _images(2, 4, seed=1), _images(2, seed=2)]),
+    ),
+    Bug(
+        "linear_bias_grad_averaged_inner_axes", NETWORKS,
+        "linear's bias gradient averages over the leading axes after the first (an input "
+        "(N, *, in)) instead of summing them",
+        "(*grads, g.sum(axis=batch))", "(*grads, g.mean(axis=batch[1:]).sum(axis=0))",
+        _functional_differs(
+            "linear", [_images(2, 3, 4), _images(2, 4, seed=1), _images(2, seed=2)]
+        ),
+    ),
+    Bug(
+        "flatten_layer_ignores_start_dim", NETWORKS, "nn.Flatten drops its start_dim argument",
+        "return flatten(x, self.start_dim)", "return flatten(x)",
+        _network_differs(lambda nn: nn.Flatten(start_dim=2), _images(2, 3, 2, 2)),
     ),
     Bug(
         "flatten_backward_wrong_order", NETWORKS,

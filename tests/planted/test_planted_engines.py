@@ -437,6 +437,18 @@ NETWORK_CASES: dict[str, tuple[str, tuple[np.ndarray, ...], tuple, dict]] = {
         (),
         {},
     ),
+    "linear leading batch axes": (
+        "linear",
+        (_RNG.normal(size=(2, 3, 4)), _RNG.normal(size=(2, 4)), _RNG.normal(size=2)),
+        (),
+        {},
+    ),
+    "linear one axis": (
+        "linear",
+        (_RNG.normal(size=4), _RNG.normal(size=(2, 4)), _RNG.normal(size=2)),
+        (),
+        {},
+    ),
     "conv2d stride padding": (
         "conv2d",
         (_IMAGES, _KERNEL, _RNG.normal(size=3)),
@@ -500,3 +512,13 @@ def test_hinge_loss_and_layers() -> None:
     model = E.nn.Sequential(E.nn.Conv2d(1, 2, 3, padding=1), E.nn.ReLU(), E.nn.Linear(4, 3))
     shapes = [p.data.shape for p in model.parameters()]
     assert shapes == [(2, 1, 3, 3), (2,), (3, 4), (3,)], f"parameters() shapes {shapes}"
+
+
+@pytest.mark.parametrize("start_dim", [0, 1, 2, 3])
+def test_flatten_layer_start_dim_matches_torch(start_dim: int) -> None:
+    torch = pytest.importorskip("torch")
+    x = Tensor(_IMAGES)
+    out = E.nn.Flatten(start_dim=start_dim)(x)
+    want = torch.nn.Flatten(start_dim=start_dim)(_t(_IMAGES))
+    assert out.data.shape == tuple(want.shape), f"start_dim={start_dim}: {out.data.shape}"
+    assert np.array_equal(out.data, want.numpy()), f"start_dim={start_dim}: values"
