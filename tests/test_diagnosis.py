@@ -115,6 +115,16 @@ PLANTED: dict[str, dict[str, str]] = {
     "adagrad_eps_inside_sqrt": _optim("eps-inside", "Adagrad"),
     "adagrad_initial_accumulator_ignored": _optim("initial-ignored", "Adagrad"),
     "zero_grad_compares": _optim("zero-grad-noop", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"),
+    # torch's further arguments (protocol v2)
+    "sgd_dampening_first_step": _optim("dampening-first-step", "SGD"),
+    # AdamW's decay is decoupled: no decay added to its gradient, before or after
+    "maximize_after_weight_decay": _optim(
+        "maximize-after-decay", "SGD", "Adam", "RMSprop", "Adagrad"
+    ),
+    "adam_amsgrad_max_of_corrected": _optim("amsgrad-corrected-max", "Adam", "AdamW"),
+    "adam_decoupled_ignored": _optim("decoupled-ignored", "Adam"),
+    "rmsprop_centered_average_not_kept": _optim("centered-average-not-kept", "RMSprop"),
+    "adagrad_lr_decay_off_by_one": _optim("lr-decay-off-by-one", "Adagrad"),
     "mlp_bias_first": {},  # nn: not in the catalogue
     "mlp_relu_last_layer": {},
     "mlp_zero_grad_last_layer_only": {},
