@@ -23,7 +23,16 @@ from planted import BUGS, write_engine
 
 from oracle import networks as oracle_networks
 from oracle import optim as reference
-from properties.diagnosis import NETWORK_OPS, diagnose, networks, of_failure, optimizers, scopes_of
+from oracle.schedules import learning_rates
+from properties.diagnosis import (
+    NETWORK_OPS,
+    diagnose,
+    networks,
+    of_failure,
+    optimizers,
+    schedules,
+    scopes_of,
+)
 from properties.diagnosis.judge import Hypothesis, Raises, judge
 from properties.targets import TargetDied, load_target
 from reports.check import run_check
@@ -126,6 +135,8 @@ PLANTED: dict[str, dict[str, str]] = {
     "adam_decoupled_ignored": _optim("decoupled-ignored", "Adam"),
     "rmsprop_centered_average_not_kept": _optim("centered-average-not-kept", "RMSprop"),
     "adagrad_lr_decay_off_by_one": _optim("lr-decay-off-by-one", "Adagrad"),
+    "step_lr_one_epoch_early": {"schedule StepLR": "early"},
+    "lambda_lr_skips_epoch_zero": {"schedule LambdaLR": "skips-epoch-zero"},
     # protocol v2: the functional ops and losses
     "conv_weight_grad_flipped": {"network conv2d": "weight-grad-flipped"},
     "conv_padding_one_side_backward": {"network conv2d": "crop-start"},
@@ -310,6 +321,14 @@ def test_the_optimizer_rules_are_torchs(name: str) -> None:
         theirs = reference.trajectory(reference.OptimizerConfig(name, config), start, grads)
         want = np.concatenate([np.ravel(step[0]) for step in theirs[1:]])
         assert np.allclose(ours, want, rtol=1e-12, atol=1e-14), (name, config, ours, want)
+
+
+@pytest.mark.parametrize("name", list(schedules.SCHEDULES))
+def test_the_schedules_are_torchs(name: str) -> None:
+    for schedule in schedules.SCHEDULES[name]:
+        ours = schedules.rates(schedule, None, len(schedules.GRADS))
+        theirs = learning_rates(schedule, 1.0, len(schedules.GRADS))
+        assert np.allclose(ours, theirs, rtol=1e-14), (schedule, ours, theirs)
 
 
 @pytest.mark.parametrize("op", NETWORK_OPS)
