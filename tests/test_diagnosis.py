@@ -142,7 +142,7 @@ PLANTED: dict[str, dict[str, str]] = {
     "conv_padding_one_side_backward": {"network conv2d": "crop-start"},
     "conv_stride_ignored_backward": {"network conv2d": "stride-ignored-backward"},
     "conv_bias_grad_averaged": {"network conv2d": "bias-averaged"},
-    "conv_layer_ignores_padding": {},  # nn layers: not in the catalogue
+    "conv_layer_ignores_padding": {"layers": "Conv2d-ignores-padding"},
     "max_pool_grad_whole_window": {"network max_pool2d": "whole-window"},
     "max_pool_zero_padding": {"network max_pool2d": "zero-padding"},
     "avg_pool_counts_unpadded": {"network avg_pool2d": "exclude-pad"},
@@ -152,7 +152,7 @@ PLANTED: dict[str, dict[str, str]] = {
     },
     "linear_bias_grad_not_summed": {"network linear": "bias-first-row"},
     "flatten_backward_wrong_order": {"network flatten": "column-major"},
-    "sequential_parameters_reversed": {},
+    "sequential_parameters_reversed": {"sequential": "parameters-reversed"},
     "cross_entropy_no_max_subtraction": {"network cross_entropy": "overflows"},
     "bce_with_logits_unstable": {"network binary_cross_entropy_with_logits": "overflows"},
     "mse_loss_summed": {"network mse_loss": "summed"},

@@ -45,8 +45,8 @@ def diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
     """The diagnosis of `scope` on `target`: ``("op", kind, op, side)`` (elementwise),
     ``("structural", op, variant)`` (tensor ops), ``("accumulation", kind)``,
     ``("traversal", "scalar")`` (accumulation and deep chains),
-    ``("optimizer", name, kind)``, ``("schedule", name)`` or ``("network", op)`` (a
-    `functional` op or loss); cached per target."""
+    ``("optimizer", name, kind)``, ``("schedule", name)``, ``("network", op)`` (a
+    `functional` op or loss), ``("layers",)`` or ``("sequential",)``; cached per target."""
     key = (target.spec, repr(scope))
     if key not in _CACHE:
         _CACHE[key] = _diagnose(target, scope)
@@ -54,11 +54,11 @@ def diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
 
 
 def _diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
-    from properties.diagnosis import accumulation, networks, ops, optimizers, schedules
+    from properties.diagnosis import accumulation, layers, networks, ops, optimizers, schedules
 
     what = " ".join(str(s) for s in scope if s is not None)
     kind = scope[1] if scope[0] in ("op", "accumulation", "traversal") else scope[-1]
-    kind = "tensor" if scope[0] in ("structural", "network") else kind
+    kind = "tensor" if scope[0] in ("structural", "network", "layers", "sequential") else kind
     if scope[0] == "schedule":  # over SGD, on Values when the target has them
         kind = "scalar" if target.has("Value") else "tensor"
     blocks = [("mul", None), ("add", None)]  # what probes (and composite ops) are built on
@@ -85,6 +85,10 @@ def _diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
             return networks.diagnosis(target, scope[1])
         if scope[0] == "schedule":
             return schedules.diagnosis(target, scope[1])
+        if scope[0] == "layers":
+            return layers.layers_diagnosis(target)
+        if scope[0] == "sequential":
+            return layers.sequential_diagnosis(target)
         if scope[0] in ("accumulation", "traversal"):
             return accumulation.diagnosis(target, scope[1], deep=scope[0] == "traversal")
         return optimizers.diagnosis(target, scope[1], scope[2])
@@ -221,6 +225,9 @@ def scopes_of(target: Target) -> list[tuple[str, ...]]:
         found += [("structural", op, v) for op, v in structural.PROBES if (op, v) in menu]
         found.append(("accumulation", "tensor"))
         found += [("network", op) for op in NETWORK_OPS if target.has(f"functional.{op}")]
+        pooled = ("nn.Conv2d", "nn.MaxPool2d", "nn.AvgPool2d")
+        found += [("layers",)] if any(target.has(layer) for layer in pooled) else []
+        found += [("sequential",)] if target.has("nn.Sequential", "nn.Linear") else []
     for name in OPTIMIZERS:
         found += [("optimizer", name, kind) for kind in ("scalar", "tensor")]
     found += [("schedule", name) for name in ("StepLR", "LambdaLR") if target.has(f"optim.{name}")]
@@ -275,6 +282,13 @@ def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis |
         return diagnose(target, ("network", "max_pool2d"))
     if name == "test_optimizer_trajectories_agree_with_optax":
         return diagnose(target, ("optimizer", params["name"], kind))
+    if name == "test_layer_agrees_with_oracle":
+        return diagnose(target, ("layers",))
+    if name in (
+        "test_network_loss_and_every_gradient_agree_with_oracle",
+        "test_digits_cnn_agrees_with_oracle",
+    ):
+        return diagnose(target, ("sequential",))
     if name == "test_scheduler_sets_torchs_learning_rates":
         return diagnose(target, ("schedule", params["scheduler"]))
     if name == "test_zero_grad_clears_every_parameter":

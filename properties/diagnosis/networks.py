@@ -107,7 +107,7 @@ _HOW = {
 }
 
 
-def _values(*shape: int, seed: int, low: float = -2.0, high: float = 2.0) -> np.ndarray:
+def distinct_values(*shape: int, seed: int, low: float = -2.0, high: float = 2.0) -> np.ndarray:
     """Distinct values of two decimals (no ties, no zeros), fixed by `seed`."""
     rng = np.random.default_rng(seed)
     n = int(np.prod(shape))
@@ -119,12 +119,16 @@ def probes(op: str, capabilities: Collection[str]) -> list[FunctionalCase]:
     """The cases `op` is called on: each argument the target accepts, one at a time."""
     has = lambda argument: f"functional.{op}({argument}=...)" in capabilities  # noqa: E731
     if op == "mse_loss":
-        return [FunctionalCase(op, (_values(3, 2, seed=1), _values(3, 2, seed=2)), upstream=0.75)]
+        return [
+            FunctionalCase(
+                op, (distinct_values(3, 2, seed=1), distinct_values(3, 2, seed=2)), upstream=0.75
+            )
+        ]
     if op == "cross_entropy":
         huge = np.array([[1000.0, -1000.0, 3.0], [2.0, 5.0, -1.0]])
         return [
             FunctionalCase(
-                op, (_values(3, 4, seed=3),), rest=(np.array([1, 3, 0]),), upstream=0.75
+                op, (distinct_values(3, 4, seed=3),), rest=(np.array([1, 3, 0]),), upstream=0.75
             ),
             FunctionalCase(op, (huge,), rest=(np.array([1, 1]),), upstream=0.75),
         ]
@@ -132,22 +136,26 @@ def probes(op: str, capabilities: Collection[str]) -> list[FunctionalCase]:
         targets = np.array([0.0, 1.0, 0.25, 0.7])
         huge = (np.array([800.0, -800.0, 0.5, -1.5]), targets)
         return [
-            FunctionalCase(op, (_values(4, seed=4, low=-3, high=3), targets), upstream=0.75),
+            FunctionalCase(
+                op, (distinct_values(4, seed=4, low=-3, high=3), targets), upstream=0.75
+            ),
             FunctionalCase(op, huge, upstream=0.75),
         ]
     if op == "hinge_loss":
         scores, labels = np.array([0.5, -2.0, 1.5, 0.25]), np.array([1.0, -1.0, -1.0, -1.0])
         return [FunctionalCase(op, (scores, labels), upstream=0.75)]
     if op == "linear":
-        tensors = (_values(3, 4, seed=5), _values(2, 4, seed=6))
-        tensors += (_values(2, seed=7),) if has("bias") else ()
-        return [FunctionalCase(op, tensors, upstream=_values(3, 2, seed=8))]
+        tensors = (distinct_values(3, 4, seed=5), distinct_values(2, 4, seed=6))
+        tensors += (distinct_values(2, seed=7),) if has("bias") else ()
+        return [FunctionalCase(op, tensors, upstream=distinct_values(3, 2, seed=8))]
     if op == "flatten":
-        x = _values(2, 3, 2, 2, seed=9)
-        found = [FunctionalCase(op, (x,), upstream=_values(2, 12, seed=10))]
+        x = distinct_values(2, 3, 2, 2, seed=9)
+        found = [FunctionalCase(op, (x,), upstream=distinct_values(2, 12, seed=10))]
         if has("start_dim"):
             found.append(
-                FunctionalCase(op, (x,), {"start_dim": 2}, upstream=_values(2, 3, 4, seed=11))
+                FunctionalCase(
+                    op, (x,), {"start_dim": 2}, upstream=distinct_values(2, 3, 4, seed=11)
+                )
             )
         return found
     if op in ("max_pool2d", "avg_pool2d"):
@@ -156,26 +164,28 @@ def probes(op: str, capabilities: Collection[str]) -> list[FunctionalCase]:
 
 
 def _pool_probes(op: str, has: Callable[[str], bool]) -> list[FunctionalCase]:
-    x = _values(1, 2, 4, 6, seed=12)
+    x = distinct_values(1, 2, 4, 6, seed=12)
     cases = [({"kernel_size": 2}, x)]
     if has("stride"):  # overlapping windows
         cases.append(({"kernel_size": (3, 2), "stride": 1}, x))
     if has("padding"):  # all negative: a zero of the padding would win
-        negative = -np.abs(_values(1, 2, 4, 6, seed=13)) if op == "max_pool2d" else x
+        negative = -np.abs(distinct_values(1, 2, 4, 6, seed=13)) if op == "max_pool2d" else x
         kwargs: dict[str, Any] = {"kernel_size": 3, "padding": 1}
         cases.append((kwargs | ({"stride": 2} if has("stride") else {}), negative))
     # the first: one upstream number per channel, so that an output of another shape (a
     # default stride of 1) is weighed too
-    found = [FunctionalCase(op, (x,), cases[0][0], upstream=_values(1, 2, 1, 1, seed=17))]
+    found = [FunctionalCase(op, (x,), cases[0][0], upstream=distinct_values(1, 2, 1, 1, seed=17))]
     for k, (kwargs, tensor) in enumerate(cases[1:]):
         out = _pool(tensor, kwargs, "max" if op == "max_pool2d" else "avg", None)[0]
-        found.append(FunctionalCase(op, (tensor,), kwargs, upstream=_values(*out.shape, seed=k)))
+        found.append(
+            FunctionalCase(op, (tensor,), kwargs, upstream=distinct_values(*out.shape, seed=k))
+        )
     return found
 
 
 def _conv_probes(has: Callable[[str], bool]) -> list[FunctionalCase]:
-    x, w = _values(2, 2, 5, 4, seed=14), _values(3, 2, 3, 2, seed=15)
-    tensors = (x, w, _values(3, seed=16)) if has("bias") else (x, w)
+    x, w = distinct_values(2, 2, 5, 4, seed=14), distinct_values(3, 2, 3, 2, seed=15)
+    tensors = (x, w, distinct_values(3, seed=16)) if has("bias") else (x, w)
     settings = [{}]
     settings += [{"stride": (2, 1)}] if has("stride") else []
     settings += [{"padding": (1, 1)}] if has("padding") else []
@@ -183,7 +193,7 @@ def _conv_probes(has: Callable[[str], bool]) -> list[FunctionalCase]:
     for k, kwargs in enumerate(settings):
         out = _conv(tensors, kwargs, None)[0]
         found.append(
-            FunctionalCase("conv2d", tensors, kwargs, upstream=_values(*out.shape, seed=k))
+            FunctionalCase("conv2d", tensors, kwargs, upstream=distinct_values(*out.shape, seed=k))
         )
     return found
 
@@ -342,6 +352,7 @@ def _conv(t: tuple, kwargs: dict, mistake: str | None, u: Any = None) -> Result:
         out = out + t[2][None, :, None, None]
     if u is None:
         return out, []
+    u = np.broadcast_to(u, out.shape)
     if mistake == "stride-ignored-backward":
         windows = _windows(x.shape, k, (1, 1), p)
         windows = [
