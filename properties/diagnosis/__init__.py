@@ -225,8 +225,8 @@ def scopes_of(target: Target) -> list[tuple[str, ...]]:
         found += [("structural", op, v) for op, v in structural.PROBES if (op, v) in menu]
         found.append(("accumulation", "tensor"))
         found += [("network", op) for op in NETWORK_OPS if target.has(f"functional.{op}")]
-        pooled = ("nn.Conv2d", "nn.MaxPool2d", "nn.AvgPool2d")
-        found += [("layers",)] if any(target.has(layer) for layer in pooled) else []
+        probed = ("nn.Linear", "nn.Conv2d", "nn.MaxPool2d", "nn.AvgPool2d")
+        found += [("layers",)] if any(target.has(layer) for layer in probed) else []
         found += [("sequential",)] if target.has("nn.Sequential", "nn.Linear") else []
     for name in OPTIMIZERS:
         found += [("optimizer", name, kind) for kind in ("scalar", "tensor")]

@@ -1,7 +1,8 @@
 """The catalogue of mistakes in the `nn` layers and `Sequential` (protocol v2).
 
 Each layer the target has is built with one argument at a time away from its default
-(Conv2d's stride, its padding; the poolings' stride, their padding), given fixed weights,
+(Conv2d's stride, its padding; the poolings' stride, their padding; Linear as it is, which
+no hypothesis of this catalogue changes), given fixed weights,
 and run on a fixed input with a fixed upstream gradient through the worker's
 `network_run` task; its output, input gradient and parameter gradients are compared with
 torch's (the `functional` rules of `networks`, in NumPy). A hypothesis is one layer that
@@ -22,7 +23,12 @@ from properties.diagnosis.judge import Hypothesis, Reading, judge
 from properties.diagnosis.networks import distinct_values, evaluate
 from properties.targets import Target, TargetRaised
 
-_FUNCTION = {"Conv2d": "conv2d", "MaxPool2d": "max_pool2d", "AvgPool2d": "avg_pool2d"}
+_FUNCTION = {
+    "Linear": "linear",
+    "Conv2d": "conv2d",
+    "MaxPool2d": "max_pool2d",
+    "AvgPool2d": "avg_pool2d",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,14 @@ class LayerProbe:
 def probes(capabilities: Any) -> list[LayerProbe]:
     """Each layer with each argument the target accepts, one at a time."""
     found = []
+    if "nn.Linear" in capabilities:  # no argument: a wrong Linear is explained by none
+        layer = {"type": "Linear", "in_features": 4, "out_features": 3}
+        w, b, x = (
+            distinct_values(3, 4, seed=26),
+            distinct_values(3, seed=27),
+            distinct_values(2, 4, seed=28),
+        )
+        found.append(LayerProbe(layer, "", (w, b), x, distinct_values(2, 3, seed=29)))
     if "nn.Conv2d" in capabilities:
         w, b = distinct_values(3, 2, 3, 2, seed=20), distinct_values(3, seed=21)
         for argument, value in (("stride", (2, 1)), ("padding", 1)):
@@ -63,7 +77,7 @@ def probes(capabilities: Any) -> list[LayerProbe]:
 def _predicted(probe: LayerProbe, ignored: str | None) -> Reading:
     kind = probe.layer["type"]
     kwargs = {k: v for k, v in probe.kwargs.items() if k != ignored}
-    if kind != "Conv2d":
+    if kind in ("MaxPool2d", "AvgPool2d"):
         kwargs["kernel_size"] = probe.layer["kernel_size"]
     case = FunctionalCase(
         _FUNCTION[kind], (probe.x, *probe.params), kwargs, upstream=probe.upstream
@@ -113,7 +127,7 @@ def layers_diagnosis(target: Target) -> Any:
         )
         for p in found
     ]
-    pairs = sorted({(p.layer["type"], p.argument) for p in found})
+    pairs = sorted({(p.layer["type"], p.argument) for p in found if p.argument})
 
     def hypothesis(pair: tuple[str, str] | None) -> Hypothesis:
         def predict(k: int) -> list[Any]:
