@@ -349,8 +349,15 @@ def test_the_network_rules_are_the_oracles(op: str) -> None:
 # -- engines ---------------------------------------------------------------------------
 
 
-def test_the_clean_engine_gets_no_diagnosis(tmp_path: Path) -> None:
-    target = load_target(str(write_engine(None, tmp_path)))
+@pytest.mark.parametrize("spec", ["planted clean engine", "engine", "torch"])
+def test_a_correct_engine_gets_no_diagnosis(spec: str, tmp_path: Path) -> None:
+    """Every scope of the catalogue (ops, accumulation, optimizers and their further
+    arguments, schedules, functional ops, layers) gives the right numbers on a correct
+    engine: the planted engines' clean one, vgrad's own, and torch through its adapter."""
+    if spec == "torch":
+        pytest.importorskip("torch", reason="the peers extra (torch) is not installed")
+    path = str(write_engine(None, tmp_path)) if spec.startswith("planted") else spec
+    target = load_target(path)
     try:
         for scope in scopes_of(target):
             text = diagnose(target, scope).text
