@@ -21,8 +21,18 @@ import numpy as np
 import pytest
 from planted import BUGS, write_engine
 
+from oracle import networks as oracle_networks
 from oracle import optim as reference
-from properties.diagnosis import diagnose, of_failure, optimizers, scopes_of
+from oracle.schedules import learning_rates
+from properties.diagnosis import (
+    NETWORK_OPS,
+    diagnose,
+    networks,
+    of_failure,
+    optimizers,
+    schedules,
+    scopes_of,
+)
 from properties.diagnosis.judge import Hypothesis, Raises, judge
 from properties.targets import TargetDied, load_target
 from reports.check import run_check
@@ -115,6 +125,38 @@ PLANTED: dict[str, dict[str, str]] = {
     "adagrad_eps_inside_sqrt": _optim("eps-inside", "Adagrad"),
     "adagrad_initial_accumulator_ignored": _optim("initial-ignored", "Adagrad"),
     "zero_grad_compares": _optim("zero-grad-noop", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"),
+    # torch's further arguments (protocol v2)
+    "sgd_dampening_first_step": _optim("dampening-first-step", "SGD"),
+    # AdamW's decay is decoupled: no decay added to its gradient, before or after
+    "maximize_after_weight_decay": _optim(
+        "maximize-after-decay", "SGD", "Adam", "RMSprop", "Adagrad"
+    ),
+    "adam_amsgrad_max_of_corrected": _optim("amsgrad-corrected-max", "Adam", "AdamW"),
+    "adam_decoupled_ignored": _optim("decoupled-ignored", "Adam"),
+    "rmsprop_centered_average_not_kept": _optim("centered-average-not-kept", "RMSprop"),
+    "adagrad_lr_decay_off_by_one": _optim("lr-decay-off-by-one", "Adagrad"),
+    "step_lr_one_epoch_early": {"schedule StepLR": "early"},
+    "lambda_lr_skips_epoch_zero": {"schedule LambdaLR": "skips-epoch-zero"},
+    # protocol v2: the functional ops and losses
+    "conv_weight_grad_flipped": {"network conv2d": "weight-grad-flipped"},
+    "conv_padding_one_side_backward": {"network conv2d": "crop-start"},
+    "conv_stride_ignored_backward": {"network conv2d": "stride-ignored-backward"},
+    "conv_bias_grad_averaged": {"network conv2d": "bias-averaged"},
+    "conv_layer_ignores_padding": {"layers": "Conv2d-ignores-padding"},
+    "max_pool_grad_whole_window": {"network max_pool2d": "whole-window"},
+    "max_pool_zero_padding": {"network max_pool2d": "zero-padding"},
+    "avg_pool_counts_unpadded": {"network avg_pool2d": "exclude-pad"},
+    "pool_default_stride_one": {
+        "network max_pool2d": "stride-one",
+        "network avg_pool2d": "stride-one",
+    },
+    "linear_bias_grad_not_summed": {"network linear": "bias-first-row"},
+    "flatten_backward_wrong_order": {"network flatten": "column-major"},
+    "sequential_parameters_reversed": {"sequential": "parameters-reversed"},
+    "cross_entropy_no_max_subtraction": {"network cross_entropy": "overflows"},
+    "bce_with_logits_unstable": {"network binary_cross_entropy_with_logits": "overflows"},
+    "mse_loss_summed": {"network mse_loss": "summed"},
+    "hinge_loss_no_margin": {"network hinge_loss": "no-margin"},
     "mlp_bias_first": {},  # nn: not in the catalogue
     "mlp_relu_last_layer": {},
     "mlp_zero_grad_last_layer_only": {},
@@ -281,11 +323,41 @@ def test_the_optimizer_rules_are_torchs(name: str) -> None:
         assert np.allclose(ours, want, rtol=1e-12, atol=1e-14), (name, config, ours, want)
 
 
+@pytest.mark.parametrize("name", list(schedules.SCHEDULES))
+def test_the_schedules_are_torchs(name: str) -> None:
+    for schedule in schedules.SCHEDULES[name]:
+        ours = schedules.rates(schedule, None, len(schedules.GRADS))
+        theirs = learning_rates(schedule, 1.0, len(schedules.GRADS))
+        assert np.allclose(ours, theirs, rtol=1e-14), (schedule, ours, theirs)
+
+
+@pytest.mark.parametrize("op", NETWORK_OPS)
+def test_the_network_rules_are_the_oracles(op: str) -> None:
+    """The catalogue's correct rule of each functional op is the oracle's (JAX), on every
+    probe it makes (a target that accepts every argument)."""
+    every = [f"functional.{op}({a}=...)" for a in ("bias", "stride", "padding", "start_dim")]
+    for case in networks.probes(op, every):
+        out, grads = networks.evaluate(case)
+        call = oracle_networks.Call(op, case.tensors, case.kwargs, case.rest)
+        # the pooling's first probe weighs each channel by one number, broadcast
+        upstream = np.broadcast_to(case.upstream, np.shape(out))
+        want, want_grads = oracle_networks.vjp(call, upstream)
+        for ours, theirs in zip([out, *grads], [want, *want_grads], strict=True):
+            assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-14), (case, ours, theirs)
+
+
 # -- engines ---------------------------------------------------------------------------
 
 
-def test_the_clean_engine_gets_no_diagnosis(tmp_path: Path) -> None:
-    target = load_target(str(write_engine(None, tmp_path)))
+@pytest.mark.parametrize("spec", ["planted clean engine", "engine", "torch"])
+def test_a_correct_engine_gets_no_diagnosis(spec: str, tmp_path: Path) -> None:
+    """Every scope of the catalogue (ops, accumulation, optimizers and their further
+    arguments, schedules, functional ops, layers) gives the right numbers on a correct
+    engine: the planted engines' clean one, vgrad's own, and torch through its adapter."""
+    if spec == "torch":
+        pytest.importorskip("torch", reason="the peers extra (torch) is not installed")
+    path = str(write_engine(None, tmp_path)) if spec.startswith("planted") else spec
+    target = load_target(path)
     try:
         for scope in scopes_of(target):
             text = diagnose(target, scope).text
@@ -396,6 +468,11 @@ END_TO_END = {
         "zero_grad_clears and Adam and not AdamW",
         "test_zero_grad_clears_every_parameter[Adam]",
         "diagnosis: Adam.zero_grad() does nothing",
+    ),
+    "linear_bias_grad_not_summed": (
+        "function_agrees and linear",
+        "test_function_agrees_with_oracle[linear]",
+        "diagnosis: linear's bias gradient is the upstream gradient's first row",
     ),
     "unbroadcast_size_one_axes_kept": (
         "each_tensor_op and mul-None",

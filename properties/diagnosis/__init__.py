@@ -20,6 +20,7 @@ from typing import Any
 from oracle.ir import BINARY_OPS, UNARY_OPS
 from properties.diagnosis.judge import Finding
 from properties.targets import Target, TargetDied, TargetRaised
+from properties.worker.network_ops import OPS as NETWORK_OPS
 
 __all__ = ["Diagnosis", "diagnose", "for_test", "of_failure", "scopes_of"]
 
@@ -43,8 +44,9 @@ _CACHE: dict[tuple[str, str], Diagnosis] = {}
 def diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
     """The diagnosis of `scope` on `target`: ``("op", kind, op, side)`` (elementwise),
     ``("structural", op, variant)`` (tensor ops), ``("accumulation", kind)``,
-    ``("traversal", "scalar")`` (accumulation and deep chains) or
-    ``("optimizer", name, kind)``; cached per target."""
+    ``("traversal", "scalar")`` (accumulation and deep chains),
+    ``("optimizer", name, kind)``, ``("schedule", name)``, ``("network", op)`` (a
+    `functional` op or loss), ``("layers",)`` or ``("sequential",)``; cached per target."""
     key = (target.spec, repr(scope))
     if key not in _CACHE:
         _CACHE[key] = _diagnose(target, scope)
@@ -52,11 +54,13 @@ def diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
 
 
 def _diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
-    from properties.diagnosis import accumulation, ops, optimizers
+    from properties.diagnosis import accumulation, layers, networks, ops, optimizers, schedules
 
     what = " ".join(str(s) for s in scope if s is not None)
     kind = scope[1] if scope[0] in ("op", "accumulation", "traversal") else scope[-1]
-    kind = "tensor" if scope[0] == "structural" else kind
+    kind = "tensor" if scope[0] in ("structural", "network", "layers", "sequential") else kind
+    if scope[0] == "schedule":  # over SGD, on Values when the target has them
+        kind = "scalar" if target.has("Value") else "tensor"
     blocks = [("mul", None), ("add", None)]  # what probes (and composite ops) are built on
     if scope[0] == "op" and scope[2] in ("add", "mul"):
         blocks = [("mul", None)] if scope[2] == "add" else []
@@ -77,6 +81,14 @@ def _diagnose(target: Target, scope: tuple[str, ...]) -> Diagnosis:
             return ops_diagnosis(target, ops.Key(*scope[1:]))
         if scope[0] == "structural":
             return structural_diagnosis(target, scope[1], scope[2])
+        if scope[0] == "network":
+            return networks.diagnosis(target, scope[1])
+        if scope[0] == "schedule":
+            return schedules.diagnosis(target, scope[1])
+        if scope[0] == "layers":
+            return layers.layers_diagnosis(target)
+        if scope[0] == "sequential":
+            return layers.sequential_diagnosis(target)
         if scope[0] in ("accumulation", "traversal"):
             return accumulation.diagnosis(target, scope[1], deep=scope[0] == "traversal")
         return optimizers.diagnosis(target, scope[1], scope[2])
@@ -212,8 +224,13 @@ def scopes_of(target: Target) -> list[tuple[str, ...]]:
         found += [("op", "tensor", op, v) for op, v in menu if op in _TENSOR_ELEMENTWISE]
         found += [("structural", op, v) for op, v in structural.PROBES if (op, v) in menu]
         found.append(("accumulation", "tensor"))
+        found += [("network", op) for op in NETWORK_OPS if target.has(f"functional.{op}")]
+        probed = ("nn.Linear", "nn.Conv2d", "nn.MaxPool2d", "nn.AvgPool2d")
+        found += [("layers",)] if any(target.has(layer) for layer in probed) else []
+        found += [("sequential",)] if target.has("nn.Sequential", "nn.Linear") else []
     for name in OPTIMIZERS:
         found += [("optimizer", name, kind) for kind in ("scalar", "tensor")]
+    found += [("schedule", name) for name in ("StepLR", "LambdaLR") if target.has(f"optim.{name}")]
     return found
 
 
@@ -259,8 +276,21 @@ def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis |
         return diagnose(target, ("accumulation", kind))
     if name == "test_deep_chains_agree_with_oracle":
         return diagnose(target, ("traversal", "scalar"))
+    if name == "test_function_agrees_with_oracle":
+        return diagnose(target, ("network", params["name"]))
+    if name == "test_max_pool2d_ties_split_the_gradient":
+        return diagnose(target, ("network", "max_pool2d"))
     if name == "test_optimizer_trajectories_agree_with_optax":
         return diagnose(target, ("optimizer", params["name"], kind))
+    if name == "test_layer_agrees_with_oracle":
+        return diagnose(target, ("layers",))
+    if name in (
+        "test_network_loss_and_every_gradient_agree_with_oracle",
+        "test_digits_cnn_agrees_with_oracle",
+    ):
+        return diagnose(target, ("sequential",))
+    if name == "test_scheduler_sets_torchs_learning_rates":
+        return diagnose(target, ("schedule", params["scheduler"]))
     if name == "test_zero_grad_clears_every_parameter":
         return diagnose(target, ("optimizer", params["name"], "scalar"))
     return None
@@ -277,6 +307,7 @@ def _structural(target: Target, op: str, variant: str | None) -> Diagnosis | Non
 
 
 _TENSOR_ELEMENTWISE = (*BINARY_OPS, *UNARY_OPS)
+
 _ACCUMULATION = (
     "test_second_backward_doubles_leaf_gradients",
     "test_backward_of_two_outputs_adds_up",
