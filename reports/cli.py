@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from properties.profiles import PROFILES
-from reports.mutate import register as register_mutate
 from reports.options import OptionError, register_past_one_machine, validate_past_one_machine
 
 EXIT_USAGE = 2
@@ -229,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--timeout", type=_timeout, metavar="SECONDS", help=timeout_help)
     register_past_one_machine(report, check)
     report.set_defaults(run=_report)
+
+    from reports.mutate import register as register_mutate  # pytest: not in pool processes
 
     register_mutate(commands)
 

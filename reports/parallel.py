@@ -312,19 +312,21 @@ def run_parallel(
         pool=pool,
         **_options(args),
     )
-    drawn = {} if pool is None else _draw(pool, judged)
-    return finish(config, target, judged, started, stop_requests), drawn
-
-
-def _draw(pool: ProcessPoolExecutor, judged: Judged) -> dict[str, Future[bytes]]:
-    """The plots of every graph, drawn in the pool (idle once the graphs are judged)."""
-    from reports import pictures  # matplotlib: imported by the pool processes at warm-up
+    if pool is None:
+        return finish(config, target, judged, started, stop_requests), {}
+    # the plots of every graph drawn in the pool, idle once the graphs are judged, while
+    # this process explains the notable ones (it never imports matplotlib)
+    from reports import pictures
+    from reports.report_files import op_rows
 
     errors = judged.gradient_errors
-    return {
+    drawn = {
         "histogram": pool.submit(pictures.error_histogram, errors, judged.value_errors),
         "by_size": pool.submit(pictures.error_by_size, judged.depths, judged.nodes, errors),
     }
+    data = finish(config, target, judged, started, stop_requests)
+    drawn["by_op"] = pool.submit(pictures.error_by_op, op_rows(data))
+    return data, drawn
 
 
 def write_shard(

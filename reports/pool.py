@@ -64,4 +64,6 @@ def _warm_up(target: str, timeout: float | None, plots: bool) -> None:
     quick_exit()
     loaded_target(target, timeout)
     if plots:
-        import reports.pictures  # noqa: F401  (matplotlib, for the plots drawn at the end)
+        from reports.pictures import pyplot
+
+        pyplot()  # imported now, for the plots drawn at the end

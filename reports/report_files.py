@@ -451,8 +451,6 @@ def report_html(
             for r in rows
         ],
     )
-    # drawn here before the cases while the other plots may be drawn elsewhere
-    per_op = _img(pictures.error_by_op(op_rows(data)), "gradient error per op")
     cases = [
         _case_html(data, e, entry) for e, entry in zip(data.explained, doc["cases"], strict=True)
     ]
@@ -495,7 +493,10 @@ def report_html(
             "gradient error against depth and size",
         ),
         "<h2>Per op</h2>",
-        per_op,
+        _img(
+            _plot(drawn.get("by_op"), lambda: pictures.error_by_op(op_rows(data))),
+            "gradient error per op",
+        ),
         op_table,
         f"<h2>Disagreements ({s['disagree'] + s['error']})</h2>",
         *(bad or ["<p>None.</p>"]),
