@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from properties.profiles import PROFILES
-from reports.mutate import register as register_mutate
 from reports.options import OptionError, register_past_one_machine, validate_past_one_machine
 
 EXIT_USAGE = 2
@@ -140,9 +139,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from reports.pool import quick_exit, report_pool
+
+    quick_exit()
+    pool = report_pool(args)  # --jobs: started first, to start up while this process imports
     from reports.report_cli import main as report_main
 
-    return report_main(args)
+    return report_main(args, pool)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_past_one_machine(report, check)
     report.set_defaults(run=_report)
 
+    from reports.mutate import register as register_mutate  # pytest: not in pool processes
+
     register_mutate(commands)
 
     demo = commands.add_parser("demo", help="train micrograd's moons MLP with engine")
@@ -271,7 +276,7 @@ def _report_destination(out: Path, what: str) -> None:
     if out.exists():
         if not out.is_dir():
             raise UsageError(f"{what} {out} exists and is not a folder")
-        from reports.report_files import foreign_entries  # imports JAX: only when needed
+        from reports.report_folder import foreign_entries
 
         if others := foreign_entries(out):
             shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")

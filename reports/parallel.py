@@ -17,9 +17,6 @@ import argparse
 import collections
 import contextlib
 import json
-import multiprocessing
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +30,7 @@ from typing import Any
 from properties.targets import Target, load_target
 from reports import shards
 from reports.output import write_atomically
+from reports.pool import scheduler_address, start_pool
 from reports.report import (
     Judged,
     ReportConfig,
@@ -58,40 +56,24 @@ def _config_data(config: ReportConfig) -> dict[str, Any]:
 _LOADED: dict[tuple[str, float | None], Target] = {}
 
 
+def loaded_target(spec: str, timeout: float | None) -> Target:
+    """The target `spec`, loaded once per process (a pool process, a Dask worker)."""
+    key = (spec, timeout)
+    if key not in _LOADED:
+        _LOADED[key] = load_target(spec, timeout=timeout, load_timeout=timeout)
+    return _LOADED[key]
+
+
 def judge_chunk(config_data: dict[str, Any], start: int, stop: int, timeout: float | None) -> dict:
     """Judge graphs `start` to `stop - 1` here (a pool process or a Dask worker); the part
     document. The target is loaded once per process, in a worker of its own."""
     config = shards.config_of({"config": config_data})
-    key = (config.target, timeout)
-    if key not in _LOADED:
-        _LOADED[key] = load_target(config.target, timeout=timeout, load_timeout=timeout)
-    target = _LOADED[key]
+    target = loaded_target(config.target, timeout)
     ops, _ = usable_ops(config, target)
     started = time.perf_counter()
     judged = judge(config, ops, target, start, stop)
     seconds = time.perf_counter() - started
     return shards.part_document(config, target, judged, seconds, (start, stop))
-
-
-def _ignore_interrupts() -> None:
-    """Pool processes leave Ctrl-C and SIGTERM to the parent, which stops the run."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _warm_up(config_data: dict[str, Any], timeout: float | None) -> None:
-    """Start a pool process's target worker and the oracle before the first chunk comes."""
-    judge_chunk(config_data, 0, 0, timeout)
-
-
-def start_pool(config: ReportConfig, jobs: int, timeout: float | None) -> ProcessPoolExecutor:
-    """The `jobs - 1` pool processes, already starting (interpreter, JAX, the target's
-    worker) while this process starts its own: a run is short enough for that to count."""
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs - 1, mp_context=context, initializer=_ignore_interrupts)
-    for _ in range(jobs - 1):
-        pool.submit(_warm_up, _config_data(config), timeout)
-    return pool
 
 
 def _pool_results(
@@ -177,11 +159,6 @@ def _serial_results(
         yield here(a, b)
 
 
-def scheduler_address(given: str | None) -> str | None:
-    """The Dask scheduler: `--scheduler`, else DASK_SCHEDULER_ADDRESS, else none."""
-    return given or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
-
-
 def judge_range(
     config: ReportConfig,
     target: Target,
@@ -199,13 +176,14 @@ def judge_range(
     """Graphs `start` to `stop - 1` judged: in this process (jobs 1, no scheduler), on a
     pool of `jobs` processes, or on the Dask cluster at `scheduler`; with a checkpoint
     folder, resumed from the chunks found there. After a request to stop, the longest
-    finished run of chunks from `start`. `pool` is a pool `start_pool` began (shut down
-    here when the range is judged)."""
+    finished run of chunks from `start`. `pool` is a pool `start_pool` began (left running
+    for its owner to use further and shut down)."""
     ops, _ = usable_ops(config, target)
     if jobs == 1 and scheduler is None and checkpoint is None:
         return judge(config, ops, target, start, stop, advance, stop_requests)
     expected = shards.versions(target)
     done: dict[int, Judged] = {}
+    own = False  # a pool started here is shut down here; a pool given, by its owner
     if checkpoint is not None:
         for judged in _resume(checkpoint, config, expected, start, stop):
             done[judged.start] = judged
@@ -214,17 +192,15 @@ def judge_range(
         from reports.distributed import cluster_threads  # only with a scheduler
 
         jobs = max(jobs, cluster_threads(scheduler))
-    plan = []
-    for a, b in _gaps(start, stop, done):
-        size = -(-(stop - start) // (CHUNKS_PER_JOB * jobs))
-        plan += shards.chunks(config, a, b, size)
+    plan = _plan(config, _gaps(start, stop, done), jobs)
     args = (_config_data(config), timeout)
     if scheduler is not None:
         from reports.distributed import dask_results  # only with a scheduler: Dask is optional
 
         results = dask_results(scheduler, judge_chunk, plan, args, stop_requests)
     elif jobs > 1:
-        pool = pool or start_pool(config, jobs, timeout)
+        own = pool is None
+        pool = start_pool(config.target, jobs, timeout) if own else pool
         here = _here(config, target, stop_requests)
         results = _pool_results(plan, pool, jobs, args, stop_requests, here)
     else:
@@ -247,9 +223,26 @@ def judge_range(
             + (f"; the finished chunks are kept in {checkpoint}" if checkpoint else "")
         ) from None
     finally:
-        if pool is not None:
+        if own and pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
     return _prefix(done, start, stop, config, ops)
+
+
+def _plan(config: ReportConfig, gaps: list[tuple[int, int]], jobs: int) -> list[tuple[int, int]]:
+    """The gaps cut into chunks at whole batches, taken from the front by whichever job is
+    free: CHUNKS_PER_JOB a job at first, then smaller towards the end (down to one batch),
+    so that the jobs finish together."""
+    batch = shards.batch_size(config)
+    left = sum(b - a for a, b in gaps)
+    most = max(1, -(-left // (CHUNKS_PER_JOB * jobs * batch)))  # batches a chunk
+    plan = []
+    for a, b in gaps:
+        while a < b:
+            n = min(most, max(1, left // (2 * jobs * batch)))
+            plan.append((a, min(b, a + n * batch)))
+            left -= plan[-1][1] - a
+            a = plan[-1][1]
+    return plan
 
 
 def _gaps(start: int, stop: int, done: dict[int, Judged]) -> list[tuple[int, int]]:
@@ -303,8 +296,10 @@ def run_parallel(
     advance: Advance,
     stop_requests: StopRequests,
     pool: ProcessPoolExecutor | None = None,
-) -> ReportData:
-    """`vgrad report` with --jobs, --scheduler, --checkpoint: the report of the run."""
+) -> tuple[ReportData, dict[str, Future[bytes]]]:
+    """`vgrad report` with --jobs, --scheduler, --checkpoint: the report of the run, and
+    the plots of all its graphs being drawn in `pool` (when given) while this process
+    explains the notable graphs (`reports.report_files.write_report` takes them)."""
     validate(config)
     started = time.perf_counter()
     judged = judge_range(
@@ -317,7 +312,21 @@ def run_parallel(
         pool=pool,
         **_options(args),
     )
-    return finish(config, target, judged, started, stop_requests)
+    if pool is None:
+        return finish(config, target, judged, started, stop_requests), {}
+    # the plots of every graph drawn in the pool, idle once the graphs are judged, while
+    # this process explains the notable ones (it never imports matplotlib)
+    from reports import pictures
+    from reports.report_files import op_rows
+
+    errors = judged.gradient_errors
+    drawn = {
+        "histogram": pool.submit(pictures.error_histogram, errors, judged.value_errors),
+        "by_size": pool.submit(pictures.error_by_size, judged.depths, judged.nodes, errors),
+    }
+    data = finish(config, target, judged, started, stop_requests)
+    drawn["by_op"] = pool.submit(pictures.error_by_op, op_rows(data))
+    return data, drawn
 
 
 def write_shard(

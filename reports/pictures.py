@@ -10,17 +10,16 @@ from __future__ import annotations
 import io
 import shutil
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import graphviz
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from oracle.ir import BINARY_OPS, NETWORK_OPS, Graph, Node
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 FLOOR = 1e-18  # exact agreement is drawn at this error on log scales
 DRAW_LIMIT = 100  # nodes; larger graphs take Graphviz long to lay out and no one to read
@@ -28,15 +27,28 @@ CEILING = 1e3  # larger errors (and a target's crash, an infinite error) are dra
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 
 
-def _png(figure: plt.Figure) -> bytes:
+def pyplot() -> Any:
+    """matplotlib's pyplot (on Agg), imported by the first plot: a process that draws none,
+    such as a `--jobs` run's own, which leaves its plots to its pool, spends no time on it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    pyplot().close(figure)
     return buffer.getvalue()
 
 
-def _log_axis(axes: plt.Axes, which: str) -> None:
+def _log_axis(axes: Axes, which: str) -> None:
     """A log scale labelled 1e-16, 1e-12, ... (plain text: mathtext is slow to lay out)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     getattr(axes, f"set_{which}scale")("log")
     axis = getattr(axes, f"{which}axis")
     axis.set_major_locator(LogLocator(base=10, numticks=8))
@@ -53,13 +65,21 @@ def _log_errors(errors: np.ndarray) -> np.ndarray:
 
 def error_histogram(gradient_errors: np.ndarray, value_errors: np.ndarray) -> bytes:
     """Distribution of relative gradient (and output) errors on a log scale."""
-    figure, axes = plt.subplots(figsize=(7.5, 3.6))
+    figure, axes = pyplot().subplots(figsize=(7.5, 3.6))
     bins = np.logspace(np.log10(FLOOR), np.log10(CEILING), 85)
     for errors, label, colour in (
         (gradient_errors, "input gradients", "#3465a4"),
         (value_errors, "outputs", "#f57900"),
     ):
-        axes.hist(_log_errors(errors), bins=bins, alpha=0.6, label=label, color=colour)
+        # one outline per series, not a patch per bin: the same picture, drawn faster
+        axes.hist(
+            _log_errors(errors),
+            bins=bins,
+            alpha=0.6,
+            label=label,
+            color=colour,
+            histtype="stepfilled",
+        )
     _log_axis(axes, "x")
     axes.set_xlabel(
         f"largest relative error per graph (exact agreement drawn at {FLOOR:g}, "
@@ -74,7 +94,7 @@ def error_histogram(gradient_errors: np.ndarray, value_errors: np.ndarray) -> by
 
 def error_by_size(depths: np.ndarray, nodes: np.ndarray, gradient_errors: np.ndarray) -> bytes:
     """Gradient error against graph depth and against graph size."""
-    figure, panels = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
+    figure, panels = pyplot().subplots(1, 2, figsize=(9, 3.6), sharey=True)
     finite = np.isfinite(gradient_errors)
     errors = np.maximum(gradient_errors[finite], FLOOR)
     jitter = np.random.default_rng(0).uniform(-0.25, 0.25, size=errors.shape)
@@ -93,7 +113,7 @@ def error_by_size(depths: np.ndarray, nodes: np.ndarray, gradient_errors: np.nda
 
 def error_by_op(rows: list[Mapping[str, Any]]) -> bytes:
     """Median, 90th percentile and largest gradient error of the graphs containing each op."""
-    figure, axes = plt.subplots(figsize=(9, 3.6))
+    figure, axes = pyplot().subplots(figsize=(9, 3.6))
     positions = np.arange(len(rows))
     series = (
         ("median_gradient_error", "median", "#3465a4"),

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import signal
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,17 @@ from reports.report_files import write_report
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run `vgrad report` with parsed arguments; return the exit code."""
+def main(args: argparse.Namespace, pool: Executor | None = None) -> int:
+    """Run `vgrad report` with parsed arguments; return the exit code. `pool`: the
+    processes of --jobs (`reports.pool.report_pool`), shut down here."""
+    try:
+        return _run(args, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run(args: argparse.Namespace, pool: Executor | None) -> int:
     console = Console(stderr=True)
     config = ReportConfig(
         target=args.target,
@@ -44,14 +54,10 @@ def main(args: argparse.Namespace) -> int:
         max_nodes=args.max_nodes,
         tensor=args.tensor,
     )
-    pool = None
     try:
         validate(config)
-        pool = _early_pool(config, args)
         target = load_target(config.target, timeout=args.timeout, load_timeout=args.timeout)
     except (ReportError, TargetLoadError) as error:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
         _error(console, f"vgrad report: {error}")
         return EXIT_USAGE
     columns = (
@@ -61,6 +67,7 @@ def main(args: argparse.Namespace) -> int:
         TimeElapsedColumn(),
     )
     shard = getattr(args, "shard", None)
+    drawn: dict[str, Future[bytes]] = {}
     total = config.graphs if shard is None else _shard_size(config, shard)
     try:
         with (
@@ -74,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
             if _past_one_process(args):
                 from reports.parallel import run_parallel
 
-                data = run_parallel(config, target, args, advance, requests, pool)
+                data, drawn = run_parallel(config, target, args, advance, requests, pool)
             else:
                 data = run_report(config, target, advance, requests)
     except ReportError as error:
@@ -84,11 +91,9 @@ def main(args: argparse.Namespace) -> int:
         _error(console, f"vgrad report: {error}")
         return EXIT_FAILED
     finally:
-        if pool is not None:  # shut down already unless the run stopped before judging
-            pool.shutdown(wait=False, cancel_futures=True)
         target.close()
     try:
-        files = write_report(data, Path(args.out))
+        files = write_report(data, Path(args.out), drawn)
     except OSError as error:
         _error(console, f"vgrad report: cannot write the report to {args.out}: {error}")
         return EXIT_USAGE
@@ -110,18 +115,8 @@ def _past_one_process(args: argparse.Namespace) -> bool:
     )
 
 
-def _early_pool(config: ReportConfig, args: argparse.Namespace) -> Any:
-    """With --jobs J (no scheduler), the pool's processes started before this process
-    loads the target, so that their start-up overlaps its own."""
-    if getattr(args, "jobs", 1) < 2 or _scheduler(args) is not None:
-        return None
-    from reports.parallel import start_pool
-
-    return start_pool(config, args.jobs, args.timeout)
-
-
 def _scheduler(args: argparse.Namespace) -> str | None:
-    from reports.parallel import scheduler_address
+    from reports.pool import scheduler_address
 
     return scheduler_address(getattr(args, "scheduler", None))
 

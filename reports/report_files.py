@@ -11,6 +11,7 @@ previous report or the whole new one, never a mix.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ctypes
 import errno
 import functools
@@ -25,7 +26,9 @@ import secrets
 import shutil
 import stat
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import CancelledError, Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -37,6 +40,7 @@ from oracle import codec
 from oracle.ir import to_json
 from reports import output, pictures
 from reports.report import ExplainedCase, ReportConfig, ReportData
+from reports.report_folder import foreign_entries
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -355,8 +359,20 @@ def _show(value: Any) -> str:
     return repr(value if not isinstance(value, np.ndarray) else float(value))
 
 
-def report_html(data: ReportData, doc: dict[str, Any]) -> str:
-    """The self-contained HTML page: summary, plots, per-op table, notable cases."""
+def _plot(drawn: Future[bytes] | None, draw: Callable[[], bytes]) -> bytes:
+    """A plot drawn by a pool process, or drawn here (no pool, or the pool died)."""
+    if drawn is not None:
+        with contextlib.suppress(BrokenProcessPool, CancelledError):
+            return drawn.result()
+    return draw()
+
+
+def report_html(
+    data: ReportData, doc: dict[str, Any], drawn: Mapping[str, Future[bytes]] | None = None
+) -> str:
+    """The self-contained HTML page: summary, plots, per-op table, notable cases; the plots
+    `drawn` elsewhere (by name, as `reports.parallel` draws them) are taken from there."""
+    drawn = drawn or {}
     s, c, env = doc["summary"], doc["config"], doc["environment"]
     ok = s["agree"] == s["graphs"]
     headline = (
@@ -463,15 +479,24 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
         "truth.</p>",
         "<h2>Errors</h2>",
         _img(
-            pictures.error_histogram(data.gradient_errors, data.value_errors),
+            _plot(
+                drawn.get("histogram"),
+                lambda: pictures.error_histogram(data.gradient_errors, data.value_errors),
+            ),
             "histogram of relative errors",
         ),
         _img(
-            pictures.error_by_size(data.depths, data.nodes, data.gradient_errors),
+            _plot(
+                drawn.get("by_size"),
+                lambda: pictures.error_by_size(data.depths, data.nodes, data.gradient_errors),
+            ),
             "gradient error against depth and size",
         ),
         "<h2>Per op</h2>",
-        _img(pictures.error_by_op(op_rows(data)), "gradient error per op"),
+        _img(
+            _plot(drawn.get("by_op"), lambda: pictures.error_by_op(op_rows(data))),
+            "gradient error per op",
+        ),
         op_table,
         f"<h2>Disagreements ({s['disagree'] + s['error']})</h2>",
         *(bad or ["<p>None.</p>"]),
@@ -482,32 +507,19 @@ def report_html(data: ReportData, doc: dict[str, Any]) -> str:
     return output.page(f"vgrad report: {c['target']}", _STYLE, body)
 
 
-REPORT_FILES = ("report.json", "report.html", "summary.md")
-_OLD_STAGING = ".writing-"  # the in-folder staging of earlier versions: dropped with the old set
-
-
-def write_report(data: ReportData, out: Path) -> dict[str, Path]:
+def write_report(
+    data: ReportData, out: Path, drawn: Mapping[str, Future[bytes]] | None = None
+) -> dict[str, Path]:
     """Write report.json, report.html and summary.md into `out`, replacing the three
-    together (`replace_folder`); return their paths."""
+    together (`replace_folder`); return their paths. `drawn`: plots drawn elsewhere."""
     doc = document(data)
     contents = {
         "report.json": json.dumps(doc, indent=1),
-        "report.html": report_html(data, doc),
+        "report.html": report_html(data, doc, drawn),
         "summary.md": summary_markdown(doc),
     }
     replace_folder(out, contents)
     return {name: Path(out) / name for name in contents}
-
-
-def foreign_entries(out: Path) -> list[str]:
-    """What folder `out` holds besides a report: replacing the folder would delete it."""
-    if not Path(out).is_dir():
-        return []
-    return sorted(
-        entry.name
-        for entry in Path(out).iterdir()
-        if entry.name not in REPORT_FILES and not entry.name.startswith(_OLD_STAGING)
-    )
 
 
 def replace_folder(out: Path, contents: Mapping[str, str]) -> None:

@@ -252,14 +252,14 @@ def test_report_out_must_be_a_new_or_report_folder_in_a_writable_folder(
 def test_an_output_folder_that_cannot_be_read_is_refused(
     workdir: Path, ran: list, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reports import report_files
+    from reports import report_folder
 
     (workdir / "r").mkdir()
 
     def unreadable(out: Path) -> list[str]:
         raise PermissionError(13, "Permission denied", str(out))
 
-    monkeypatch.setattr(report_files, "foreign_entries", unreadable)
+    monkeypatch.setattr(report_folder, "foreign_entries", unreadable)
     _refused(["report", "--out", "r"], capsys, "--out r", "Permission denied")
     assert not ran
 
