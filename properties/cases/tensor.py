@@ -13,24 +13,23 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from oracle.ir import BINARY_OPS, REDUCTIONS, TENSOR, UNARY_OPS, GraphBuilder
+from properties.cases.chooser import DrawChooser
 from properties.cases.common import (
     ARITHMETIC,
     UPSTREAM,
     Case,
     arrays_of,
-    draw_outputs,
+    choose_outputs,
     magnitudes,
     one_of_these,
-    operand_picker,
+    pick_operand,
 )
 from properties.cases.scalar import (
     BOUND,
-    EXPONENTS,
     MARGIN,
-    POSITIVE_BASES,
     ROUNDING,
-    SCALAR_CONSTANTS,
     Tracked,
+    scalar_constant,
     scalar_step,
 )
 
@@ -118,10 +117,10 @@ def tensor_cases(
         return b.input(name, shape)
 
     new_input(draw(shapes))
-    pick = operand_picker(draw)
+    c = DrawChooser(draw)
     for _ in range(draw(st.integers(1, max_ops))):
         op, variant = draw(one_of_these(tuple(menu)))
-        a = pick(len(tracked))
+        a = pick_operand(c, len(tracked))
         built = _tensor_step(draw, op, variant, a, tracked, new_input, len(inputs) < max_inputs)
         if built is None:
             continue
@@ -130,7 +129,7 @@ def tensor_cases(
             attrs = {**attrs, "side": variant}
         b.op(op, *args, **attrs)
         tracked.append(new)
-    outputs = draw_outputs(draw, b.nodes)
+    outputs = choose_outputs(c, b.nodes)
     upstream = tuple(draw(arrays_of(tracked[o].value.shape, UPSTREAM)) for o in outputs)
     return Case(b.build(outputs), inputs, upstream)
 
@@ -215,10 +214,8 @@ def _broadcasts(s: tuple[int, ...], t: tuple[int, ...]) -> bool:
 
 
 def _draw_tensor_constant(draw, op, side, shape) -> Any:
-    if op == "pow":
-        return draw(EXPONENTS) if side == "right" else draw(POSITIVE_BASES)
-    if draw(st.booleans()):
-        return draw(SCALAR_CONSTANTS)
+    if op == "pow" or draw(st.booleans()):
+        return scalar_constant(DrawChooser(draw), op, side)
     const_shape = draw(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=2, max_side=4))
     return draw(arrays_of(const_shape, magnitudes(-3.0, 1.0)))
 
