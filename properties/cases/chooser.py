@@ -37,6 +37,11 @@ class Chooser(Protocol):
         """True with probability `p` (under Hypothesis: any, shrinking toward False)."""
         ...
 
+    def back(self, n: int) -> int:
+        """A count from 0 to `n - 1`, mostly small (how far back from the newest node an
+        operand is: long paths, some fan-out); one choice, shrinking toward 0."""
+        ...
+
 
 # one strategy object per range or tuple of options: Hypothesis validates each new one
 _integers = functools.cache(st.integers)
@@ -69,6 +74,9 @@ class DrawChooser:
     def boolean(self, p: float = 0.5) -> bool:
         return self.draw(_BOOLEANS)
 
+    def back(self, n: int) -> int:
+        return self.draw(_integers(0, n - 1))
+
 
 class RngChooser:
     """Choices from a NumPy `Generator` (one `random()` call each: the fastest it offers)."""
@@ -87,3 +95,8 @@ class RngChooser:
 
     def boolean(self, p: float = 0.5) -> bool:
         return self.random() < p
+
+    def back(self, n: int) -> int:
+        """One of the three newest 7 times in 10, else any."""
+        u = self.random()
+        return int(u / 0.7 * min(n, 3)) if u < 0.7 else int((u - 0.7) / 0.3 * n)

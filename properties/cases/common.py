@@ -51,11 +51,9 @@ UPSTREAM = st.one_of(
 
 
 def pick_operand(c: Chooser, n: int) -> int:
-    """One of the `n` nodes so far, counted back from the newest: mostly one of the three
-    newest (long paths), else any (fan-out); the simplest choice, the newest, shrinks a
-    graph toward a chain."""
-    back = c.integer(0, n - 1) if c.boolean(0.3) else c.integer(0, min(n - 1, 2))
-    return n - 1 - back
+    """One of the `n` nodes so far, counted back from the newest (`Chooser.back`): the
+    simplest choice, the newest, shrinks a graph toward a chain."""
+    return n - 1 - c.back(n)
 
 
 def choose_outputs(c: Chooser, nodes: Sequence[Node]) -> list[int]:
