@@ -28,7 +28,9 @@ bound E.  Each op passes to its operand
 ``|J| E_out + dJ A_out + 2 u |J| A_out``, where dJ bounds the error of the local derivative
 J itself: its change over the corners of the operand intervals plus its rounding.  A kink
 inside an interval (relu near 0, near-tied maxima) gives dJ = |J| jumps, so the bound
-allows any routing there.  Sums over broadcast axes add ``n u`` times their magnitude.
+allows any routing there.  Sums over broadcast axes add ``n u`` times their magnitude,
+and a node whose gradient sums k contributions (its users, and the upstream gradient of
+an output) adds ``(k - 1) u`` times their magnitude: the engine adds them in its order.
 
 The bounds returned are ``2 * SAFETY * e`` and ``2 * SAFETY * E``: two implementations,
 each within the model's bound of the exact result, with a safety factor of 4 for what
@@ -110,12 +112,15 @@ def _analyse(graph: Graph, inputs: Mapping[str, Any], upstream: Sequence[Any] | 
     ups = [np.ones(graph.shapes[o]) for o in graph.outputs] if upstream is None else upstream
     grad_err = [np.zeros(v.shape) for v in values]
     grad_mag = [np.zeros(v.shape) for v in values]
+    received = [0] * len(values)  # gradient contributions summed into each node
     for o, u in zip(graph.outputs, ups, strict=True):
         grad_mag[o] = grad_mag[o] + np.abs(
             np.broadcast_to(np.asarray(u, np.float64), values[o].shape)
         )
+        received[o] += 1
     for i in reversed(range(len(graph.nodes))):
         node = graph.nodes[i]
+        grad_err[i] = grad_err[i] + _summing(received[i], grad_mag[i])
         if node.op == "input" or not (np.any(grad_mag[i]) or np.any(grad_err[i])):
             continue
         args = [values[a] for a in node.args]
@@ -124,12 +129,20 @@ def _analyse(graph: Graph, inputs: Mapping[str, Any], upstream: Sequence[Any] | 
         for a, (err, mag) in zip(node.args, parts, strict=True):
             grad_err[a] = grad_err[a] + err
             grad_mag[a] = grad_mag[a] + mag
+            received[a] += 1
     names = dict(zip(graph.input_indices, graph.input_names, strict=True))
     return Bounds(
         values=tuple(_allowed(e) for e in errors),
         grads={names[i]: _allowed(grad_err[i]) for i in graph.input_indices},
         magnitudes={names[i]: grad_mag[i] for i in graph.input_indices},
     )
+
+
+def _summing(count: int, magnitude: Any) -> Any:
+    """The rounding of adding `count` gradient contributions into one node in any order
+    (an engine's ``grad +=`` over the node's users): ``(count - 1) u`` times the sum of
+    their magnitudes. 1 + 1 - 1e-34 may come out as 0.0 or as -1e-34."""
+    return max(count - 1, 0) * U * magnitude
 
 
 def _allowed(error: Array) -> Array:
@@ -543,10 +556,13 @@ def _analyse_scalar(
     ups = [1.0] * len(graph.outputs) if upstream is None else upstream
     grad_err = [0.0] * len(values)
     grad_mag = [0.0] * len(values)
+    received = [0] * len(values)  # gradient contributions summed into each node
     for o, u in zip(graph.outputs, ups, strict=True):
         grad_mag[o] = grad_mag[o] + abs(np.float64(u))
+        received[o] += 1
     for i in reversed(range(len(graph.nodes))):
         node = graph.nodes[i]
+        grad_err[i] = grad_err[i] + _summing(received[i], grad_mag[i])
         if node.op == "input" or (grad_mag[i] == 0 and grad_err[i] == 0):
             continue
         xs, es = _scalar_operands(node, values, errors)
@@ -554,6 +570,7 @@ def _analyse_scalar(
         for a, (err, mag) in zip(node.args, parts, strict=True):
             grad_err[a] = grad_err[a] + err
             grad_mag[a] = grad_mag[a] + mag
+            received[a] += 1
     names = dict(zip(graph.input_indices, graph.input_names, strict=True))
     return Bounds(
         values=tuple(_allowed(np.float64(e)) for e in errors),

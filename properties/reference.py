@@ -99,18 +99,24 @@ def mismatches(
             lines.append(f"{label}: expected shape {want_arr.shape}, got {got_arr.shape}")
             continue
         error = np.abs(got_arr - want_arr)
-        bad = ~(error <= np.asarray(bound))
-        if np.any(bad):
-            worst = (
-                float(np.nanmax(np.where(bad, error, 0.0)))
-                if np.any(~np.isnan(error))
-                else math.nan
-            )
+        if np.any(~(error <= np.asarray(bound))):
             lines.append(
                 f"{label}: expected {_show(want_arr)}, got {_show(got_arr)} "
-                f"(error {worst:.3g} > allowed {float(np.max(bound)):.3g})"
+                f"({worst_entry(error, bound)})"
             )
     return lines
+
+
+def worst_entry(error: Any, bound: Any) -> str:
+    """The entry furthest beyond its own bound, as "error E > allowed B" (with its index
+    in an array): the bound of that very entry, not the largest bound of the array."""
+    error, allowed = np.broadcast_arrays(
+        np.asarray(error, dtype=np.float64), np.asarray(bound, dtype=np.float64)
+    )
+    beyond = np.where(np.isnan(error), np.inf, error - allowed)
+    at = np.unravel_index(int(np.argmax(beyond)), error.shape)
+    where = f"at index {tuple(int(k) for k in at)}: " if error.ndim else ""
+    return f"{where}error {float(error[at]):.3g} > allowed {float(allowed[at]):.3g}"
 
 
 def bad_value(got: Any) -> str | None:

@@ -15,7 +15,7 @@ from oracle import networks
 from properties import running
 from properties.cases.layers import LOSS_NAMES, NetworkCase, network_cases, optimizers
 from properties.network_checks import needs, on_target, training_snippet
-from properties.reference import bad_value
+from properties.reference import bad_value, worst_entry
 from properties.settings import fewer_examples
 from properties.targets import Target
 from properties.test_layers import check_network
@@ -91,7 +91,7 @@ def follow(
             assert np.shape(got) == expected.shape and np.all(error <= bound), (
                 f"{optimizer}({kwargs}), {case.loss}: after {t} steps parameters()[{i}] is\n"
                 f"{np.asarray(got).tolist()}, the oracle's\n{expected.tolist()}\n"
-                f"(error {np.max(error):.3g} > allowed {np.max(bound):.3g})\n"
+                f"({worst_entry(error, bound)})\n"
                 f"reproduce with:\n{snippet}"
             )
         got_loss = answer["losses"][t]

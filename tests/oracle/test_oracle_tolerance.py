@@ -199,3 +199,25 @@ def test_allclose_report_locates_the_worst_entry() -> None:
     assert not allclose_report([1.0], [math.nan], 1.0).ok, "nan only matches nan"
     assert not allclose_report([1.0, 2.0], [1.0], 1.0).ok, "shapes must match"
     assert allclose_report(1.0, 1.0 + 1e-15, 2e-15) == (True, pytest.approx(1e-15), None)
+
+
+def test_a_gradient_summed_from_several_users_allows_any_order() -> None:
+    """x feeds a saturated sigmoid (contribution about -1e-34), a reshape and a transpose
+    whose upstream gradients cancel (+1 and -1): summed in one order x.grad is -1e-34, in
+    another 0.0. Both are correct, so the bound covers every order (a planted clean engine
+    was once failed on exactly this)."""
+    b = GraphBuilder(TENSOR)
+    x = b.input("x", (2, 2))
+    squashed = b.op("sigmoid", b.op("sigmoid", b.op("sum", x)))
+    graph = b.build([squashed, b.op("reshape", x, shape=(4,)), b.op("transpose", x)])
+    xs = np.array([[-40.0, -30.0], [-5.0, -3.0]])  # sum -78: sigmoid'(-78) is 1.3e-34
+    up_reshape, up_transpose = np.array([1.0, -1.0, 2.0, 0.5]), np.array([[-1.0, 1.0], [-2.0, 3.0]])
+    inner = 1.0 / (1.0 + math.exp(78.0))
+    tiny = -inner * (1 - inner) * 0.5 * (1 - 0.5)  # upstream -1 through both sigmoids
+    parts = [np.full((2, 2), tiny), up_reshape.reshape(2, 2), up_transpose.T]
+    bound = error_bounds(graph, {"x": xs}, [-1.0, up_reshape, up_transpose]).grads["x"]
+    exact = np.array([[math.fsum(p[k] for p in parts) for k in np.ndindex(2, 2)]]).reshape(2, 2)
+    for order in ([0, 1, 2], [1, 0, 2], [1, 2, 0]):
+        summed = parts[order[0]] + parts[order[1]] + parts[order[2]]
+        error = np.abs(summed - exact)
+        assert np.all(error <= bound), f"order {order}: error {error} beyond bound {bound}"
