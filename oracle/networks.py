@@ -323,13 +323,25 @@ def train(
     y: Any,
     optimizer: optim.OptimizerConfig | Mapping[str, Any],
     steps: int,
+    gradient_offsets: Sequence[Sequence[Any]] | None = None,
 ) -> TrainingRun:
     """Full-batch training with torch's update rule (`oracle.optim`'s optax chains) from
     the given initial parameters: one compiled program per network, optimizer structure
-    and number of steps, whatever the numbers (weights, data, hyperparameters)."""
+    and number of steps, whatever the numbers (weights, data, hyperparameters).
+
+    ``gradient_offsets[t][i]``, when given, is added to parameter i's gradient at step t:
+    a run whose gradients are off by their rounding shows how far the optimizer carries
+    that rounding (Adam's first step maps a gradient of 1e-16 to lr * 1e-8)."""
     _jax.ensure_x64()
     config = optim._as_config(optimizer)
     numbers = optim._numbers(config)
+    if gradient_offsets is None:
+        offsets = [jnp.zeros((steps, *np.shape(p)), jnp.float64) for p in params]
+    else:
+        offsets = [
+            jnp.asarray(np.reshape([step[i] for step in gradient_offsets], (steps, *np.shape(p))))
+            for i, p in enumerate(params)
+        ]
     losses, history, last = _train(
         frozen_layers(layers),
         loss,
@@ -340,6 +352,7 @@ def train(
         [jnp.asarray(p, jnp.float64) for p in params],
         jnp.asarray(X, jnp.float64),
         jnp.asarray(y),
+        offsets,
     )
     history = [np.asarray(h) for h in history]
     params_by_step = [[np.asarray(p, np.float64) for p in params]]
@@ -358,6 +371,7 @@ def _train(
     params: list[jax.Array],
     X: jax.Array,
     y: jax.Array,
+    offsets: list[jax.Array],
 ) -> tuple[jax.Array, list[jax.Array], jax.Array]:
     plain = [dict(layer) for layer in layers]
     transform = optim._build(name, structure, numbers)
@@ -365,14 +379,16 @@ def _train(
     def objective(p: list[jax.Array]) -> jax.Array:
         return REFERENCES[loss](forward(plain, p, X), y)
 
-    def step(carry: tuple, _: Any) -> tuple[tuple, tuple]:
+    def step(carry: tuple, offset: list[jax.Array]) -> tuple[tuple, tuple]:
         p, state = carry
         value, grads = jax.value_and_grad(objective)(p)
+        grads = [g + o for g, o in zip(grads, offset, strict=True)]
         updates, state = transform.update(grads, state, p)
         p = optax.apply_updates(p, updates)
         return (p, state), (value, p)
 
-    (last, _), (losses, history) = lax.scan(step, (params, transform.init(params)), None, steps)
+    init = (params, transform.init(params))
+    (last, _), (losses, history) = lax.scan(step, init, offsets, steps)
     return losses, history, objective(last)
 
 

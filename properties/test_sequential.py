@@ -77,6 +77,7 @@ def follow(
         steps=steps,
     )
     want = runs[0]
+    noise = rounding_noise(case, config, steps, want)
     for t in range(steps + 1):
         for i, got in enumerate(answer["history"][t]):
             expected = want.params[t][i]
@@ -86,7 +87,12 @@ def follow(
             )
             spread = np.max([np.abs(run.params[t][i] - expected) for run in runs[1:]], axis=0)
             start = np.abs(want.params[0][i])
-            bound = 1e-10 * (start + np.abs(expected - want.params[0][i])) + 16 * spread + 1e-300
+            bound = (
+                1e-10 * (start + np.abs(expected - want.params[0][i]))
+                + 16 * spread
+                + noise.params[t][i]
+                + 1e-300
+            )
             error = np.abs(np.asarray(got, dtype=np.float64) - expected)
             assert np.shape(got) == expected.shape and np.all(error <= bound), (
                 f"{optimizer}({kwargs}), {case.loss}: after {t} steps parameters()[{i}] is\n"
@@ -96,7 +102,7 @@ def follow(
             )
         got_loss = answer["losses"][t]
         spread = max(abs(run.losses[t] - want.losses[t]) for run in runs[1:])
-        bound = 1e-10 * abs(want.losses[t]) + 16 * spread + 1e-300
+        bound = 1e-10 * abs(want.losses[t]) + 16 * spread + noise.losses[t] + 1e-300
         why = bad_value(got_loss)
         assert not why and abs(float(got_loss) - want.losses[t]) <= bound, (
             f"{optimizer}({kwargs}), {case.loss}: the loss "
@@ -105,6 +111,45 @@ def follow(
             f"reproduce with:\n{snippet}"
         )
     return answer
+
+
+def rounding_noise(
+    case: NetworkCase, config: dict[str, Any], steps: int, want: networks.TrainingRun
+) -> networks.TrainingRun:
+    """How far a correct target's run may drift from the oracle's by the rounding of its
+    gradients alone: the largest change of each parameter and loss when every gradient of
+    the oracle's run is moved by its allowed error (the error analysis at that step's
+    parameters), up and then down. The nudged runs cannot show this: they move the
+    weights, not the rounding, and a gradient that is 0 in exact arithmetic and 1e-16 in
+    floating point moves a parameter by lr * 1e-8 in Adam's first step."""
+    offsets = [
+        networks.bounds(case.layers, params, case.x, case.loss, case.y).grads
+        for params in want.params[:-1]
+    ]
+    moved = [
+        networks.train(
+            case.layers,
+            case.loss,
+            case.params,
+            case.x,
+            case.y,
+            config,
+            steps,
+            [[sign * o for o in step] for step in offsets],
+        )
+        for sign in (1.0, -1.0)
+    ]
+
+    def drift(a: Any, b: Any) -> Any:
+        gap = np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))
+        return np.where(np.isnan(gap), np.inf, gap)  # an infinite bound allows anything
+
+    params = [
+        [np.maximum(*(drift(m.params[t][i], p) for m in moved)) for i, p in enumerate(ps)]
+        for t, ps in enumerate(want.params)
+    ]
+    losses = [max(float(drift(m.losses[t], w)) for m in moved) for t, w in enumerate(want.losses)]
+    return networks.TrainingRun(losses, params)
 
 
 def test_training_follows_the_oracle_step_by_step(target: Target) -> None:
