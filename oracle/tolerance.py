@@ -270,6 +270,11 @@ def _corners(xs: list[Array], es: list[Array]) -> list[Array]:
     """The corners of the operand intervals, stacked along a new first axis."""
     if len(xs) == 1:
         return [np.stack([xs[0] - es[0], xs[0] + es[0]])]
+    if not np.any(es[1]):  # an exact exponent or operand (a constant) is broadcast, not
+        # repeated: NumPy's power then runs the loop it runs for a number (0.5 is a square
+        # root there, a pow for an array), so the bounds match `_analyse_scalar`'s exactly
+        x, e, y = np.broadcast_arrays(xs[0], es[0], xs[1])
+        return [np.stack([x - e, x + e]), y[None]]
     x, e, y, f = np.broadcast_arrays(xs[0], es[0], xs[1], es[1])
     return [np.stack([x - e, x - e, x + e, x + e]), np.stack([y - f, y + f, y - f, y + f])]
 

@@ -4,8 +4,9 @@ The target's scheduler, made over one of its optimizers, is stepped after each o
 step of the trajectories of test_optimizers.py; the oracle runs the same optimizer at
 the learning rate torch's scheduler sets at each step (oracle/schedules.py), within the
 same bound. A `LambdaLR`'s function is one of a few named ones (the case is data), each
-with a drawn parameter. Each scheduler also runs every time on `EXPLICIT` schedules
-whose rate changes within the fixed run of test_optimizers.py.
+with a drawn parameter. Each scheduler also runs every time on `EXPLICIT_SCHEDULES`
+(properties/cases/optimizers.py), whose rate changes within the fixed run of
+test_optimizers.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import given
 
 from properties import running
 from properties.cases.optimizers import (
+    EXPLICIT_SCHEDULES,
     OPTIMIZERS,
     SCHEDULERS,
     OptimizerConfig,
@@ -31,16 +33,6 @@ from properties.test_optimizers import (
     runs,
 )
 
-EXPLICIT = {
-    "StepLR": [
-        {"name": "StepLR", "step_size": 2, "gamma": 0.5},
-        {"name": "StepLR", "step_size": 3},  # torch's default gamma, 0.1
-    ],
-    "LambdaLR": [
-        {"name": "LambdaLR", "lr_lambda": "exponential", "parameter": 0.7},
-        {"name": "LambdaLR", "lr_lambda": "linear_warmup", "parameter": 3.0},
-    ],
-}
 EXPLICIT_OPTIMIZERS = {"SGD": {"lr": 0.1, "momentum": 0.5}, "Adam": {"lr": 0.1}}
 
 
@@ -58,7 +50,7 @@ def test_scheduler_sets_torchs_learning_rates(target: Target, scheduler: str) ->
     for name, kwargs in EXPLICIT_OPTIMIZERS.items():
         if name in names:
             config = accepted(OptimizerConfig(name, kwargs), refused[name])
-            for schedule in EXPLICIT[scheduler]:
+            for schedule in EXPLICIT_SCHEDULES[scheduler]:
                 check_trajectory(target, kind, config, *explicit_run(kind), schedule=schedule)
 
     configs = full_optimizer_configs(names).map(lambda c: accepted(c, refused[c.name]))

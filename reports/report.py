@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from oracle.ir import NETWORK_OPS, SCALAR, TENSOR
+from properties.cases.capabilities import plain_capability
 from properties.cases.common import Case
 from properties.cases.random_network import random_network_graph
 from properties.cases.random_scalar import DEFAULT_OPS, random_scalar_graph
@@ -152,7 +153,8 @@ def usable_ops(config: ReportConfig, target: Target) -> tuple[list[str], dict[st
     prefix = "Tensor" if config.tensor else "Value"
     if prefix not in target.capabilities:
         raise ReportError(f"target {config.target} has no {prefix}")
-    needs = {op: _needs(prefix, op) for op in requested}
+    kind = TENSOR if config.tensor else SCALAR
+    needs = {op: plain_capability(kind, op) for op in requested}
     missing = {op: need for op, need in needs.items() if need not in target.capabilities}
     refused = {op: need for op, need in missing.items() if op not in NETWORK_OPS}
     if config.ops is not None and refused:
@@ -162,26 +164,6 @@ def usable_ops(config: ReportConfig, target: Target) -> tuple[list[str], dict[st
     if not covered:
         raise ReportError(f"target {config.target} offers none of the ops {', '.join(requested)}")
     return covered, missing
-
-
-_METHOD = {
-    "add": "__add__",
-    "sub": "__sub__",
-    "mul": "__mul__",
-    "div": "__truediv__",
-    "pow": "__pow__",
-    "neg": "__neg__",
-    "matmul": "__matmul__",
-    "index": "__getitem__",
-}
-
-
-def _needs(prefix: str, op: str) -> str:
-    """The capability an op needs in its plainest form (reflected forms and arguments are
-    filtered later)."""
-    if op in NETWORK_OPS:
-        return f"functional.{op}"
-    return f"{prefix}.{_METHOD.get(op, op)}"
 
 
 def validate(config: ReportConfig) -> None:

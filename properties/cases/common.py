@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from oracle.ir import Graph, Node
+from properties.cases.chooser import Chooser
 
 ARITHMETIC = ("add", "sub", "mul", "div")
 
@@ -49,16 +50,13 @@ UPSTREAM = st.one_of(
 )
 
 
-def operand_picker(draw: st.DrawFn) -> Callable[[int], int]:
-    """Operand choice: counted back from the newest node, so shrinking makes chains."""
-
-    def pick(n: int) -> int:
-        return n - 1 - draw(st.integers(0, n - 1))
-
-    return pick
+def pick_operand(c: Chooser, n: int) -> int:
+    """One of the `n` nodes so far, counted back from the newest (`Chooser.back`): the
+    simplest choice, the newest, shrinks a graph toward a chain."""
+    return n - 1 - c.back(n)
 
 
-def draw_outputs(draw: st.DrawFn, nodes: Sequence[Node]) -> list[int]:
+def choose_outputs(c: Chooser, nodes: Sequence[Node]) -> list[int]:
     """The last node, every other op node that no node consumes, and sometimes one interior
     node more (two outputs sharing interior nodes).
 
@@ -71,8 +69,8 @@ def draw_outputs(draw: st.DrawFn, nodes: Sequence[Node]) -> list[int]:
     outputs = [last]
     outputs += [i for i, n in enumerate(nodes[:-1]) if n.op != "input" and i not in consumed]
     interior = [i for i, n in enumerate(nodes[:-1]) if n.op != "input" and i in consumed]
-    if interior and draw(st.booleans()):
-        outputs.append(interior[draw(st.integers(0, len(interior) - 1))])
+    if interior and c.boolean():
+        outputs.append(interior[c.integer(0, len(interior) - 1)])
     return outputs
 
 

@@ -102,6 +102,18 @@ def full_optimizer_configs(draw: st.DrawFn, names: Sequence[str]) -> OptimizerCo
 
 
 SCHEDULERS = ("StepLR", "LambdaLR")
+# schedules whose rate changes within four steps: test_schedulers.py runs each every time
+# (test_optimizers.py's fixed run), and the diagnosis of scheduler mistakes probes with them
+EXPLICIT_SCHEDULES: dict[str, list[dict[str, Any]]] = {
+    "StepLR": [
+        {"name": "StepLR", "step_size": 2, "gamma": 0.5},
+        {"name": "StepLR", "step_size": 3},  # torch's default gamma, 0.1
+    ],
+    "LambdaLR": [
+        {"name": "LambdaLR", "lr_lambda": "exponential", "parameter": 0.7},
+        {"name": "LambdaLR", "lr_lambda": "linear_warmup", "parameter": 3.0},
+    ],
+}
 # a LambdaLR's named function -> its parameter
 LAMBDA_PARAMETERS: dict[str, st.SearchStrategy[float]] = {
     "exponential": st.one_of(st.just(0.5), st.floats(0.3, 1.2)),  # gamma ** epoch

@@ -1,7 +1,7 @@
 """Seeded random tensor graphs with the `functional` ops too, for `vgrad report --tensor
 --ops conv2d,max_pool2d,...`.
 
-`NetworkGrower` extends `random_tensor`'s grower with the ops of `oracle.ir.NETWORK_OPS`.
+`NetworkGrower` extends `random_network_base`'s grower with the ops of `oracle.ir.NETWORK_OPS`.
 An image op takes the node drawn when it is 4-D (N, C, H, W), else the latest 4-D node,
 else a fresh image input: odd and even, non-square, batch 1 or 2.  Kernels (1 to 3 per
 side, square or not) may be larger than the stride or smaller, padding is up to half the
@@ -9,7 +9,7 @@ kernel; a weight (and a bias, half the time) is a fresh input or, sometimes, a n
 the right shape.  ``linear`` takes a 2-D node (a fresh one when none fits), the losses
 any node of a shape they accept, with fresh labels; two in five cross-entropy and
 binary cross-entropy nodes take a fresh input of large logits instead.  Inputs stay in
-each op's domain as in `random_tensor`: every window of a max pooling has a clear
+each op's domain as in `random_network_base`: every window of a max pooling has a clear
 maximum, every hinge margin is away from its kink.  A form whose argument the target
 lacks (stride, padding, bias, start_dim) is never drawn.
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 from oracle import network_eval
 from oracle.ir import Graph, Node
-from properties.cases.random_tensor import _MARGIN, _Grower, random_tensor_graph
+from properties.cases.random_network_base import _MARGIN, _Grower, grow_network_graph
 
 _IMAGE_SIZE = 300  # entries of a 4-D node an image op may take (the second opinion's cost)
 
@@ -34,9 +34,9 @@ def random_network_graph(
     n_outputs: int = 1,
     capabilities: Collection[str] | None = None,
 ) -> tuple[Graph, dict[str, np.ndarray]]:
-    """`random_tensor_graph` with the `functional` ops among `ops` drawn too, and every op
+    """`grow_network_graph` with the `functional` ops among `ops` drawn too, and every op
     node no other node reads made an output (a dead node's mistake would go unseen)."""
-    graph, inputs = random_tensor_graph(
+    graph, inputs = grow_network_graph(
         rng,
         n_nodes,
         ops,

@@ -1,36 +1,39 @@
 """Random tensor expression graphs (as oracle IR) with broadcastable shapes, tracked like
-the scalar ones: every op stays clear of its kinks and poles by a margin of its rounding."""
+the scalar ones: every op stays clear of its kinks and poles by a margin of its rounding.
+
+`grow_tensor` is written once against a `Chooser` and a `TensorNumbers` (shapes and
+arrays): `tensor_cases` runs it on Hypothesis's draws for the properties,
+`properties.cases.random_tensor` on a NumPy `Generator` for `vgrad report --tensor`."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from oracle.ir import BINARY_OPS, REDUCTIONS, TENSOR, UNARY_OPS, GraphBuilder
+from properties.cases.chooser import Chooser, DrawChooser
 from properties.cases.common import (
     ARITHMETIC,
     UPSTREAM,
     Case,
     arrays_of,
-    draw_outputs,
+    choose_outputs,
     magnitudes,
-    one_of_these,
-    operand_picker,
+    pick_operand,
 )
 from properties.cases.scalar import (
+    ATTEMPTS,
     BOUND,
-    EXPONENTS,
     MARGIN,
-    POSITIVE_BASES,
     ROUNDING,
-    SCALAR_CONSTANTS,
     Tracked,
+    scalar_constant,
     scalar_step,
 )
 
@@ -97,6 +100,90 @@ RANKED_SHAPES = st.one_of(
 )
 
 
+class TensorNumbers(Protocol):
+    """Where a tensor growth gets its shapes and arrays (Hypothesis's array strategies
+    shrink them element by element; NumPy draws them at once)."""
+
+    def shape(self) -> tuple[int, ...]:
+        """The first input's shape."""
+        ...
+
+    def broadcastable(self, shape: tuple[int, ...], max_dims: int) -> tuple[int, ...]:
+        """A shape that broadcasts with `shape`, of at most `max_dims` axes."""
+        ...
+
+    def inputs(self, shape: tuple[int, ...], positive: bool) -> np.ndarray:
+        """An input's values."""
+        ...
+
+    def constants(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A constant array operand's values."""
+        ...
+
+
+class DrawNumbers:
+    """The properties' numbers: inputs of size 1e-3 to 1e3, constants 1e-3 to 10."""
+
+    def __init__(self, draw: st.DrawFn, shapes: st.SearchStrategy[tuple[int, ...]]) -> None:
+        self.draw, self.shapes = draw, shapes
+
+    def shape(self) -> tuple[int, ...]:
+        return self.draw(self.shapes)
+
+    def broadcastable(self, shape: tuple[int, ...], max_dims: int) -> tuple[int, ...]:
+        return self.draw(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=max_dims, max_side=4))
+
+    def inputs(self, shape: tuple[int, ...], positive: bool) -> np.ndarray:
+        return self.draw(arrays_of(shape, _POSITIVE if positive else magnitudes()))
+
+    def constants(self, shape: tuple[int, ...]) -> np.ndarray:
+        return self.draw(arrays_of(shape, magnitudes(-3.0, 1.0)))
+
+
+_POSITIVE = magnitudes().map(abs)
+
+
+def grow_tensor(
+    c: Chooser,
+    numbers: TensorNumbers,
+    menu: Sequence[tuple[str, str | None]],
+    n_inputs: int,
+    n_ops: int,
+    max_inputs: int = 4,
+    exact: bool = False,
+    bound: float = BOUND,
+) -> tuple[GraphBuilder, list[_TrackedArray], dict[str, np.ndarray]]:
+    """`n_inputs` inputs then op nodes over the `menu` entries, each kept only where the
+    tracked rounding (`scalar_step` entry by entry, and the rules below for the other ops)
+    finds it safe; a step may add an input (a broadcast partner, a matmul operand, a
+    positive argument of log) while there are fewer than `max_inputs`.
+
+    `n_ops` draws, an unsafe one skipped; with `exact`, `n_ops` nodes (inputs added on
+    the way among them), each drawn again until one is safe (ValueError after `ATTEMPTS`
+    draws), as in `grow_scalar`."""
+    g = _Growth(c, numbers, max_inputs, bound)
+    for _ in range(n_inputs):
+        g.new_input(numbers.shape())
+    for _ in range(n_ops):
+        if exact and len(g.b.nodes) >= n_inputs + n_ops:
+            break  # inputs added on the way count
+        for _ in range(ATTEMPTS if exact else 1):
+            op, variant = c.choice(menu)
+            built = g.step(op, variant, pick_operand(c, len(g.tracked)))
+            if built is not None and np.max(np.abs(built[2].value), initial=0.0) <= bound:
+                break
+        else:
+            if exact:
+                raise ValueError(f"no node of the menu {list(menu)} is safe here")
+            continue
+        args, attrs, new = built
+        if op in BINARY_OPS and variant:
+            attrs = {**attrs, "side": variant}
+        g.b.op(op, *args, **attrs)
+        g.tracked.append(new)
+    return g.b, g.tracked, g.inputs
+
+
 @st.composite
 def tensor_cases(
     draw: st.DrawFn,
@@ -106,104 +193,133 @@ def tensor_cases(
     shapes: st.SearchStrategy[tuple[int, ...]] = SHAPES,
 ) -> Case:
     """A random tensor DAG over the `menu` entries, with inputs and upstream gradients."""
-    b = GraphBuilder(TENSOR)
-    tracked: list[_TrackedArray] = []
-    inputs: dict[str, np.ndarray] = {}
-
-    def new_input(shape: tuple[int, ...], positive: bool = False) -> int:
-        name = f"x{len(inputs)}"
-        elements = magnitudes().map(abs) if positive else magnitudes()
-        inputs[name] = draw(arrays_of(shape, elements))
-        tracked.append(_TrackedArray(inputs[name], np.zeros(shape)))
-        return b.input(name, shape)
-
-    new_input(draw(shapes))
-    pick = operand_picker(draw)
-    for _ in range(draw(st.integers(1, max_ops))):
-        op, variant = draw(one_of_these(tuple(menu)))
-        a = pick(len(tracked))
-        built = _tensor_step(draw, op, variant, a, tracked, new_input, len(inputs) < max_inputs)
-        if built is None:
-            continue
-        args, attrs, new = built
-        if op in BINARY_OPS and variant:
-            attrs = {**attrs, "side": variant}
-        b.op(op, *args, **attrs)
-        tracked.append(new)
-    outputs = draw_outputs(draw, b.nodes)
+    c = DrawChooser(draw)
+    n_ops = draw(st.integers(1, max_ops))
+    b, tracked, inputs = grow_tensor(
+        c, DrawNumbers(draw, shapes), tuple(menu), 1, n_ops, max_inputs
+    )
+    outputs = choose_outputs(c, b.nodes)
     upstream = tuple(draw(arrays_of(tracked[o].value.shape, UPSTREAM)) for o in outputs)
     return Case(b.build(outputs), inputs, upstream)
 
 
-def _tensor_step(draw, op, variant, a, tracked, new_input, may_add_input):
-    """(args, attrs, tracked result) of one tensor op on node `a`, or None where unsafe."""
-    x = tracked[a]
-    shape = x.value.shape
-    if op in BINARY_OPS:
-        if variant is None:
-            other = _broadcast_partner(draw, a, tracked, new_input, may_add_input)
-            if other is None:
+class _Growth:
+    """A tensor graph growing: its builder, every node's tracked value, the inputs."""
+
+    def __init__(self, c: Chooser, numbers: TensorNumbers, max_inputs: int, bound: float):
+        self.c, self.numbers, self.max_inputs, self.bound = c, numbers, max_inputs, bound
+        self.b = GraphBuilder(TENSOR)
+        self.tracked: list[_TrackedArray] = []
+        self.inputs: dict[str, np.ndarray] = {}
+
+    def new_input(self, shape: tuple[int, ...], positive: bool = False) -> int:
+        name = f"x{len(self.inputs)}"
+        self.inputs[name] = self.numbers.inputs(shape, positive)
+        self.tracked.append(_TrackedArray(self.inputs[name], np.zeros(shape)))
+        return self.b.input(name, shape)
+
+    def step(self, op: str, variant: str | None, a: int) -> tuple | None:
+        """(args, attrs, tracked result) of one op on node `a`, or None where unsafe."""
+        c, x, bound = self.c, self.tracked[a], self.bound
+        shape = x.value.shape
+        may_add_input = len(self.inputs) < self.max_inputs
+        if op in BINARY_OPS:
+            if variant is None:
+                other = self._broadcast_partner(a, may_add_input)
+                new = _elementwise(op, x, self.tracked[other], None, None, bound)
+                return None if new is None else ((a, other), {}, new)
+            const = self._constant(op, variant, shape)
+            new = _elementwise(op, x, None, const, variant, bound)
+            return None if new is None else ((a,), {"const": const}, new)
+        if op in UNARY_OPS:
+            new = _elementwise(op, x, None, None, None, bound)
+            if new is None and op == "log" and may_add_input:  # log of a fresh positive input
+                fresh = self.new_input(shape, positive=True)
+                new = _elementwise(op, self.tracked[fresh], None, None, None, bound)
+                return None if new is None else ((fresh,), {}, new)
+            return None if new is None else ((a,), {}, new)
+        if op == "matmul":
+            return self._matmul(variant, a, may_add_input)
+        if op in REDUCTIONS:
+            return _reduction_step(c, op, variant, a, x)
+        if op == "reshape":
+            new_shape = c.choice(_reshapes(shape))
+            return (a,), {"shape": new_shape}, _map(x, lambda v: v.reshape(new_shape))
+        if op == "transpose":
+            axes = _transpose_axes(c, len(shape))
+            return (a,), {"axes": axes}, _map(x, lambda v: np.transpose(v, axes))
+        if op == "T":
+            return (a,), {}, _map(x, lambda v: v.T)
+        if op in ("softmax", "log_softmax"):
+            if not shape:
                 return None
-            new = _elementwise(op, x, tracked[other], None, None)
-            return None if new is None else ((a, other), {}, new)
-        const = _draw_tensor_constant(draw, op, variant, shape)
-        new = _elementwise(op, x, None, const, variant)
-        return None if new is None else ((a,), {"const": const}, new)
-    if op in ("neg", "relu", "tanh", "exp", "log", "sigmoid"):
-        new = _elementwise(op, x, None, None, None)
-        if new is None and op == "log" and may_add_input:  # log of a fresh positive input
-            fresh = new_input(shape, positive=True)
-            new = _elementwise(op, tracked[fresh], None, None, None)
-            return None if new is None else ((fresh,), {}, new)
-        return None if new is None else ((a,), {}, new)
-    if op == "matmul":
-        return _matmul_step(draw, variant, a, tracked, new_input, may_add_input)
-    if op in REDUCTIONS:
-        return _reduction_step(draw, op, variant, a, x)
-    if op == "reshape":
-        new_shape = draw(one_of_these(tuple(_reshapes(shape))))
-        return (a,), {"shape": new_shape}, _map(x, lambda v: v.reshape(new_shape))
-    if op == "transpose":
-        axes = draw(_transpose_axes(len(shape)))
-        return (a,), {"axes": axes}, _map(x, lambda v: np.transpose(v, axes))
-    if op == "T":
-        return (a,), {}, _map(x, lambda v: v.T)
-    if op in ("softmax", "log_softmax"):
-        if not shape:
+            axis = c.integer(-len(shape), len(shape) - 1)
+            return (a,), {"axis": axis}, _softmax(op, x, axis)
+        if op == "index":
+            if not shape:
+                return None
+            index = _indices(c, shape)
+            return (a,), {"index": index}, _map(x, lambda v: v[index])
+        raise ValueError(f"unknown op {op!r}")
+
+    def _broadcast_partner(self, a: int, may_add_input: bool) -> int:
+        """An earlier node whose shape broadcasts with node `a`'s, or a new input that does."""
+        shape = self.tracked[a].value.shape
+        if may_add_input and self.c.boolean():
+            return self.new_input(self.numbers.broadcastable(shape, 3))
+        fits = [i for i, t in enumerate(self.tracked) if _broadcasts(shape, t.value.shape)]
+        return fits[len(fits) - 1 - self.c.integer(0, len(fits) - 1)]
+
+    def _constant(self, op: str, side: str, shape: tuple[int, ...]) -> Any:
+        if op == "pow" or self.c.boolean():
+            return scalar_constant(self.c, op, side)
+        return self.numbers.constants(self.numbers.broadcastable(shape, 2))
+
+    def _matmul(self, variant: str | None, a: int, may_add_input: bool) -> tuple | None:
+        c, x = self.c, self.tracked[a]
+        shape = x.value.shape
+        if not may_add_input or not shape:
             return None
-        axis = draw(st.integers(-len(shape), len(shape) - 1))
-        return (a,), {"axis": axis}, _softmax(op, x, axis)
-    if op == "index":
-        if not shape:
+        k = shape[-1]
+        m = c.integer(1, 4)
+        if variant == "2d":
+            if len(shape) != 2:
+                return None
+            other_shape: tuple[int, ...] = (k, m)
+        else:
+            other_shape = c.choice(((k,), (k, m), (c.integer(1, 3), k, m)))
+            if len(shape) == 2 and len(other_shape) == 2:
+                return None  # that is the 2d variant
+            if len(shape) >= 3 and len(other_shape) == 3 and shape[0] != other_shape[0]:
+                other_shape = (1, k, m)
+        other = self.new_input(other_shape)
+        y = self.tracked[other]
+        value = np.matmul(x.value, y.value)
+        if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > self.bound:
             return None
-        index = draw(_indices(shape))
-        return (a,), {"index": index}, _map(x, lambda v: v[index])
-    raise ValueError(f"unknown op {op!r}")
+        error = (
+            np.matmul(np.abs(x.value), y.error)
+            + np.matmul(x.error, np.abs(y.value))
+            + ROUNDING * k * np.matmul(np.abs(x.value), np.abs(y.value))
+        )
+        return (a, other), {}, _TrackedArray(value, error)
 
 
-def _transpose_axes(ndim: int) -> st.SearchStrategy[tuple[int, ...] | None]:
+def _transpose_axes(c: Chooser, ndim: int) -> tuple[int, ...] | None:
     """None (reverse), any permutation, and often a cyclic shift: a permutation that is not
     its own inverse, where a gradient that forgets to invert it goes wrong."""
-    options = [st.none(), st.permutations(range(ndim)).map(tuple)]
-    if ndim >= 3:
-        shifts = [tuple(int(a) for a in np.roll(np.arange(ndim), k)) for k in (1, -1)]
-        options.append(st.sampled_from(shifts))
-    return st.one_of(*options)
+    form = c.integer(0, 2 if ndim >= 3 else 1)
+    if form == 0:
+        return None
+    if form == 2:
+        return tuple(int(a) for a in np.roll(np.arange(ndim), c.choice((1, -1))))
+    left = list(range(ndim))
+    return tuple(left.pop(c.integer(0, len(left) - 1)) for _ in range(ndim))
 
 
 def _map(x: _TrackedArray, f: Callable[[np.ndarray], np.ndarray]) -> _TrackedArray:
     """A rearranging op (reshape, transpose, index): exact, errors move with the values."""
     return _TrackedArray(np.asarray(f(x.value)), np.asarray(f(x.error)))
-
-
-def _broadcast_partner(draw, a, tracked, new_input, may_add_input) -> int | None:
-    """An earlier node whose shape broadcasts with node `a`'s, or a new input that does."""
-    shape = tracked[a].value.shape
-    fits = [i for i, t in enumerate(tracked) if _broadcasts(shape, t.value.shape)]
-    if may_add_input and draw(st.booleans()):
-        other_shape = draw(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=3, max_side=4))
-        return new_input(other_shape)
-    return fits[len(fits) - 1 - draw(st.integers(0, len(fits) - 1))]
 
 
 def _broadcasts(s: tuple[int, ...], t: tuple[int, ...]) -> bool:
@@ -214,21 +330,12 @@ def _broadcasts(s: tuple[int, ...], t: tuple[int, ...]) -> bool:
     return True
 
 
-def _draw_tensor_constant(draw, op, side, shape) -> Any:
-    if op == "pow":
-        return draw(EXPONENTS) if side == "right" else draw(POSITIVE_BASES)
-    if draw(st.booleans()):
-        return draw(SCALAR_CONSTANTS)
-    const_shape = draw(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=2, max_side=4))
-    return draw(arrays_of(const_shape, magnitudes(-3.0, 1.0)))
-
-
-def _elementwise(op, x, y, const, side) -> _TrackedArray | None:
-    """Elementwise op with the scalar rules of `_step` applied to every element."""
+def _elementwise(op, x, y, const, side, bound) -> _TrackedArray | None:
+    """Elementwise op with the scalar rules of `scalar_step` applied to every element."""
     if y is not None:
         columns = np.broadcast_arrays(x.value, x.error, y.value, y.error)
         results = [
-            scalar_step(op, Tracked(p, pe), Tracked(q, qe), None, None)
+            scalar_step(op, Tracked(p, pe), Tracked(q, qe), None, None, bound)
             for p, pe, q, qe in zip(*(c.ravel().tolist() for c in columns), strict=True)
         ]
     else:
@@ -236,7 +343,7 @@ def _elementwise(op, x, y, const, side) -> _TrackedArray | None:
             x.value, x.error, np.asarray(0.0 if const is None else const, np.float64)
         )
         results = [
-            scalar_step(op, Tracked(p, pe), None, None if const is None else k, side)
+            scalar_step(op, Tracked(p, pe), None, None if const is None else k, side, bound)
             for p, pe, k in zip(*(c.ravel().tolist() for c in columns), strict=True)
         ]
     shape = columns[0].shape
@@ -248,48 +355,19 @@ def _elementwise(op, x, y, const, side) -> _TrackedArray | None:
     )
 
 
-def _matmul_step(draw, variant, a, tracked, new_input, may_add_input):
-    x = tracked[a]
-    shape = x.value.shape
-    if not may_add_input or not shape:
-        return None
-    k = shape[-1]
-    m = draw(st.integers(1, 4))
-    if variant == "2d":
-        if len(shape) != 2:
-            return None
-        other_shape = (k, m)
-    else:
-        options = [(k,), (k, m), (draw(st.integers(1, 3)), k, m)]
-        other_shape = draw(st.sampled_from(options))
-        if len(shape) == 2 and len(other_shape) == 2:
-            return None  # that is the 2d variant
-        if len(shape) >= 3 and len(other_shape) == 3 and shape[0] != other_shape[0]:
-            other_shape = (1, k, m)
-    other = new_input(other_shape)
-    y = tracked[other]
-    value = np.matmul(x.value, y.value)
-    if not np.all(np.isfinite(value)) or np.max(np.abs(value), initial=0.0) > BOUND:
-        return None
-    error = (
-        np.matmul(np.abs(x.value), y.error)
-        + np.matmul(x.error, np.abs(y.value))
-        + ROUNDING * k * np.matmul(np.abs(x.value), np.abs(y.value))
-    )
-    return (a, other), {}, _TrackedArray(value, error)
-
-
-def _reduction_step(draw, op, variant, a, x):
+def _reduction_step(c: Chooser, op: str, variant: str | None, a: int, x: _TrackedArray):
     shape = x.value.shape
     ndim = len(shape)
+    axis: Any = None
     if variant == "tuple":
         if ndim < 1:
             return None
-        chosen = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
-        axis = tuple(ax - ndim if draw(st.booleans()) else ax for ax in chosen)
-    else:
-        axis = draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1))) if ndim else None
-    keepdims = draw(st.booleans())
+        left = list(range(ndim))
+        chosen = [left.pop(c.integer(0, len(left) - 1)) for _ in range(c.integer(1, ndim))]
+        axis = tuple(ax - ndim if c.boolean() else ax for ax in chosen)
+    elif ndim and c.boolean():
+        axis = c.integer(-ndim, ndim - 1)
+    keepdims = c.boolean()
     value = {"sum": np.sum, "mean": np.mean, "max": np.max}[op](
         x.value, axis=axis, keepdims=keepdims
     )
@@ -345,28 +423,25 @@ def _softmax(op: str, x: _TrackedArray, axis: int) -> _TrackedArray:
     return _TrackedArray(log_p, spread + ROUNDING * np.abs(log_p))
 
 
-@st.composite
-def _indices(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple:
+def _indices(c: Chooser, shape: tuple[int, ...]) -> tuple:
     """An index for the leading axes: ints, slices and integer arrays with repeats."""
-    n_items = draw(st.integers(1, min(2, len(shape))))
+    n_items = c.integer(1, min(2, len(shape)))
     items: list[Any] = []
-    array_length = draw(st.integers(1, 5))
-    repeat = draw(st.booleans())  # a repeated index must add its gradient twice
+    array_length = c.integer(1, 5)
+    repeat = c.boolean()  # a repeated index must add its gradient twice
     for d in shape[:n_items]:
-        kind = draw(st.sampled_from(["int", "slice", "array"]))
+        kind = c.choice(("int", "slice", "array"))
         if kind == "int":
-            items.append(draw(st.integers(-d, d - 1)))
+            items.append(c.integer(-d, d - 1))
         elif kind == "slice":
-            start = draw(st.one_of(st.none(), st.integers(-d, d - 1)))
-            stop = draw(st.one_of(st.none(), st.integers(-d, d)))
-            step = draw(st.one_of(st.none(), st.sampled_from([1, 2, -1, -2])))
+            start = c.integer(-d, d - 1) if c.boolean() else None
+            stop = c.integer(-d, d) if c.boolean() else None
+            step = c.choice((1, 2, -1, -2)) if c.boolean() else None
             if len(range(d)[slice(start, stop, step)]) == 0:
                 start, stop, step = None, None, None
             items.append(slice(start, stop, step))
         else:
-            values = draw(
-                st.lists(st.integers(-d, d - 1), min_size=array_length, max_size=array_length)
-            )
+            values = [c.integer(-d, d - 1) for _ in range(array_length)]
             if repeat:  # the first index again, counted from the other end
                 values.append(values[0] - d if values[0] >= 0 else values[0])
             items.append(np.array(values, dtype=np.int64))

@@ -17,19 +17,10 @@ from typing import Any
 import numpy as np
 
 from oracle.schedules import LAMBDAS
+from properties.cases.optimizers import EXPLICIT_SCHEDULES as SCHEDULES
 from properties.diagnosis.judge import Hypothesis, judge
 from properties.targets import Target, TargetRaised
 
-SCHEDULES: dict[str, list[dict[str, Any]]] = {
-    "StepLR": [
-        {"name": "StepLR", "step_size": 2, "gamma": 0.5},
-        {"name": "StepLR", "step_size": 3},  # torch's default gamma, 0.1
-    ],
-    "LambdaLR": [
-        {"name": "LambdaLR", "lr_lambda": "exponential", "parameter": 0.7},
-        {"name": "LambdaLR", "lr_lambda": "linear_warmup", "parameter": 3.0},
-    ],
-}
 START = [1.5, -0.7, 0.2]
 GRADS = [[0.9, -0.4, 0.3], [0.5, 0.8, -0.6], [-0.7, 0.2, 0.45], [0.35, -0.9, 0.1]] * 2
 MISTAKES: dict[str, dict[str, str]] = {
