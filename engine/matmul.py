@@ -20,9 +20,11 @@ SMALL = 2**22  # m * n * k up to which the product is split (~0.3 ms on one thre
 
 def row_blocks(m: int, k: int, n: int) -> int:
     """Into how many blocks of rows an (m, k) @ (k, n) product is split: 1 (whole, BLAS
-    picks its threads) unless m * k * n is in (ONE_THREAD, SMALL]; then the fewest blocks
-    of at most ONE_THREAD multiply-adds each (a row costs k * n, a block has a row at least)."""
-    if not ONE_THREAD < m * k * n <= SMALL:
+    picks its threads) when it is empty or over SMALL multiply-adds; else the fewest
+    blocks of at most ONE_THREAD multiply-adds each (a row costs k * n, a block has a row
+    at least), which is 1 up to ONE_THREAD."""
+    work = m * k * n
+    if not work or work > SMALL:
         return 1
     rows = max(1, ONE_THREAD // (k * n))
     return -(-m // rows)  # ceil(m / rows)

@@ -34,6 +34,9 @@ def test_products_equal_numpy_in_every_regime(m: int, k: int, n: int) -> None:
         (3, 300, 1000, 3),  # a row alone is over 2**18: a row a block
         (5, 300, 400, 3),  # 2 rows a block: 2 + 2 + 1
         (371, 100, 70, 11),  # 37 rows a block (not 37.4): 10 full blocks and one row
+        (0, 64, 64, 1),  # empty products: nothing to split
+        (64, 0, 64, 1),
+        (64, 64, 0, 1),
     ],
 )
 def test_row_blocks_keep_each_block_under_the_threshold(m: int, k: int, n: int, blocks: int):
@@ -64,26 +67,30 @@ def _calls(a: np.ndarray, b: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> tup
         (67, 100, 70, [((34, 100), (100, 70)), ((33, 100), (100, 70))]),
     ],
 )
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_blocks_are_computed_as_planned(m, k, n, calls, dtype, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "dtypes", [("float64",) * 2, ("float32",) * 2, ("float32", "float64"), ("float64", "float32")]
+)
+def test_blocks_are_computed_as_planned(m, k, n, calls, dtypes, monkeypatch) -> None:
     """Whole products in one call on the operands; split ones in one call on a stack of
     equal blocks, or a call a block, each row once; NumPy's numbers and dtype."""
     rng = np.random.default_rng(m + k + n)
-    a, b = rng.normal(size=(m, k)).astype(dtype), rng.normal(size=(k, n)).astype(dtype)
+    a, b = rng.normal(size=(m, k)).astype(dtypes[0]), rng.normal(size=(k, n)).astype(dtypes[1])
     want = a @ b
     got, made = _calls(a, b, monkeypatch)
-    case = f"({m}, {k}) @ ({k}, {n}) in {np.dtype(dtype)}"
+    case = f"({m}, {k}) {dtypes[0]} @ ({k}, {n}) {dtypes[1]}"
     assert made == calls, f"{case}: np.matmul calls on {made}, expected {calls}"
-    assert got.dtype == want.dtype, f"{case}: dtype {got.dtype}"
-    tol = {np.float64: (1e-15, 1e-12), np.float32: (1e-6, 1e-4)}[dtype]
-    np.testing.assert_allclose(got, want, rtol=tol[0], atol=tol[1], err_msg=case)
+    assert got.dtype == want.dtype, f"{case}: dtype {got.dtype}, NumPy's {want.dtype}"
+    rtol, atol = (1e-15, 1e-12) if want.dtype == np.float64 else (1e-6, 1e-4)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=case)
 
 
 def test_other_shapes_follow_numpy() -> None:
     rng = np.random.default_rng(1)
     batch, matrix = rng.normal(size=(2, 64, 80)), rng.normal(size=(80, 64))
     vector = rng.normal(size=80)
-    for x, y in ((batch, vector), (batch, matrix), (matrix.T, vector), (vector, matrix)):
+    empty = rng.normal(size=(0, 80))
+    pairs = ((batch, vector), (batch, matrix), (matrix.T, vector), (vector, matrix))
+    for x, y in (*pairs, (empty, matrix), (matrix.T, empty.T), (empty.T, empty)):
         want = x @ y
         np.testing.assert_array_equal(matmul(x, y), want, err_msg=f"{x.shape} @ {y.shape}")
     with pytest.raises(ValueError):
