@@ -18,21 +18,29 @@ ONE_THREAD = 2**18  # m * n * k up to which OpenBLAS uses one thread
 SMALL = 2**22  # m * n * k up to which the product is split (~0.3 ms on one thread)
 
 
+def row_blocks(m: int, k: int, n: int) -> int:
+    """Into how many blocks of rows an (m, k) @ (k, n) product is split: 1 (whole, BLAS
+    picks its threads) when it is empty or over SMALL multiply-adds; else the fewest
+    blocks of at most ONE_THREAD multiply-adds each (a row costs k * n, a block has a row
+    at least), which is 1 up to ONE_THREAD."""
+    work = m * k * n
+    if not work or work > SMALL:
+        return 1
+    rows = max(1, ONE_THREAD // (k * n))
+    return -(-m // rows)  # ceil(m / rows)
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` with NumPy's rules; a small 2-D product in row blocks that BLAS runs
-    on one thread."""
-    # equivalent: which products are split changes threads, not numbers (tested)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:  # pragma: no mutate
+    """``a @ b`` with NumPy's rules; a 2-D product in `row_blocks` blocks of rows."""
+    if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b)
     (m, k), n = a.shape, b.shape[1]
-    # equivalent: as above
-    if not ONE_THREAD < m * n * k <= SMALL:  # pragma: no mutate
+    blocks = row_blocks(m, k, n)
+    if blocks == 1:
         return np.matmul(a, b)
-    # equivalent: any number of rows per block gives the same product
-    rows = max(1, ONE_THREAD // (n * k))  # pragma: no mutate
-    blocks = -(-m // rows)
     if m % blocks == 0:  # equal blocks: one call, NumPy loops over them in C
         return np.matmul(a.reshape(blocks, m // blocks, k), b).reshape(m, n)
+    rows = -(-m // blocks)  # the last block is shorter
     out = np.empty((m, n), np.result_type(a, b))
     for start in range(0, m, rows):
         np.matmul(a[start : start + rows], b, out=out[start : start + rows])

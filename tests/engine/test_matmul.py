@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.matmul import ONE_THREAD, SMALL, matmul
+from engine.matmul import ONE_THREAD, SMALL, matmul, row_blocks
 
 
 @pytest.mark.parametrize(
@@ -24,9 +24,77 @@ def test_products_equal_numpy_in_every_regime(m: int, k: int, n: int) -> None:
         np.testing.assert_allclose(got, x @ y, rtol=1e-15, atol=1e-12, err_msg=regime)
 
 
+@pytest.mark.parametrize(
+    ("m", "k", "n", "blocks"),
+    [
+        (64, 64, 64, 1),  # 2**18 multiply-adds: BLAS runs it on one thread already
+        (64, 64, 65, 2),  # just above: 63 rows a block (63 * 64 * 65 <= 2**18)
+        (64, 64, 1024, 16),  # 2**22, the largest split: 4 rows a block
+        (64, 64, 1025, 1),  # above 2**22: BLAS's threads pay off
+        (3, 300, 1000, 3),  # a row alone is over 2**18: a row a block
+        (5, 300, 400, 3),  # 2 rows a block: 2 + 2 + 1
+        (371, 100, 70, 11),  # 37 rows a block (not 37.4): 10 full blocks and one row
+        (0, 64, 64, 1),  # empty products: nothing to split
+        (64, 0, 64, 1),
+        (64, 64, 0, 1),
+    ],
+)
+def test_row_blocks_keep_each_block_under_the_threshold(m: int, k: int, n: int, blocks: int):
+    got = row_blocks(m, k, n)
+    assert got == blocks, f"({m}, {k}) @ ({k}, {n}): {got} blocks, expected {blocks}"
+
+
+def _calls(a: np.ndarray, b: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """`matmul(a, b)` and the operand shapes of each `np.matmul` call it made."""
+    calls, numpy_matmul = [], np.matmul
+
+    def spy(x: np.ndarray, y: np.ndarray, **kwargs) -> np.ndarray:
+        calls.append((x.shape, y.shape))
+        return numpy_matmul(x, y, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "matmul", spy)
+        return matmul(a, b), calls
+
+
+@pytest.mark.parametrize(
+    ("m", "k", "n", "calls"),
+    [
+        (64, 64, 64, [((64, 64), (64, 64))]),
+        (64, 64, 1025, [((64, 64), (64, 1025))]),
+        (64, 64, 65, [((2, 32, 64), (64, 65))]),  # equal blocks: one call on a stack
+        (5, 300, 400, [((2, 300), (300, 400))] * 2 + [((1, 300), (300, 400))]),
+        (67, 100, 70, [((34, 100), (100, 70)), ((33, 100), (100, 70))]),
+    ],
+)
+@pytest.mark.parametrize(
+    "dtypes", [("float64",) * 2, ("float32",) * 2, ("float32", "float64"), ("float64", "float32")]
+)
+def test_blocks_are_computed_as_planned(m, k, n, calls, dtypes, monkeypatch) -> None:
+    """Whole products in one call on the operands; split ones in one call on a stack of
+    equal blocks, or a call a block, each row once; NumPy's numbers and dtype."""
+    rng = np.random.default_rng(m + k + n)
+    a, b = rng.normal(size=(m, k)).astype(dtypes[0]), rng.normal(size=(k, n)).astype(dtypes[1])
+    want = a @ b
+    got, made = _calls(a, b, monkeypatch)
+    case = f"({m}, {k}) {dtypes[0]} @ ({k}, {n}) {dtypes[1]}"
+    assert made == calls, f"{case}: np.matmul calls on {made}, expected {calls}"
+    assert got.dtype == want.dtype, f"{case}: dtype {got.dtype}, NumPy's {want.dtype}"
+    rtol, atol = (1e-15, 1e-12) if want.dtype == np.float64 else (1e-6, 1e-4)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=case)
+
+
 def test_other_shapes_follow_numpy() -> None:
     rng = np.random.default_rng(1)
-    batch, vector = rng.normal(size=(2, 64, 80)), rng.normal(size=80)
-    np.testing.assert_array_equal(matmul(batch, vector), batch @ vector)
+    batch, matrix = rng.normal(size=(2, 64, 80)), rng.normal(size=(80, 64))
+    vector = rng.normal(size=80)
+    empty = rng.normal(size=(0, 80))
+    pairs = ((batch, vector), (batch, matrix), (matrix.T, vector), (vector, matrix))
+    for x, y in (*pairs, (empty, matrix), (matrix.T, empty.T), (empty.T, empty)):
+        want = x @ y
+        np.testing.assert_array_equal(matmul(x, y), want, err_msg=f"{x.shape} @ {y.shape}")
     with pytest.raises(ValueError):
         matmul(rng.normal(size=(600, 700)), rng.normal(size=(600, 700)))
+    for m in (64, 67):  # split, in equal blocks and not: NumPy's error all the same
+        with pytest.raises(ValueError, match="mismatch in its core dimension"):
+            matmul(rng.normal(size=(m, 64)), rng.normal(size=(65, 70)))

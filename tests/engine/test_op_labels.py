@@ -79,6 +79,8 @@ TENSOR_OPS: list[tuple[str, Callable[[], Tensor], str]] = [
     ("rdiv", lambda: 2.0 / x, "/"),
     ("pow", lambda: x**2, "**2"),
     ("pow float", lambda: x**0.5, "**0.5"),
+    ("pow tensor", lambda: x**y, "**"),
+    ("rpow", lambda: 2.0**x, "**"),
     ("neg", lambda: -x, "neg"),
     ("matmul", lambda: x @ m, "@"),
     ("rmatmul", lambda: np.ones((2, 2)) @ x, "@"),

@@ -168,6 +168,7 @@ def test_reflected_matmul_with_a_non_array_names_the_operator() -> None:
         ("-", lambda t: "ab" - t),
         ("*", lambda t: "ab" * t),
         ("/", lambda t: "ab" / t),
+        ("**", lambda t: "ab" ** t),
     ],
 )
 def test_reflected_operators_with_a_non_number_name_the_operator(symbol, apply) -> None:
