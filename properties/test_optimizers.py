@@ -184,8 +184,9 @@ def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
 
 
 # Each optimizer's arguments set away from their defaults; torch's defaults for all but the
-# learning rate; torch's further arguments (each dropped where the target refuses it),
-# with weight decay exactly 1.
+# learning rate; torch's defaults for all (`{}`: the spec gives a default learning rate to
+# all but SGD); torch's further arguments (each dropped where the target refuses it), with
+# weight decay exactly 1.
 EXPLICIT: dict[str, list[dict[str, Any]]] = {
     "SGD": [
         {"lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.1},
@@ -197,24 +198,28 @@ EXPLICIT: dict[str, list[dict[str, Any]]] = {
     "Adam": [
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
         {"lr": 0.1},
+        {},
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 1.0, "amsgrad": True},
         {"lr": 0.1, "weight_decay": 0.5, "decoupled_weight_decay": True, "maximize": True},
     ],
     "AdamW": [
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
         {"lr": 0.1},
+        {},
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 1.0, "amsgrad": True},
         {"lr": 0.1, "maximize": True},
     ],
     "RMSprop": [
         {"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.9},
         {"lr": 0.1},
+        {},
         {"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 1.0, "centered": True},
         {"lr": 0.01, "alpha": 0.5, "momentum": 0.5, "centered": True, "maximize": True},
     ],
     "Adagrad": [
         {"lr": 0.1, "eps": 1e-3, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
         {"lr": 0.1},
+        {},
         {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 1.0, "eps": 1e-3, "maximize": True},
     ],
 }

@@ -42,7 +42,12 @@ from pathlib import Path
 from typing import Any
 
 # The pytest plugin's hooks: `-p reports.mutate` loads them from here.
-from reports.mutation.plugin import SUITES, pytest_collection_modifyitems, pytest_configure
+from reports.mutation.plugin import (
+    SUITES,
+    pytest_collect_file,
+    pytest_collection_modifyitems,
+    pytest_configure,
+)
 from reports.mutation.render import percent, print_report, say, write_html, write_json
 from reports.mutation.results import (
     Counts,
@@ -69,6 +74,7 @@ __all__ = [
     "load_results",
     "main",
     "mutmut_command",
+    "pytest_collect_file",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "register",
