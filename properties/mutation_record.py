@@ -4,11 +4,11 @@ The suite detects what a target offers and verifies that.  A mutant that breaks 
 optional argument or variant (``max_pool2d(stride=...)`` refused, ``linear`` on (N, *, in)
 inputs refused, or a backward that raises on them) is no longer verified there: the
 suite lists the capability (or an optimizer's argument) as missing, or the variant as a
-limitation, and every property passes.  For `vgrad check` on someone's engine that is the protocol (and
-``--strict`` fails limitations).  A mutation run asks something else: does the suite tell
-this mutant from the engine?  It does, when it finds the mutant offering less than the
-engine it was made from, and this test says so, as `vgrad check --strict` fails a
-limitation.
+limitation, and every property passes.  For `vgrad check` on someone's engine that is
+the protocol (and ``--strict`` fails limitations).  A mutation run asks something else:
+does the suite tell this mutant from the engine?  It does when it finds the mutant
+offering less than the engine it was made from, and this test says so, as
+`vgrad check --strict` fails a limitation.
 
 mutmut runs the suite on the unmutated engine first (its stats and clean runs), where
 this test records what detection found (``vgrad-capabilities.json`` in mutmut's folder);

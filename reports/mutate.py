@@ -48,6 +48,7 @@ from reports.mutation.plugin import (
     pytest_collection_modifyitems,
     pytest_configure,
 )
+from reports.mutation.protocol import classify
 from reports.mutation.render import percent, print_report, say, write_html, write_json
 from reports.mutation.results import (
     Counts,
@@ -251,6 +252,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
         say(console, "vgrad mutate: mutmut's results list no mutants")
         return EXIT_USAGE
     attach_diffs(root, [m for m in mutants if m.status not in ("killed", "not checked")])
+    classify(root, mutants)
     report = build_report(
         mutants,
         command=_command_line(args),

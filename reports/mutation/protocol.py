@@ -103,7 +103,7 @@ def _differences(a: Any, b: Any, path: _Path, other: _Path) -> Iterable[tuple[_P
     for name in fields:
         x, y = getattr(a, name), getattr(b, name)
         if isinstance(x, list):
-            if len(x) != len(y) or any(type(u) is not type(v) for u, v in zip(x, y)):
+            if len(x) != len(y) or any(type(u) is not type(v) for u, v in zip(x, y, strict=True)):
                 yield path, other
                 continue
             for u, v in zip(x, y, strict=True):
@@ -148,12 +148,16 @@ def _is_initial_value(path: _Path) -> bool:
     if not getattr(function, "name", "").endswith("ǁ__init____mutmut_orig"):
         return False
     for parent, child in itertools.pairwise(path):
-        if isinstance(parent, ast.Assign) and child is parent.value:
-            if [getattr(t, "id", None) for t in parent.targets] in (["rng"], ["bound"]):
-                return True
-        if isinstance(parent, ast.Call) and _callee(parent) == "uniform":
-            if any(child is arg for arg in parent.args[:2]):
-                return True
+        names = [getattr(t, "id", None) for t in getattr(parent, "targets", [])]
+        if (
+            isinstance(parent, ast.Assign)
+            and child is parent.value
+            and names in (["rng"], ["bound"])
+        ):
+            return True
+        uniform = isinstance(parent, ast.Call) and _callee(parent) == "uniform"
+        if uniform and any(child is arg for arg in parent.args[:2]):
+            return True
     return False
 
 
