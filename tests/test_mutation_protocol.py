@@ -7,6 +7,7 @@ its ``mutants/`` copy; the expected class is what the documented rule gives.
 from __future__ import annotations
 
 import ast
+import json
 import textwrap
 from pathlib import Path
 
@@ -112,3 +113,47 @@ def test_classify_reads_mutmuts_copy_and_names_undescribed_functions(tmp_path: P
     assert report["covered"]["total"] == 2 and report["covered"]["killed"] == 1
     assert report["outside"]["message"]["survived"] == 1
     assert report["outside"]["undescribed"]["no_tests"] == 1
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pytest(cwd: Path, *args: str, under_test: str | None) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MUTANT_UNDER_TEST", None)
+    if under_test is not None:
+        env["MUTANT_UNDER_TEST"] = under_test
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(ROOT)]
+    done = subprocess.run(
+        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    return done.stdout + done.stderr
+
+
+def test_only_vgrad_mutates_plugin_collects_the_mutation_record(tmp_path: Path) -> None:
+    folder = str(ROOT / "properties")
+    plain = _pytest(tmp_path, "--collect-only", "-q", folder, under_test=None)
+    plugin = _pytest(
+        tmp_path, "-p", "reports.mutate", "--collect-only", "-q", folder, under_test=None
+    )
+    assert "mutation_record.py" not in plain, plain[-2000:]
+    assert plugin.count("mutation_record.py::") == 1, plugin[-2000:]
+
+
+def test_the_mutation_record_kills_a_mutant_that_offers_less(tmp_path: Path) -> None:
+    test = str(ROOT / "properties" / "mutation_record.py")
+    clean = _pytest(tmp_path, "-p", "reports.mutate", test, under_test="")
+    assert "1 passed" in clean, clean[-2000:]
+    record = tmp_path / "vgrad-capabilities.json"
+    engine = json.loads(record.read_text())
+    assert "functional.linear(nd)" in engine["capabilities"], engine
+    same = _pytest(tmp_path, "-p", "reports.mutate", test, under_test="engine.x_f__mutmut_1")
+    assert "1 passed" in same, same[-2000:]
+    engine["capabilities"].append("functional.imagined")
+    record.write_text(json.dumps(engine))
+    less = _pytest(tmp_path, "-p", "reports.mutate", test, under_test="engine.x_f__mutmut_1")
+    assert "1 failed" in less and "missing functional.imagined" in less, less[-2000:]
