@@ -270,6 +270,9 @@ class Target:
     plain_operand_refusals: dict[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
     load_timeout: float = LOAD_TIMEOUT
+    # under mutmut's stats run, the engine functions loading and detection reached
+    # (properties/test_mutation_record.py counts them for its test)
+    load_hits: tuple[str, ...] = ()
     _worker: Worker | None = field(default=None, repr=False)
 
     def constants_as_leaves(self, kind: str) -> bool:
@@ -437,6 +440,8 @@ def load_target(
     except (KeyError, TypeError, AttributeError):
         worker.close()
         raise TargetLoadError(f"target {spec!r}: its worker answered in the wrong form") from None
+    hits = answer.get("mutmut_hits")
+    target.load_hits = tuple(str(h) for h in hits) if type(hits) is list else ()
     if not target.capabilities:
         worker.close()
         raise TargetLoadError(f"{spec}: no Value, Tensor, optim or nn found")

@@ -79,10 +79,14 @@ def run_target(
     start: list,
     grads: list,
     schedule: dict[str, Any] | None = None,
+    unused: list | None = None,
 ) -> list[list[Any]]:
-    """The target's parameters before the first step and after each (as data)."""
+    """The target's parameters before the first step and after each (as data; `unused`
+    parameters, first in the optimizer's list and in no loss, at the end of each step's)."""
     case = _case(config, start, grads, schedule)
     extra = {} if schedule is None else {"schedule": schedule}
+    if unused:
+        extra["unused"] = [np.asarray(p, dtype=np.float64) for p in unused]
     try:
         return target.call(
             "optimizer_run",
@@ -184,8 +188,9 @@ def trajectory_problems(got: list, want: list, spread: list) -> list[str]:
 
 
 # Each optimizer's arguments set away from their defaults; torch's defaults for all but the
-# learning rate; torch's further arguments (each dropped where the target refuses it),
-# with weight decay exactly 1.
+# learning rate; torch's defaults for all (`{}`: the spec gives a default learning rate to
+# all but SGD); torch's further arguments (each dropped where the target refuses it), with
+# weight decay exactly 1.
 EXPLICIT: dict[str, list[dict[str, Any]]] = {
     "SGD": [
         {"lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.1},
@@ -197,24 +202,28 @@ EXPLICIT: dict[str, list[dict[str, Any]]] = {
     "Adam": [
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
         {"lr": 0.1},
+        {},
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 1.0, "amsgrad": True},
         {"lr": 0.1, "weight_decay": 0.5, "decoupled_weight_decay": True, "maximize": True},
     ],
     "AdamW": [
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1},
         {"lr": 0.1},
+        {},
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 1.0, "amsgrad": True},
         {"lr": 0.1, "maximize": True},
     ],
     "RMSprop": [
         {"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.9},
         {"lr": 0.1},
+        {},
         {"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 1.0, "centered": True},
         {"lr": 0.01, "alpha": 0.5, "momentum": 0.5, "centered": True, "maximize": True},
     ],
     "Adagrad": [
         {"lr": 0.1, "eps": 1e-3, "weight_decay": 0.1, "initial_accumulator_value": 0.5},
         {"lr": 0.1},
+        {},
         {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 1.0, "eps": 1e-3, "maximize": True},
     ],
 }
@@ -358,6 +367,9 @@ def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name
         config = accepted(OptimizerConfig(name, kwargs), refused)
         check_trajectory(target, kind, config, *explicit_run(kind))
 
+    if kind == "tensor":
+        check_unused_parameter(target, name, refused)
+
     configs = full_optimizer_configs([name]).map(lambda c: accepted(c, refused))
 
     @fewer_examples(0.5)
@@ -366,6 +378,30 @@ def test_optimizer_trajectories_agree_with_optax(target: Target, kind: str, name
         check_trajectory(target, kind, config, *run)
 
     running.run(agrees, target)
+
+
+def check_unused_parameter(target: Target, name: str, refused: dict[str, str]) -> None:
+    """A tensor parameter that no loss reaches, first in the optimizer's list, does not
+    stop the others: they follow the reference, and it stays as it is (torch skips a
+    parameter whose `.grad` is None; one that `zero_grad()` set to zeros does not move
+    either without weight decay, the case here)."""
+    if name == "AdamW" and "weight_decay" in refused:
+        return  # AdamW's default decay would move a zeroed parameter, and not a skipped one
+    config = accepted(OptimizerConfig(name, {"lr": 0.1, "weight_decay": 0.0}), refused)
+    start, grads = explicit_run("tensor")
+    unused = np.array([0.5, -1.25])
+    want, spread = reference_run(config, start, grads)
+    got = run_target(target, "tensor", config, start, grads, unused=[unused])
+    problems = trajectory_problems([step[:-1] for step in got], want, spread)
+    problems += [
+        f"step {t}: the unused parameter is {np.asarray(step[-1]).tolist()}"
+        for t, step in enumerate(got)
+        if not np.array_equal(np.asarray(step[-1], dtype=np.float64), unused)
+    ][:1]
+    assert not problems, (
+        f"{_case(config, start, grads, None)}, after an unused parameter "
+        f"Tensor({unused.tolist()}) first in the optimizer's list:\n" + "\n".join(problems)
+    )
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

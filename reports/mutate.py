@@ -42,7 +42,13 @@ from pathlib import Path
 from typing import Any
 
 # The pytest plugin's hooks: `-p reports.mutate` loads them from here.
-from reports.mutation.plugin import SUITES, pytest_collection_modifyitems, pytest_configure
+from reports.mutation.plugin import (
+    SUITES,
+    pytest_collect_file,
+    pytest_collection_modifyitems,
+    pytest_configure,
+)
+from reports.mutation.protocol import classify
 from reports.mutation.render import percent, print_report, say, write_html, write_json
 from reports.mutation.results import (
     Counts,
@@ -69,6 +75,7 @@ __all__ = [
     "load_results",
     "main",
     "mutmut_command",
+    "pytest_collect_file",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "register",
@@ -245,6 +252,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
         say(console, "vgrad mutate: mutmut's results list no mutants")
         return EXIT_USAGE
     attach_diffs(root, [m for m in mutants if m.status not in ("killed", "not checked")])
+    classify(root, mutants)
     report = build_report(
         mutants,
         command=_command_line(args),

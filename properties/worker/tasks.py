@@ -460,19 +460,22 @@ def optimizer_run(
     grads: list[list[Any]],
     phase: Phase,
     schedule: dict[str, Any] | None = None,
+    unused: list[Any] | None = None,
 ) -> list[list[Any]]:
     """The parameters before the first step and after each: each step the optimizer's
     ``zero_grad()``, then the gradient of ``sum_i <g_i, p_i>`` (exactly ``g_i``)
     backpropagated, then ``step()`` (and the scheduler's ``step()`` when a `schedule` is
-    given, worker/schedules.py)."""
+    given, worker/schedules.py).  `unused` parameters come first in the optimizer's list,
+    never in the loss; their values end each step's list."""
     params = _parameters(kind, start)
+    idle = _parameters(kind, unused or [])
     phase(f"optim.{name}(params, **{kwargs!r})")
-    optimizer = getattr(target().optim, name)(params, **kwargs)
+    optimizer = getattr(target().optim, name)(idle + params, **kwargs)
     scheduler = None
     if schedule is not None:
         phase(f"optim.{schedule['name']}(optimizer, ...) for {schedule!r}")
         scheduler = schedules.make_scheduler(target().optim, optimizer, schedule)
-    history = [[_data(p) for p in params]]
+    history = [[_data(p) for p in params + idle]]
     for t, step_grads in enumerate(grads):
         phase(f"step {t + 1}: optimizer.zero_grad()")
         optimizer.zero_grad()
@@ -484,7 +487,7 @@ def optimizer_run(
         if scheduler is not None:
             phase(f"step {t + 1}: scheduler.step()")
             scheduler.step()
-        history.append([_data(p) for p in params])
+        history.append([_data(p) for p in params + idle])
     return history
 
 

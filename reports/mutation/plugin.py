@@ -22,6 +22,9 @@ PROFILE = "mutmut"
 # and recorded in mutants/ by the runner (results of one suite are no results of another).
 SUITES: dict[str, str | None] = {"all": None, "properties": "properties"}
 SUITE_VARIABLE = "VGRAD_MUTATE_SUITE"
+# A test of mutation runs only (a mutant offers what the engine offers): not a test_*.py
+# file, so plain pytest and `vgrad check` never collect it; this plugin does.
+MUTATION_ONLY = ("properties", "mutation_record.py")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -38,6 +41,13 @@ def pytest_configure(config: pytest.Config) -> None:
         # again at every collection, pytest's gc.collect() calls at exit included
         # (3 s of each mutant's 3.5 s here).  None of them is garbage; freeze them.
         gc.freeze()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Collect properties/mutation_record.py (named on the command line, pytest does)."""
+    if file_path.parts[-2:] != MUTATION_ONLY or parent.session.isinitpath(file_path):
+        return None
+    return pytest.Module.from_parent(parent, path=file_path)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> None:

@@ -69,6 +69,31 @@ def _html_diff(diff: str) -> str:
     return '<pre class="diff">' + "\n".join(lines) + "</pre>"
 
 
+def covered_line(report: dict[str, Any]) -> str:
+    """The score over the mutants the protocol covers, and the others by class."""
+    covered = report.get("covered")
+    if covered is None:
+        return ""
+    outside = report.get("outside", {})
+    classes = ", ".join(
+        f"{name} {c['total']} ({c['killed']} killed)" for name, c in outside.items()
+    )
+    return (
+        f"covered by the protocol: {percent(covered['score'])} = {covered['killed']} killed / "
+        f"({covered['total']} - {covered['not_checked']} not checked); survived "
+        f"{covered['survived']}, timeout {covered['timeout']}, no tests {covered['no_tests']}. "
+        f"Outside the protocol: {sum(c['total'] for c in outside.values())}"
+        + (f" ({classes})" if classes else "")
+    )
+
+
+def _html_covered(report: dict[str, Any]) -> str:
+    line = covered_line(report)
+    if not line:
+        return ""
+    return f"<p><b>{html.escape(line)}</b><br>{html.escape(report['protocol_rule'])}.</p>"
+
+
 def render_html(report: dict[str, Any]) -> str:
     """The report as one self-contained HTML page (no scripts, no external files)."""
     counts = report["counts"]
@@ -87,6 +112,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"<p>{html.escape(report['score_definition'])}.<br>{counts['killed']} killed of "
         f"{counts['total'] - counts['not_checked']} checked ({html.escape(summary)}). "
         f"Timeouts: {counts['timeout']}, shown apart and not counted as kills.</p>",
+        _html_covered(report),
         "<h2>Per module</h2>",
         _html_table(report["modules"], ["module"]),
         "<h2>Per function</h2>",
@@ -98,7 +124,9 @@ def render_html(report: dict[str, Any]) -> str:
     for m in report["not_killed"]:
         parts.append(
             f'<h3 id="{html.escape(m["name"])}"><code>{html.escape(m["name"])}</code>: '
-            f"{html.escape(m['status'])}</h3>"
+            f"{html.escape(m['status'])}"
+            + (f" (outside the protocol: {html.escape(m['outside'])})" if m.get("outside") else "")
+            + "</h3>"
         )
         parts.append(_html_diff(m["diff"] or "(no diff)"))
     return page("vgrad mutation report", _CSS, parts)
@@ -136,7 +164,8 @@ def print_report(report: dict[str, Any], console: Any, *, functions: bool = Fals
         rows = [r for r in report["functions"] if r["killed"] != r["total"]]
         console.print(rich_table("Functions with mutants not killed", rows, ["module", "function"]))
     for m in report["not_killed"]:
-        say(console, f"{m['name']}: {m['status']}")
+        outside = f" (outside the protocol: {m['outside']})" if m.get("outside") else ""
+        say(console, f"{m['name']}: {m['status']}{outside}")
         if m["diff"]:
             console.print(Syntax(m["diff"], "diff", theme="ansi_dark", word_wrap=True))
     counts = report["counts"]
@@ -147,3 +176,5 @@ def print_report(report: dict[str, Any], console: Any, *, functions: bool = Fals
         f"survived {counts['survived']}, timeout {counts['timeout']} (not counted as killed), "
         f"suspicious {counts['suspicious']}, no tests {counts['no_tests']}",
     )
+    if covered_line(report):
+        say(console, covered_line(report))

@@ -21,6 +21,11 @@ from typing import Any
 
 from reports.mutation.runner import mutmut_command
 
+PROTOCOL_RULE = (
+    "covered: every mutant but those that change only what shared/target-spec.md leaves to "
+    "the target (reports/mutation/protocol.py): a function it does not describe, an error "
+    "message or graph label, a refusal of invalid input made weaker, initial weight values"
+)
 CLASS_SEPARATOR = "ǁ"  # mutmut's mangled names: x_func, xǁClassǁmethod
 
 # mutmut 3.8.1's exit code -> status (mutmut/stats.py), for when mutmut is not importable.
@@ -78,6 +83,7 @@ class Mutant:
     status: str
     exit_code: int | None
     diff: str = ""
+    outside: str = ""  # the class of a mutant outside the protocol (protocol.py), or ""
 
 
 @dataclass
@@ -206,6 +212,10 @@ def build_report(
 ) -> dict[str, Any]:
     """The report as data: what `--json` writes and the HTML and terminal show."""
     counts = Counts.of(mutants)
+    outside: dict[str, list[Mutant]] = {}
+    for m in mutants:
+        if m.outside:
+            outside.setdefault(m.outside, []).append(m)
     not_killed = [m for m in mutants if m.status not in ("killed", "not checked")]
     return {
         "tool": f"mutmut {mutmut_version}" if mutmut_version else "mutmut",
@@ -214,6 +224,9 @@ def build_report(
         "seconds": None if seconds is None else round(seconds, 1),
         "score_definition": "killed / (total - not checked); timeouts are not kills",
         "counts": counts.as_dict(),
+        "protocol_rule": PROTOCOL_RULE,
+        "covered": Counts.of(m for m in mutants if not m.outside).as_dict(),
+        "outside": {name: Counts.of(group).as_dict() for name, group in sorted(outside.items())},
         "modules": _rows(mutants, "module"),
         "functions": _rows(mutants, "function"),
         "not_killed": [
@@ -225,6 +238,7 @@ def build_report(
                 "status": m.status,
                 "exit_code": m.exit_code,
                 "diff": m.diff,
+                "outside": m.outside,
             }
             for m in sorted(not_killed, key=lambda m: (m.status != "survived", m.name))
         ],
