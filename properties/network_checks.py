@@ -15,7 +15,8 @@ from oracle import networks
 from oracle.snippet import import_lines
 from properties import precision
 from properties.cases.layers import FunctionalCase, NetworkCase
-from properties.reference import allowed_error, mismatches
+from properties.mismatch_summary import summarised
+from properties.reference import allowed_error
 from properties.targets import Target, TargetRaised
 
 
@@ -50,9 +51,13 @@ def as_array(value: Any, shape: tuple[int, ...]) -> Any:
 def compare(
     want: Sequence[Any], got: Sequence[Any], analysis: Sequence[Any], labels: Sequence[str]
 ) -> list[str]:
-    """`reference.mismatches` with the oracle's analysis turned into allowed errors."""
-    allowed = [allowed_error(b, w) for b, w in zip(analysis, want, strict=True)]
-    return mismatches(want, got, allowed, labels)
+    """What differs (large arrays summarised, `mismatch_summary`), with the oracle's
+    analysis turned into allowed errors."""
+    return summarised(want, got, allowed_errors(want, analysis), labels)
+
+
+def allowed_errors(want: Sequence[Any], analysis: Sequence[Any]) -> list[Any]:
+    return [allowed_error(b, w) for b, w in zip(analysis, want, strict=True)]
 
 
 def failure(problems: list[str], snippet: str) -> str:

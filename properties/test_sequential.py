@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from oracle import networks
 from properties import running
 from properties.cases.layers import LOSS_NAMES, NetworkCase, network_cases, optimizers
+from properties.mismatch_summary import summarised
 from properties.network_checks import needs, on_target, training_snippet
+from properties.network_opinion import Disagreement, training_verdict
 from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.targets import Target
@@ -77,33 +79,34 @@ def follow(
         steps=steps,
     )
     want = runs[0]
+    opinion = lambda: training_verdict(case, want.losses[0], answer["losses"][0])  # noqa: E731
     for t in range(steps + 1):
         for i, got in enumerate(answer["history"][t]):
             expected = want.params[t][i]
             why = bad_value(got)
-            assert not why, (
-                f"parameters()[{i}] after {t} steps is {why}\nreproduce with:\n{snippet}"
-            )
+            if why:
+                said = f"parameters()[{i}] after {t} steps is {why}\nreproduce with:\n{snippet}"
+                raise Disagreement(said, opinion, optimizer)
             spread = np.max([np.abs(run.params[t][i] - expected) for run in runs[1:]], axis=0)
             start = np.abs(want.params[0][i])
             bound = 1e-10 * (start + np.abs(expected - want.params[0][i])) + 16 * spread + 1e-300
             error = np.abs(np.asarray(got, dtype=np.float64) - expected)
-            assert np.shape(got) == expected.shape and np.all(error <= bound), (
-                f"{optimizer}({kwargs}), {case.loss}: after {t} steps parameters()[{i}] is\n"
-                f"{np.asarray(got).tolist()}, the oracle's\n{expected.tolist()}\n"
-                f"(error {np.max(error):.3g} > allowed {np.max(bound):.3g})\n"
-                f"reproduce with:\n{snippet}"
-            )
+            if not (np.shape(got) == expected.shape and np.all(error <= bound)):
+                label = f"after {t} steps parameters()[{i}]"
+                lines = summarised([expected], [got], [bound], [label])
+                said = "\n".join([f"{optimizer}({kwargs}), {case.loss}:", *lines])
+                raise Disagreement(f"{said}\nreproduce with:\n{snippet}", opinion, optimizer)
         got_loss = answer["losses"][t]
         spread = max(abs(run.losses[t] - want.losses[t]) for run in runs[1:])
         bound = 1e-10 * abs(want.losses[t]) + 16 * spread + 1e-300
         why = bad_value(got_loss)
-        assert not why and abs(float(got_loss) - want.losses[t]) <= bound, (
-            f"{optimizer}({kwargs}), {case.loss}: the loss "
-            f"{'after the last step' if t == steps else f'before step {t + 1}'} is "
-            f"{why or float(got_loss)!r}, the oracle's {want.losses[t]!r} (allowed {bound:.3g})\n"
-            f"reproduce with:\n{snippet}"
-        )
+        if why or not abs(float(got_loss) - want.losses[t]) <= bound:
+            when = "after the last step" if t == steps else f"before step {t + 1}"
+            said = (
+                f"{optimizer}({kwargs}), {case.loss}: the loss {when} is "
+                f"{why or float(got_loss)!r}, the oracle's {want.losses[t]!r} (allowed {bound:.3g})"
+            )
+            raise Disagreement(f"{said}\nreproduce with:\n{snippet}", opinion, optimizer)
     return answer
 
 
