@@ -191,6 +191,55 @@ def verdict(
     return f"second opinion ({how}): " + "; ".join(parts)
 
 
+def ties_verdict(case: FunctionalCase, out: Any, got_out: Any, grad: Any) -> str:
+    """Max pooling with tied maxima (windows that do not overlap): the derivative of
+    ``sum(upstream * max_pool2d(x))`` along the direction that raises a window's maxima
+    together is defined at the tie (the maximum rises with them) and is the sum their
+    gradients must have: the upstream (expected) against the target's sum (actual), at the
+    windows where they differ most."""
+    ir, _ = functional_graph(case)
+    x, g = case.tensors[0], np.asarray(case.upstream, np.float64)
+    value = second_opinion.verdict(out, _numbers(got_out), _output(ir, True))
+    if np.shape(got_out) != np.shape(out) or not np.array_equal(got_out, out):
+        return f"second opinion (mpmath, {DPS} digits): values: {value.message}"
+    (kh, kw), (ph, pw) = _pair(case.kwargs["kernel_size"]), _pair(case.kwargs.get("padding", 0))
+    sh, sw = _pair(case.kwargs.get("stride", case.kwargs["kernel_size"]))
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    windows = []
+    for b, c, i, j in np.ndindex(*np.shape(out)):
+        mask = np.zeros(padded.shape, bool)
+        window = padded[b, c, i * sh : i * sh + kh, j * sw : j * sw + kw]
+        mask[b, c, i * sh : i * sh + kh, j * sw : j * sw + kw] = window == window.max()
+        mask = mask[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+        share = float(np.sum(np.asarray(grad, np.float64)[mask]))
+        windows.append((abs(share - g[b, c, i, j]), (b, c, i, j), mask, share))
+    chosen = sorted(windows, key=lambda w: -w[0])[:ENTRIES]
+    truth = [_along(ir, mask.astype(np.float64)) for _, _, mask, _ in chosen]
+    found = second_opinion.verdict(
+        [float(g[index]) for _, index, _, _ in chosen], [w[3] for w in chosen], truth
+    )
+    where = ", ".join(str(list(index)) for _, index, _, _ in chosen)
+    return (
+        f"second opinion (mpmath, {DPS} digits): the sums of the maxima's gradients in windows "
+        f"{where}, as derivatives along the direction raising each window's maxima together: "
+        f"{found.message}; values: {value.message}"
+    )
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _along(case: Case, direction: np.ndarray) -> float:
+    """The derivative of the objective of a one-input case along `direction`, in mpmath."""
+    f = second_opinion.objective(case.graph, case.upstream, DPS)
+    with mpmath.workdps(DPS):
+        lift = np.vectorize(mpmath.mpf, otypes=[object])
+        x, d = lift(case.inputs["x0"]), lift(direction)
+        h = mpmath.mpf(10) ** (-(DPS // 3))
+        return float((f({"x0": x + h * d}) - f({"x0": x - h * d})) / (2 * h))
+
+
 def training_verdict(case: NetworkCase, want: float, got: Any) -> str:
     """The second opinion on the loss before the first step (the target's and the
     oracle's); the optimizer's steps are not re-derived."""

@@ -287,7 +287,7 @@ def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis |
         return diagnose(target, ("accumulation", kind))
     if name == "test_deep_chains_agree_with_oracle":
         return diagnose(target, ("traversal", "scalar"))
-    if name == "test_function_agrees_with_oracle":
+    if name in ("test_function_agrees_with_oracle", "test_functional_arguments_are_accepted"):
         return diagnose(target, ("network", params["name"]))
     if name == "test_max_pool2d_ties_split_the_gradient":
         return diagnose(target, ("network", "max_pool2d"))

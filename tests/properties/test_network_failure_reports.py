@@ -20,6 +20,7 @@ from properties.network_opinion import (
     functional_verdict,
     network_verdict,
     opinions_of,
+    ties_verdict,
     training_verdict,
 )
 from properties.reference import CASE_MARKER
@@ -123,6 +124,8 @@ def test_the_ties_message_shows_plain_numbers() -> None:
     )
     assert problems and "np.float64" not in problems[0], problems
     assert "sum to 6.0, not the upstream 1.5" in problems[0], problems
+    said = ties_verdict(case, np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), np.full(x.shape, 1.5))
+    assert "windows [0, 0, 0, 0], as derivatives along" in said and RIGHT_GOT_WRONG in said, said
 
 
 def test_a_snippet_with_its_case_record_runs_as_pasted() -> None:
