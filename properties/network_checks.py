@@ -5,7 +5,7 @@ failure (`functional` calls, one layer, a `Sequential` and its training) on the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from oracle.snippet import import_lines
 from properties import precision
 from properties.cases.layers import FunctionalCase, NetworkCase
 from properties.mismatch_summary import summarised
+from properties.network_opinion import Disagreement
 from properties.reference import allowed_error
 from properties.targets import Target, TargetRaised
 
@@ -33,14 +34,20 @@ def call_of(case: FunctionalCase) -> networks.Call:
     return networks.Call(case.name, case.tensors, case.kwargs, case.rest)
 
 
-def on_target(target: Target, task: str, snippet: str, **kwargs: Any) -> Any:
-    """Run a task; the target's exception is a failure that shows how to reproduce it."""
+def on_target(
+    target: Target,
+    task: str,
+    snippet: str,
+    opinion: Callable[[], str] = lambda: "",
+    **kwargs: Any,
+) -> Any:
+    """Run a task; the target's exception is a failure that shows how to reproduce it
+    (with `opinion`, the second opinion on the expected numbers, computed when reported)."""
     try:
         return target.call(task, context=lambda: snippet, **kwargs)
     except TargetRaised as error:
-        raise AssertionError(
-            f"the target raised {error.describe()}\nreproduce with:\n{snippet}"
-        ) from None
+        said = f"the target raised {error.describe()}\nreproduce with:\n{snippet}"
+        raise Disagreement(said, opinion) from None
 
 
 def as_array(value: Any, shape: tuple[int, ...]) -> Any:

@@ -165,7 +165,7 @@ def verdict(
     gradient in the order of `names` (as the failure compared them)."""
     size = sum(np.size(v) for v in case.inputs.values())
     exact = size <= MPMATH_BUDGET
-    how = f"mpmath, {DPS} digits" if exact else "float64 NumPy, Ridders' differences"
+    how = f"mpmath, {DPS} digits" if exact else "float64 NumPy differences"
     entries = _farthest(names, want[1:], got[1:], allowed[1:])
     parts = []
     if entries:
@@ -189,6 +189,19 @@ def verdict(
             " is not judged"
         )
     return f"second opinion ({how}): " + "; ".join(parts)
+
+
+def raised_verdict(case: Case, want: Any, what: str = "output") -> str:
+    """When the target raised: the second opinion on the expected `what` alone."""
+    exact = sum(np.size(v) for v in case.inputs.values()) <= MPMATH_BUDGET
+    how = f"mpmath, {DPS} digits" if exact else "float64 NumPy"
+    found = second_opinion.verdict(want, want, _output(case, exact))
+    agrees = "agrees" if found.agrees == "both" else "does not agree"
+    return (
+        f"second opinion ({how}): the target raised, so only the expected {what} (shape "
+        f"{np.shape(want)}) is judged: it {agrees} with the second opinion (relative error "
+        f"{found.expected_error:.2e})"
+    )
 
 
 def ties_verdict(case: FunctionalCase, out: Any, got_out: Any, grad: Any) -> str:

@@ -22,7 +22,7 @@ from properties.network_checks import (
     network_snippet,
     on_target,
 )
-from properties.network_opinion import Disagreement, network_verdict
+from properties.network_opinion import Disagreement, network_graph, network_verdict, raised_verdict
 from properties.settings import fewer_examples
 from properties.targets import Target
 
@@ -57,10 +57,12 @@ def check_network(target: Target, case: NetworkCase, upstream: Any, sequential: 
     )
     analysis = networks.bounds(case.layers, case.params, case.x, head, case.y, upstream)
     snippet = network_snippet(case, target.import_name, upstream, sequential)
+    raised = lambda: raised_verdict(network_graph(case, upstream)[0], out)  # noqa: E731
     answer = on_target(
         target,
         "network_run",
         snippet,
+        raised,
         layers=list(case.layers),
         params=list(case.params),
         x=case.x,

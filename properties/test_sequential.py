@@ -16,7 +16,7 @@ from properties import running
 from properties.cases.layers import LOSS_NAMES, NetworkCase, network_cases, optimizers
 from properties.mismatch_summary import summarised
 from properties.network_checks import needs, on_target, training_snippet
-from properties.network_opinion import Disagreement, training_verdict
+from properties.network_opinion import Disagreement, network_graph, raised_verdict, training_verdict
 from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.targets import Target
@@ -65,10 +65,12 @@ def follow(
         )
         for scale in (1.0, 1 + NUDGE, 1 - NUDGE)
     ]
+    start = lambda: raised_verdict(network_graph(case, 1.0)[0], runs[0].losses[0], "loss")  # noqa: E731
     answer = on_target(
         target,
         "network_train",
         snippet,
+        start,
         layers=list(case.layers),
         params=list(case.params),
         x=case.x,

@@ -17,9 +17,11 @@ from properties.cases.layers import FunctionalCase, explicit_functional_case
 from properties.mismatch_summary import summarised
 from properties.network_opinion import (
     Disagreement,
+    functional_graph,
     functional_verdict,
     network_verdict,
     opinions_of,
+    raised_verdict,
     ties_verdict,
     training_verdict,
 )
@@ -54,6 +56,15 @@ def test_a_functional_failure_gets_a_second_opinion_that_sides_with_the_truth() 
     # the other way round: the target right and the expected numbers wrong
     flipped = functional_verdict(case, got, want, allowed)
     assert "actual agrees with the second opinion, expected does not" in flipped, flipped
+
+
+def test_an_exception_of_the_target_gets_the_expected_output_judged() -> None:
+    case = explicit_functional_case("conv2d", {"functional.conv2d(padding=...)"})
+    want, _ = _functional(case)
+    said = raised_verdict(functional_graph(case)[0], want[0])
+    assert "the target raised, so only the expected output (shape (2, 3, 5, 7))" in said, said
+    assert "it agrees with the second opinion" in said, said
+    assert "does not agree" in raised_verdict(functional_graph(case)[0], want[0] + 1.0)
 
 
 def test_a_loss_whose_second_tensor_is_a_constant_says_so() -> None:
