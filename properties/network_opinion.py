@@ -5,9 +5,12 @@ The case is written as an IR graph (`oracle.ir`'s network ops), whose NumPy/mpma
 evaluation (`oracle.numpy_eval`, `oracle.network_eval`) shares nothing with JAX. The
 gradients are judged on the entries where the target and the oracle are farthest apart
 (at most `ENTRIES`), each by a central difference with one Richardson step in mpmath, or,
-for a network too large for mpmath, by Ridders' differences in float64 NumPy; the output
-is evaluated the same way. The verdict is computed only when a failure is reported
-(`Disagreement.second_opinion`), never while Hypothesis searches.
+for a network too large for mpmath, in float64 NumPy with a small step and the
+difference's own error bound as the tolerance; the output is evaluated the same way.
+Max pooling at ties is judged along the direction that raises a window's maxima together;
+when the target raised, only the expected numbers are judged. The verdict is computed
+only when a failure is reported (`Disagreement.second_opinion`, read by the conftest),
+never while Hypothesis searches.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import mpmath
 import numpy as np
 
 from oracle import second_opinion
-from oracle.ir import TENSOR, GraphBuilder
+from oracle.ir import TENSOR, GraphBuilder, pair
 from oracle.networks import ACTIVATIONS, layer_parameters
 from properties.cases.common import Case
 from properties.cases.layers import FunctionalCase, NetworkCase
@@ -215,8 +218,8 @@ def ties_verdict(case: FunctionalCase, out: Any, got_out: Any, grad: Any) -> str
     value = second_opinion.verdict(out, _numbers(got_out), _output(ir, True))
     if np.shape(got_out) != np.shape(out) or not np.array_equal(got_out, out):
         return f"second opinion (mpmath, {DPS} digits): values: {value.message}"
-    (kh, kw), (ph, pw) = _pair(case.kwargs["kernel_size"]), _pair(case.kwargs.get("padding", 0))
-    sh, sw = _pair(case.kwargs.get("stride", case.kwargs["kernel_size"]))
+    (kh, kw), (ph, pw) = pair(case.kwargs["kernel_size"]), pair(case.kwargs.get("padding", 0))
+    sh, sw = pair(case.kwargs.get("stride", case.kwargs["kernel_size"]))
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     windows = []
     for b, c, i, j in np.ndindex(*np.shape(out)):
@@ -237,10 +240,6 @@ def ties_verdict(case: FunctionalCase, out: Any, got_out: Any, grad: Any) -> str
         f"{where}, as derivatives along the direction raising each window's maxima together: "
         f"{found.message}; values: {value.message}"
     )
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 def _along(case: Case, direction: np.ndarray) -> float:
