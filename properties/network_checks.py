@@ -75,6 +75,9 @@ def failure(problems: list[str], snippet: str) -> str:
 
 # -- snippets -------------------------------------------------------------------------------
 
+# every digit and every entry: a failure's summary names entries of large arrays too
+PRINT_ALL = "np.set_printoptions(precision=17, threshold=10**9)"
+
 
 def literal(value: Any) -> str:
     """Python for an array or number, exactly (repr of float64 round-trips)."""
@@ -90,7 +93,7 @@ def _kwargs(kwargs: dict[str, Any]) -> str:
 def functional_snippet(case: FunctionalCase, module: str) -> str:
     names = [f"x{i}" for i in range(len(case.tensors))]
     lines = ["import numpy as np", *import_lines(module, ["Tensor", "functional"]), ""]
-    lines.append("np.set_printoptions(precision=17)")
+    lines.append(PRINT_ALL)
     lines += [f"{n} = Tensor({literal(t)})" for n, t in zip(names, case.tensors, strict=True)]
     args = ", ".join([*names, *(literal(r) for r in case.rest)])
     lines.append(f"out = functional.{case.name}({args}{_kwargs(case.kwargs)})")
@@ -143,7 +146,7 @@ def _second(case: NetworkCase) -> str:
 def network_snippet(case: NetworkCase, module: str, upstream: Any, sequential: bool) -> str:
     """The network (or one layer) on x, its loss or ``sum(upstream * output)``, backward."""
     lines = ["import numpy as np", *import_lines(module, ["Tensor", "functional", "nn"]), ""]
-    lines += ["np.set_printoptions(precision=17)", *_model_lines(case, sequential)]
+    lines += [PRINT_ALL, *_model_lines(case, sequential)]
     if case.loss:
         lines.append(f"out = functional.{case.loss}(model(x), {_second(case)})")
         lines.append(f"loss = out * {float(upstream)!r}")
@@ -160,7 +163,7 @@ def training_snippet(
 ) -> str:
     lines = ["import numpy as np"]
     lines += [*import_lines(module, ["Tensor", "functional", "nn", "optim"]), ""]
-    lines += ["np.set_printoptions(precision=17)", *_model_lines(case, True)]
+    lines += [PRINT_ALL, *_model_lines(case, True)]
     lines.append(f"optimizer = optim.{optimizer}(model.parameters(){_kwargs(kwargs)})")
     lines += [f"for step in range({steps}):"]
     lines += [f"    loss = functional.{case.loss}(model(x), {_second(case)})"]

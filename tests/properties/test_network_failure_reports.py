@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from reproduce import assert_snippet_reproduces
 
 from oracle import networks
 from oracle.ir import TENSOR, GraphBuilder
@@ -29,7 +30,7 @@ from properties.reference import CASE_MARKER
 from properties.test_functional import _tie_problems
 from properties.test_sequential import _separable_images, digits_cnn
 from reports.check import run_check
-from tests.planted import BUGS, write_engine
+from tests.planted import BUGS, CLEAN_SOURCE, write_engine
 
 RIGHT_GOT_WRONG = "expected agrees with the second opinion, actual does not"
 
@@ -169,3 +170,26 @@ def test_the_softmax_of_huge_logits_shows_expected_and_actual(tmp_path: Path) ->
     (failed,) = [c for c in report.cases if c.outcome == "failed"]
     assert "non-finite\nvalue: expected [[1.0, 0.0," in failed.message, failed.message
     assert "got [[nan," in failed.message and "gradient: expected [[" in failed.message
+
+
+# cross_entropy averaged over N * C (here C = 10): the loss and every gradient 1/10 of torch's
+MEAN_OVER_CLASSES = CLEAN_SOURCE.replace(
+    "        -log_p[np.arange(n), labels].sum() / n,\n        (z,),\n"
+    "        lambda g: (g * (np.exp(log_p) - one_hot) / n,),",
+    "        -log_p[np.arange(n), labels].sum() / z.data.size,\n        (z,),\n"
+    "        lambda g: (g * (np.exp(log_p) - one_hot) / z.data.size,),",
+)
+
+
+def test_the_digits_failure_is_short_and_its_snippet_prints_what_it_says(tmp_path: Path) -> None:
+    assert MEAN_OVER_CLASSES != CLEAN_SOURCE
+    engine = tmp_path / "mean_over_classes.py"
+    engine.write_text(MEAN_OVER_CLASSES)
+    report = run_check(str(engine), "quick", 1, "digits")
+    (failed,) = [c for c in report.cases if c.outcome == "failed"]
+    said = failed.message.split("reproduce with:")[0]
+    assert said.count("\n") < 40, said  # 8 quantities, large ones summarised: ~950 before
+    assert "is the expected one times 0.1 (= 1/10)" in said, said
+    assert failed.verdict.startswith("second opinion (float64 NumPy"), failed.verdict
+    assert RIGHT_GOT_WRONG in failed.verdict, failed.verdict
+    assert_snippet_reproduces(failed.message, tmp_path)  # the worst entries' numbers too
