@@ -289,6 +289,8 @@ def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis |
         return diagnose(target, ("traversal", "scalar"))
     if name in ("test_function_agrees_with_oracle", "test_functional_arguments_are_accepted"):
         return diagnose(target, ("network", params["name"]))
+    if name == "test_linear_with_leading_batch_axes_agrees_with_oracle":
+        return diagnose(target, ("network", "linear"))
     if name == "test_max_pool2d_ties_split_the_gradient":
         return diagnose(target, ("network", "max_pool2d"))
     if name == "test_optimizer_trajectories_agree_with_optax":
