@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from reproduce import assert_snippet_reproduces
@@ -15,6 +16,7 @@ from oracle import networks
 from oracle.ir import TENSOR, GraphBuilder
 from oracle.snippet import to_python
 from properties.cases.layers import FunctionalCase, explicit_functional_case
+from properties.diagnosis import of_failure
 from properties.mismatch_summary import summarised
 from properties.network_opinion import (
     Disagreement,
@@ -27,6 +29,7 @@ from properties.network_opinion import (
     training_verdict,
 )
 from properties.reference import CASE_MARKER
+from properties.targets import load_target
 from properties.test_functional import _tie_problems
 from properties.test_sequential import _separable_images, digits_cnn
 from reports.check import run_check
@@ -193,3 +196,21 @@ def test_the_digits_failure_is_short_and_its_snippet_prints_what_it_says(tmp_pat
     assert failed.verdict.startswith("second opinion (float64 NumPy"), failed.verdict
     assert RIGHT_GOT_WRONG in failed.verdict, failed.verdict
     assert_snippet_reproduces(failed.message, tmp_path)  # the worst entries' numbers too
+
+
+def test_a_training_failure_is_diagnosed_on_its_network_and_its_optimizer(tmp_path: Path) -> None:
+    target = load_target(str(write_engine(None, tmp_path)))
+    item = SimpleNamespace(
+        funcargs={"target": target},
+        nodeid="properties/test_sequential.py::test_training_follows_the_oracle_step_by_step",
+        callspec=None,
+    )
+    failed = ExceptionGroup("two", [Disagreement("steps differ", lambda: "", "Adam")])
+    try:
+        network, optimizer = of_failure(item, failed).splitlines()
+        assert "a Sequential" in network and network.startswith("no diagnosis"), network
+        assert "Adam" in optimizer and optimizer.startswith("no diagnosis"), optimizer
+        # without the optimizer (a failure before training), the network's alone
+        assert of_failure(item, AssertionError("raised")) == network
+    finally:
+        target.close()
