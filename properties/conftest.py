@@ -9,7 +9,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.errors import FlakyFailure
 
-from properties import diagnosis, running
+from properties import diagnosis, network_opinion, running
 from properties.settings import (
     case_timeout,
     limit_shrinking,
@@ -102,6 +102,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     if report.failed and call.excinfo is not None:
         report.user_properties.append(("vgrad_failures", failures_of(call.excinfo.value)))
         if call.when == "call":
+            opinions = network_opinion.opinions_of(call.excinfo.value)
+            if any(opinions):
+                report.user_properties.append(("vgrad_verdicts", opinions))
             found = diagnosis.of_failure(item, call.excinfo.value)
             if found:
                 report.user_properties.append(("vgrad_diagnosis", found))

@@ -5,7 +5,7 @@ failure (`functional` calls, one layer, a `Sequential` and its training) on the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,9 @@ from oracle import networks
 from oracle.snippet import import_lines
 from properties import precision
 from properties.cases.layers import FunctionalCase, NetworkCase
-from properties.reference import allowed_error, mismatches
+from properties.mismatch_summary import summarised
+from properties.network_opinion import Disagreement
+from properties.reference import allowed_error
 from properties.targets import Target, TargetRaised
 
 
@@ -32,14 +34,20 @@ def call_of(case: FunctionalCase) -> networks.Call:
     return networks.Call(case.name, case.tensors, case.kwargs, case.rest)
 
 
-def on_target(target: Target, task: str, snippet: str, **kwargs: Any) -> Any:
-    """Run a task; the target's exception is a failure that shows how to reproduce it."""
+def on_target(
+    target: Target,
+    task: str,
+    snippet: str,
+    opinion: Callable[[], str] = lambda: "",
+    **kwargs: Any,
+) -> Any:
+    """Run a task; the target's exception is a failure that shows how to reproduce it
+    (with `opinion`, the second opinion on the expected numbers, computed when reported)."""
     try:
         return target.call(task, context=lambda: snippet, **kwargs)
     except TargetRaised as error:
-        raise AssertionError(
-            f"the target raised {error.describe()}\nreproduce with:\n{snippet}"
-        ) from None
+        said = f"the target raised {error.describe()}\nreproduce with:\n{snippet}"
+        raise Disagreement(said, opinion) from None
 
 
 def as_array(value: Any, shape: tuple[int, ...]) -> Any:
@@ -50,9 +58,13 @@ def as_array(value: Any, shape: tuple[int, ...]) -> Any:
 def compare(
     want: Sequence[Any], got: Sequence[Any], analysis: Sequence[Any], labels: Sequence[str]
 ) -> list[str]:
-    """`reference.mismatches` with the oracle's analysis turned into allowed errors."""
-    allowed = [allowed_error(b, w) for b, w in zip(analysis, want, strict=True)]
-    return mismatches(want, got, allowed, labels)
+    """What differs (large arrays summarised, `mismatch_summary`), with the oracle's
+    analysis turned into allowed errors."""
+    return summarised(want, got, allowed_errors(want, analysis), labels)
+
+
+def allowed_errors(want: Sequence[Any], analysis: Sequence[Any]) -> list[Any]:
+    return [allowed_error(b, w) for b, w in zip(analysis, want, strict=True)]
 
 
 def failure(problems: list[str], snippet: str) -> str:
@@ -62,6 +74,9 @@ def failure(problems: list[str], snippet: str) -> str:
 
 
 # -- snippets -------------------------------------------------------------------------------
+
+# every digit and every entry: a failure's summary names entries of large arrays too
+PRINT_ALL = "np.set_printoptions(precision=17, threshold=10**9)"
 
 
 def literal(value: Any) -> str:
@@ -78,7 +93,7 @@ def _kwargs(kwargs: dict[str, Any]) -> str:
 def functional_snippet(case: FunctionalCase, module: str) -> str:
     names = [f"x{i}" for i in range(len(case.tensors))]
     lines = ["import numpy as np", *import_lines(module, ["Tensor", "functional"]), ""]
-    lines.append("np.set_printoptions(precision=17)")
+    lines.append(PRINT_ALL)
     lines += [f"{n} = Tensor({literal(t)})" for n, t in zip(names, case.tensors, strict=True)]
     args = ", ".join([*names, *(literal(r) for r in case.rest)])
     lines.append(f"out = functional.{case.name}({args}{_kwargs(case.kwargs)})")
@@ -131,7 +146,7 @@ def _second(case: NetworkCase) -> str:
 def network_snippet(case: NetworkCase, module: str, upstream: Any, sequential: bool) -> str:
     """The network (or one layer) on x, its loss or ``sum(upstream * output)``, backward."""
     lines = ["import numpy as np", *import_lines(module, ["Tensor", "functional", "nn"]), ""]
-    lines += ["np.set_printoptions(precision=17)", *_model_lines(case, sequential)]
+    lines += [PRINT_ALL, *_model_lines(case, sequential)]
     if case.loss:
         lines.append(f"out = functional.{case.loss}(model(x), {_second(case)})")
         lines.append(f"loss = out * {float(upstream)!r}")
@@ -148,7 +163,7 @@ def training_snippet(
 ) -> str:
     lines = ["import numpy as np"]
     lines += [*import_lines(module, ["Tensor", "functional", "nn", "optim"]), ""]
-    lines += ["np.set_printoptions(precision=17)", *_model_lines(case, True)]
+    lines += [PRINT_ALL, *_model_lines(case, True)]
     lines.append(f"optimizer = optim.{optimizer}(model.parameters(){_kwargs(kwargs)})")
     lines += [f"for step in range({steps}):"]
     lines += [f"    loss = functional.{case.loss}(model(x), {_second(case)})"]

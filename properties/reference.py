@@ -153,7 +153,7 @@ def _show(a: np.ndarray) -> str:
     return repr(float(a)) if a.ndim == 0 else np.array2string(a, precision=17, threshold=20)
 
 
-CASE_MARKER = "vgrad-case: "
+CASE_MARKER = "# vgrad-case: "  # a Python comment: a pasted snippet runs as is
 
 
 def failure_report(

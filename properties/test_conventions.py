@@ -257,12 +257,22 @@ def test_softmax_of_huge_logits_is_finite_and_right(target: Target, method: str)
         expected, expected_grad = p, p * (upstream - (upstream * p).sum(-1, keepdims=True))
     else:
         expected, expected_grad = log_p, upstream - p * upstream.sum(-1, keepdims=True)
-    case = f"{method} of {HUGE_LOGITS.tolist()}"
-    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad)), f"{case}: non-finite"
+    case = f"{method} of {HUGE_LOGITS.tolist()} with upstream {upstream.tolist()}"
+    numbers = expected_and_actual(expected, value, expected_grad, grad)
+    finite = np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
+    assert finite, f"{case}: non-finite\n{numbers}"
     rtol = precision.current().rtol
-    assert np.allclose(value, expected, rtol=rtol, atol=1e-300), f"{case}: {value.tolist()}"
+    assert np.allclose(value, expected, rtol=rtol, atol=1e-300), f"{case}:\n{numbers}"
     grad_rtol = max(1e-10, rtol)
-    assert np.allclose(grad, expected_grad, rtol=grad_rtol, atol=1e-12), f"{case}: {grad.tolist()}"
+    assert np.allclose(grad, expected_grad, rtol=grad_rtol, atol=1e-12), f"{case}:\n{numbers}"
+
+
+def expected_and_actual(value: Any, got_value: Any, grad: Any, got_grad: Any) -> str:
+    """The value and the gradient, expected and as the target computed them."""
+    return "\n".join(
+        f"{what}: expected {np.asarray(want).tolist()}, got {np.asarray(got).tolist()}"
+        for what, want, got in (("value", value, got_value), ("gradient", grad, got_grad))
+    )
 
 
 @pytest.mark.parametrize("method", ["tanh", "sigmoid", "exp"])
@@ -283,9 +293,11 @@ def test_tensor_huge_inputs_stay_finite(target: Target, method: str) -> None:
     else:
         expected = reference(x)
     case = f"{method} of {x.tolist()}"
-    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad)), f"{case}: non-finite"
+    shown = f"value: expected {expected.tolist()}, got {np.asarray(value).tolist()}"
+    finite = np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
+    assert finite, f"{case}: non-finite\n{shown}\ngradient: {np.asarray(grad).tolist()}"
     rtol = precision.current().rtol
-    assert np.allclose(value, expected, rtol=rtol, atol=1e-300), f"{case}: {value.tolist()}"
+    assert np.allclose(value, expected, rtol=rtol, atol=1e-300), f"{case}: {shown}"
 
 
 # Magnitudes where a formula that is right on paper loses its digits: tanh through exp

@@ -13,7 +13,16 @@ from hypothesis import given
 from oracle import networks
 from properties import running
 from properties.cases.layers import NetworkCase, explicit_layer_cases, layer_cases
-from properties.network_checks import as_array, compare, failure, needs, network_snippet, on_target
+from properties.network_checks import (
+    allowed_errors,
+    as_array,
+    compare,
+    failure,
+    needs,
+    network_snippet,
+    on_target,
+)
+from properties.network_opinion import Disagreement, network_graph, network_verdict, raised_verdict
 from properties.settings import fewer_examples
 from properties.targets import Target
 
@@ -48,10 +57,12 @@ def check_network(target: Target, case: NetworkCase, upstream: Any, sequential: 
     )
     analysis = networks.bounds(case.layers, case.params, case.x, head, case.y, upstream)
     snippet = network_snippet(case, target.import_name, upstream, sequential)
+    raised = lambda: raised_verdict(network_graph(case, upstream)[0], out)  # noqa: E731
     answer = on_target(
         target,
         "network_run",
         snippet,
+        raised,
         layers=list(case.layers),
         params=list(case.params),
         x=case.x,
@@ -63,17 +74,15 @@ def check_network(target: Target, case: NetworkCase, upstream: Any, sequential: 
     if len(answer["grads"]) != len(grads):
         raise AssertionError(f"parameters() changed its length\nreproduce with:\n{snippet}")
     got = [as_array(g, p.shape) for g, p in zip(answer["grads"], case.params, strict=True)]
-    problems = compare([out], [answer["output"]], [analysis.output], ["out"])
-    problems += compare(
-        [x_grad],
-        [as_array(answer["input_grad"], case.x.shape)],
-        [analysis.input_grad],
-        ["d loss / d x"],
-    )
-    problems += compare(
-        grads, got, analysis.grads, [f"d loss / d parameters()[{i}]" for i in range(len(got))]
-    )
-    assert not problems, failure(problems, snippet)
+    want = [out, x_grad, *grads]
+    found = [answer["output"], as_array(answer["input_grad"], case.x.shape), *got]
+    bounds = [analysis.output, analysis.input_grad, *analysis.grads]
+    labels = ["out", "d loss / d x", *(f"d loss / d parameters()[{i}]" for i in range(len(got)))]
+    problems = compare(want, found, bounds, labels)
+    if problems:
+        allowed = allowed_errors(want, bounds)
+        opinion = lambda: network_verdict(case, upstream, want, found, allowed)  # noqa: E731
+        raise Disagreement(failure(problems, snippet), opinion)
 
 
 def test_layer_agrees_with_oracle(target: Target) -> None:

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from oracle import networks
 from properties import running
 from properties.cases.layers import LOSS_NAMES, NetworkCase, network_cases, optimizers
+from properties.mismatch_summary import summarised
 from properties.network_checks import needs, on_target, training_snippet
-from properties.reference import bad_value, worst_entry
+from properties.network_opinion import Disagreement, network_graph, raised_verdict, training_verdict
+from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.targets import Target
 from properties.test_layers import check_network
@@ -63,10 +65,12 @@ def follow(
         )
         for scale in (1.0, 1 + NUDGE, 1 - NUDGE)
     ]
+    start = lambda: raised_verdict(network_graph(case, 1.0)[0], runs[0].losses[0], "loss")  # noqa: E731
     answer = on_target(
         target,
         "network_train",
         snippet,
+        start,
         layers=list(case.layers),
         params=list(case.params),
         x=case.x,
@@ -78,13 +82,14 @@ def follow(
     )
     want = runs[0]
     noise = rounding_noise(case, config, steps, want)
+    opinion = lambda: training_verdict(case, want.losses[0], answer["losses"][0])  # noqa: E731
     for t in range(steps + 1):
         for i, got in enumerate(answer["history"][t]):
             expected = want.params[t][i]
             why = bad_value(got)
-            assert not why, (
-                f"parameters()[{i}] after {t} steps is {why}\nreproduce with:\n{snippet}"
-            )
+            if why:
+                said = f"parameters()[{i}] after {t} steps is {why}\nreproduce with:\n{snippet}"
+                raise Disagreement(said, opinion, optimizer)
             spread = np.max([np.abs(run.params[t][i] - expected) for run in runs[1:]], axis=0)
             start = np.abs(want.params[0][i])
             bound = (
@@ -94,22 +99,22 @@ def follow(
                 + 1e-300
             )
             error = np.abs(np.asarray(got, dtype=np.float64) - expected)
-            assert np.shape(got) == expected.shape and np.all(error <= bound), (
-                f"{optimizer}({kwargs}), {case.loss}: after {t} steps parameters()[{i}] is\n"
-                f"{np.asarray(got).tolist()}, the oracle's\n{expected.tolist()}\n"
-                f"({worst_entry(error, bound)})\n"
-                f"reproduce with:\n{snippet}"
-            )
+            if not (np.shape(got) == expected.shape and np.all(error <= bound)):
+                label = f"after {t} steps parameters()[{i}]"
+                lines = summarised([expected], [got], [bound], [label])
+                said = "\n".join([f"{optimizer}({kwargs}), {case.loss}:", *lines])
+                raise Disagreement(f"{said}\nreproduce with:\n{snippet}", opinion, optimizer)
         got_loss = answer["losses"][t]
         spread = max(abs(run.losses[t] - want.losses[t]) for run in runs[1:])
         bound = 1e-10 * abs(want.losses[t]) + 16 * spread + noise.losses[t] + 1e-300
         why = bad_value(got_loss)
-        assert not why and abs(float(got_loss) - want.losses[t]) <= bound, (
-            f"{optimizer}({kwargs}), {case.loss}: the loss "
-            f"{'after the last step' if t == steps else f'before step {t + 1}'} is "
-            f"{why or float(got_loss)!r}, the oracle's {want.losses[t]!r} (allowed {bound:.3g})\n"
-            f"reproduce with:\n{snippet}"
-        )
+        if why or not abs(float(got_loss) - want.losses[t]) <= bound:
+            when = "after the last step" if t == steps else f"before step {t + 1}"
+            said = (
+                f"{optimizer}({kwargs}), {case.loss}: the loss {when} is "
+                f"{why or float(got_loss)!r}, the oracle's {want.losses[t]!r} (allowed {bound:.3g})"
+            )
+            raise Disagreement(f"{said}\nreproduce with:\n{snippet}", opinion, optimizer)
     return answer
 
 

@@ -118,6 +118,9 @@ class _Recorder:
 
 def _case(report: pytest.TestReport) -> CaseResult:
     case = CaseResult(report.nodeid, report.outcome, round(report.duration, 4))
+    lacks = dict(report.user_properties).get("vgrad_lacks")
+    if lacks:  # a property that ran on what the target has, and lists what it lacks
+        case.reason = LACKS + ", ".join(str(m) for m in lacks)
     if report.skipped:
         longrepr = report.longrepr
         case.reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
@@ -130,6 +133,7 @@ def _case(report: pytest.TestReport) -> CaseResult:
             crash = getattr(report.longrepr, "reprcrash", None)
             case.failures = [_readable(crash.message if crash else report.longreprtext)]
         case.message = case.failures[0]
+        case.verdicts = [str(v) for v in dict(report.user_properties).get("vgrad_verdicts", [])]
         case.diagnosis = str(dict(report.user_properties).get("vgrad_diagnosis", ""))
     return case
 
@@ -211,7 +215,11 @@ def run_check(
         report.errors.append(f"pytest stopped with {status!r}")
     for case in report.cases:
         if case.outcome == "failed":
-            case.verdicts = [_second_opinion(m) for m in case.failures or [case.message]]
+            given = case.verdicts  # computed with the failure (protocol v2), else from its record
+            case.verdicts = [
+                (given[k] if k < len(given) else "") or _second_opinion(m)
+                for k, m in enumerate(case.failures or [case.message])
+            ]
             case.verdict = case.verdicts[0]
     if strict:
         report.cases += [

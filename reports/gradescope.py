@@ -114,6 +114,7 @@ def results(name: str, report: dict[str, Any] | None, error: str = "") -> dict[s
             output = "skipped: " + "; ".join(entry["reasons"])
         else:
             output = f"passed ({entry['cases']['passed']} cases)"
+            output += "".join(f"; {r}" for r in entry["reasons"])  # what it ran without
         tests.append(
             {
                 "name": entry["property"],

@@ -4,6 +4,7 @@ numbers the failure reports (for the planted bugs and the corpus meta-tests)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -81,9 +82,10 @@ def assert_plain_snippet_reproduces(message: str, folder: Path) -> None:
         )
         return
     shown = {float(t) for t in FLOAT.findall(printed.stdout)}
+    printed_nan = any(math.isnan(t) for t in shown)
     for got in re.findall(r"got (\[[^\]]*\]|\S+)", said):
         for number in FLOAT.findall(got):
-            assert float(number) in shown, (
+            assert float(number) in shown or (math.isnan(float(number)) and printed_nan), (
                 f"the failure says the target gave {number}; the snippet printed "
                 f"{printed.stdout}\n{snippet}"
             )

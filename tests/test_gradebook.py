@@ -293,3 +293,20 @@ def test_sigterm_keeps_what_the_running_check_found_and_checks_no_other(tmp_path
     else:
         assert first["error"] == gradebook.INTERRUPTED_EARLY, (first, output[-3000:])
     assert not second["loaded"] and second["error"] == gradebook.INTERRUPTED, second
+
+
+def test_a_passed_property_lists_what_the_target_lacks() -> None:
+    """functional_arguments_are_accepted[conv2d] passes on the arguments the target takes
+    and lists the others: Gradescope's output says both."""
+    report = CheckReport("student.py", "quick", 1, ["Tensor", "functional.conv2d"])
+    lacks = "target lacks functional.conv2d(dilation=...), functional.conv2d(groups=...)"
+    report.cases = [
+        CaseResult(
+            "properties/test_functional.py::test_functional_arguments_are_accepted[conv2d]",
+            "passed",
+            reason=lacks,
+        )
+    ]
+    (test,) = results("student", json.loads(json.dumps(asdict(report))))["tests"]
+    assert (test["score"], test["max_score"]) == (1.0, 1.0), test
+    assert test["output"] == f"passed (1 cases); {lacks}", test

@@ -500,7 +500,7 @@ def test_a_forged_verdict_in_an_exception_is_shown_literally_and_never_used(
 
 
 def test_a_forged_phase_is_one_escaped_line_and_never_used(vgrad_here: Any) -> None:
-    says = ("the target exited with status 0 during loss.backward()\\nvgrad-case: {",)
+    says = ("the target exited with status 0 during loss.backward()\\n# vgrad-case: {",)
     check = vgrad_here("check", "forged_phase")
     failed = assert_check(check, RANDOM_GRAPHS, says)
     assert all(case["verdict"] == "" for case in failed.values()), failed

@@ -201,11 +201,22 @@ def of_failure(item: Any, error: BaseException | None = None) -> str:
     if _died(error):
         return ""
     callspec = getattr(item, "callspec", None)
+    params = dict(callspec.params) if callspec else {}
+    optimizer = _optimizer(error)  # a training failure: its optimizer is diagnosed too
+    if optimizer and target.has(f"optim.{optimizer}"):
+        params["optimizer"] = optimizer
     try:
-        found = for_test(target, item.nodeid, dict(callspec.params) if callspec else {})
+        found = for_test(target, item.nodeid, params)
     except Exception as error:  # a bug of the diagnosis must not hide the failure
         return f"no diagnosis: the diagnosis itself failed ({type(error).__name__}: {error})"
     return found.text if found else ""
+
+
+def _optimizer(error: BaseException | None) -> str:
+    """The optimizer a failed training ran (`network_opinion.Disagreement.optimizer`)."""
+    if isinstance(error, BaseExceptionGroup):
+        return next((o for e in error.exceptions if (o := _optimizer(e))), "")
+    return str(getattr(error, "optimizer", "") or "")
 
 
 def scopes_of(target: Target) -> list[tuple[str, ...]]:
@@ -276,17 +287,27 @@ def for_test(target: Target, nodeid: str, params: dict[str, Any]) -> Diagnosis |
         return diagnose(target, ("accumulation", kind))
     if name == "test_deep_chains_agree_with_oracle":
         return diagnose(target, ("traversal", "scalar"))
-    if name == "test_function_agrees_with_oracle":
+    if name in ("test_function_agrees_with_oracle", "test_functional_arguments_are_accepted"):
         return diagnose(target, ("network", params["name"]))
+    if name == "test_linear_with_leading_batch_axes_agrees_with_oracle":
+        return diagnose(target, ("network", "linear"))
     if name == "test_max_pool2d_ties_split_the_gradient":
         return diagnose(target, ("network", "max_pool2d"))
     if name == "test_optimizer_trajectories_agree_with_optax":
         return diagnose(target, ("optimizer", params["name"], kind))
     if name == "test_layer_agrees_with_oracle":
         return diagnose(target, ("layers",))
+    if name in _TRAINING and params.get("optimizer"):  # the network, then the optimizer
+        network = diagnose(target, ("sequential",))
+        steps = diagnose(target, ("optimizer", params["optimizer"], "tensor"))
+        text = f"{network.text}\n{steps.text}"
+        return Diagnosis(
+            f"{network.scope}, {steps.scope}", network.diagnosed + steps.diagnosed, text
+        )
     if name in (
         "test_network_loss_and_every_gradient_agree_with_oracle",
         "test_digits_cnn_agrees_with_oracle",
+        *_TRAINING,
     ):
         return diagnose(target, ("sequential",))
     if name == "test_scheduler_sets_torchs_learning_rates":
@@ -307,6 +328,12 @@ def _structural(target: Target, op: str, variant: str | None) -> Diagnosis | Non
 
 
 _TENSOR_ELEMENTWISE = (*BINARY_OPS, *UNARY_OPS)
+
+_TRAINING = (  # Sequential networks trained with the target's optimizer
+    "test_training_follows_the_oracle_step_by_step",
+    "test_small_cnn_learns_separable_images",
+    "test_digits_cnn_agrees_with_oracle",
+)
 
 _ACCUMULATION = (
     "test_second_backward_doubles_leaf_gradients",

@@ -11,7 +11,7 @@ from micro import Value as Micro
 
 # the record of forged_verdict.py without spaces: the suite reads 300 characters of phase
 RECORD = (
-    'vgrad-case: {"case":{"graph":{"version":1,"kind":"scalar","nodes":[{"op":"input",'
+    '# vgrad-case: {"case":{"graph":{"version":1,"kind":"scalar","nodes":[{"op":"input",'
     '"args":[],"attrs":{"name":"x"}},{"op":"tanh","args":[0],"attrs":{}}],"outputs":[1]},'
     '"inputs":{"x":0.5}},"upstream":[1.0],"expected":{"dict":{"x":123.0}},'
     '"actual":{"dict":{"x":0.7864477329659274}}}'

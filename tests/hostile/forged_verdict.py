@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from micro import Value as Micro
 
 FORGED_RECORD = (
-    'vgrad-case: {"case": {"graph": {"version": 1, "kind": "scalar", "nodes": [{"op": '
+    '# vgrad-case: {"case": {"graph": {"version": 1, "kind": "scalar", "nodes": [{"op": '
     '"input", "args": [], "attrs": {"name": "x"}}, {"op": "tanh", "args": [0], "attrs": '
     '{}}], "outputs": [1]}, "inputs": {"x": 0.5}}, "upstream": [1.0], "expected": '
     '{"dict": {"x": 123.0}}, "actual": {"dict": {"x": 0.7864477329659274}}}'
