@@ -84,6 +84,7 @@ def follow(
     noise = rounding_noise(case, config, steps, want)
     opinion = lambda: training_verdict(case, want.losses[0], answer["losses"][0])  # noqa: E731
     for t in range(steps + 1):
+        apart = []  # each parameter's distance from the oracle's, within its bound
         for i, got in enumerate(answer["history"][t]):
             expected = want.params[t][i]
             why = bad_value(got)
@@ -104,9 +105,11 @@ def follow(
                 lines = summarised([expected], [got], [bound], [label])
                 said = "\n".join([f"{optimizer}({kwargs}), {case.loss}:", *lines])
                 raise Disagreement(f"{said}\nreproduce with:\n{snippet}", opinion, optimizer)
+            apart.append(error)
         got_loss = answer["losses"][t]
         spread = max(abs(run.losses[t] - want.losses[t]) for run in runs[1:])
         bound = 1e-10 * abs(want.losses[t]) + 16 * spread + noise.losses[t] + 1e-300
+        bound += loss_error(case, want.params[t], apart if t > 0 else None)
         why = bad_value(got_loss)
         if why or not abs(float(got_loss) - want.losses[t]) <= bound:
             when = "after the last step" if t == steps else f"before step {t + 1}"
@@ -116,6 +119,19 @@ def follow(
             )
             raise Disagreement(f"{said}\nreproduce with:\n{snippet}", opinion, optimizer)
     return answer
+
+
+def loss_error(case: NetworkCase, params: list[Any], apart: list[Any] | None) -> float:
+    """The allowed error of the loss at `params`: its evaluation's (the error analysis: a
+    loss of 2e-9 computed as log(1 + 2e-9) is 1e-16 uncertain, 5e-8 of itself), and,
+    when the target's parameters are `apart` from these, twice how far that moves the
+    loss to first order (the oracle's gradient there, in absolute value, times it)."""
+    evaluation = networks.bounds(case.layers, params, case.x, case.loss, case.y).output
+    if apart is None:
+        return float(evaluation)
+    _, grads = networks.loss_and_grads(case.layers, case.loss, params, case.x, case.y)
+    carried = sum(np.sum(np.abs(g) * d) for g, d in zip(grads, apart, strict=True))
+    return float(evaluation + 2 * carried)
 
 
 def rounding_noise(

@@ -54,3 +54,22 @@ def test_the_rounding_noise_is_the_optimizers_sensitivity_not_a_constant() -> No
     conv, last_bias = noise.params[1][0], noise.params[1][-1]
     assert np.max(conv) > 1e-11, f"no room for the saturated conv weights: {conv}"
     assert np.max(last_bias) < 1e-14, f"room where the gradient is large: {last_bias}"
+
+
+def test_a_loss_near_zero_is_judged_with_its_evaluation_error(engine) -> None:
+    """RMSprop's first step jumps from a loss of 1.41 to 2.1e-9; computed as log(1 + s) it
+    is uncertain by 1e-16, 5e-8 of itself, which 1e-10 relative did not allow (found by a
+    thorough run on torch; engine gives the same number)."""
+    layers = (
+        {"type": "Conv2d", "in_channels": 2, "out_channels": 1, "kernel_size": (3, 1)}
+        | {"stride": (2, 2), "bias": False},
+        {"type": "Flatten"},
+        {"type": "Linear", "in_features": 2, "out_features": 3, "bias": False},
+    )
+    params = (
+        np.array([[[[1.0], [1.0], [1.0]], [[1.0], [1.0], [0.5]]]]),
+        np.array([[0.5, 0.5], [0.25, 1.0], [1.0, 1.0]]),
+    )
+    x = np.arange(-3, 3, 0.25).reshape(1, 2, 6, 2)
+    case = NetworkCase(layers, params, x, "cross_entropy", np.array([0]))
+    follow(engine, case, "RMSprop", {"lr": 0.056234}, 1)
