@@ -84,6 +84,8 @@ FOCUS = {
     "bce_with_logits_unstable": "binary_cross_entropy",
     "mse_loss_summed": "mse_loss",
     "hinge_loss_no_margin": "hinge_loss",
+    "bce_targets_grad_sign": "binary_cross_entropy",
+    "mse_target_grad_missing_two": "mse_loss",
     "conv_layer_ignores_padding": "layer_agrees",
     "pool_default_stride_one": "avg_pool2d",
     "sequential_parameters_reversed": "network_loss",

@@ -197,6 +197,25 @@ NETWORK_BUGS: list[Bug] = [
         _functional_differs("mse_loss", [_images(3, 2), _images(3, 2, seed=1)]),
     ),
     Bug(
+        "bce_targets_grad_sign", NETWORKS,
+        "binary_cross_entropy_with_logits's gradient for the targets has the wrong sign "
+        "(x / n, not -x / n)",
+        "-g * z.data / n))", "g * z.data / n))",
+        _functional_differs(
+            "binary_cross_entropy_with_logits",
+            [np.array([0.5, -2.0, 3.0]), np.array([0.0, 1.0, 0.25])],
+        ),
+    ),
+    Bug(
+        "mse_target_grad_missing_two", NETWORKS,
+        "mse_loss's gradient for the target lacks the factor 2 (-(x - y) / n)",
+        "return ((_tensor(prediction) - target) ** 2).mean()",
+        "x, y = _tensor(prediction), _tensor(target)\n"
+        "    d = x.data - y.data\n"
+        "    return Tensor((d * d).mean(), (x, y), lambda g: (2 * g * d / d.size, -g * d / d.size))",
+        _functional_differs("mse_loss", [_images(3, 2), _images(3, 2, seed=1)]),
+    ),
+    Bug(
         "hinge_loss_no_margin", NETWORKS, "hinge_loss is relu(-y * s), without the margin 1",
         "return (1.0 - _tensor(labels) * scores).relu().mean()",
         "return (-_tensor(labels) * scores).relu().mean()",
