@@ -212,7 +212,9 @@ NETWORK_BUGS: list[Bug] = [
         "return ((_tensor(prediction) - target) ** 2).mean()",
         "x, y = _tensor(prediction), _tensor(target)\n"
         "    d = x.data - y.data\n"
-        "    return Tensor((d * d).mean(), (x, y), lambda g: (2 * g * d / d.size, -g * d / d.size))",
+        "    return Tensor(\n"
+        "        (d * d).mean(), (x, y), lambda g: (2 * g * d / d.size, -g * d / d.size)\n"
+        "    )",
         _functional_differs("mse_loss", [_images(3, 2), _images(3, 2, seed=1)]),
     ),
     Bug(

@@ -171,8 +171,25 @@ def test_the_softmax_of_huge_logits_shows_expected_and_actual(tmp_path: Path) ->
     bug = next(b for b in BUGS if b.name == "softmax_naive_overflow")
     report = run_check(str(write_engine(bug, tmp_path)), "quick", 1, "softmax_of_huge_logits")
     (failed,) = [c for c in report.cases if c.outcome == "failed"]
-    assert "non-finite\nvalue: expected [[1.0, 0.0," in failed.message, failed.message
-    assert "got [[nan," in failed.message and "gradient: expected [[" in failed.message
+    assert "softmax of logits of ±1000 is not finite\nvalue: expected [[1. " in failed.message
+    assert "got [[nan" in failed.message and "d/dx: expected [[" in failed.message, failed.message
+    assert f"values: {RIGHT_GOT_WRONG}" in failed.verdict, failed.verdict
+    assert_snippet_reproduces(failed.message, tmp_path)
+
+
+def test_a_wrong_log_softmax_gradient_gets_a_second_opinion(tmp_path: Path) -> None:
+    """The log_softmax convention's failure: every number, a snippet, and the mpmath
+    verdict on the gradient (right) and the values (both agree)."""
+    bug = next(b for b in BUGS if b.name == "log_softmax_grad_missing_sum")
+    report = run_check(str(write_engine(bug, tmp_path)), "quick", 1, "softmax_of_huge_logits")
+    (failed,) = [c for c in report.cases if c.outcome == "failed"]
+    assert failed.nodeid.endswith("[log_softmax]"), failed.nodeid
+    said = failed.message.split("reproduce with:")[0]
+    assert "d/dx: expected [[-0.8 " in said and "got [[ 0. " in said, said
+    assert "(at index (0, 0): error 0.8 > allowed" in said, said
+    assert f"gradients: {RIGHT_GOT_WRONG}" in failed.verdict, failed.verdict
+    assert "values: both agree" in failed.verdict, failed.verdict
+    assert_snippet_reproduces(failed.message, tmp_path)
 
 
 # cross_entropy averaged over N * C (here C = 10): the loss and every gradient 1/10 of torch's
