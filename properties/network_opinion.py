@@ -60,28 +60,37 @@ def opinions_of(error: BaseException) -> list[str]:
 
 # -- the cases as IR graphs ---------------------------------------------------------------
 
-_CONSTANT = {"binary_cross_entropy_with_logits": "targets", "hinge_loss": "labels"}
-
-
-def functional_graph(case: FunctionalCase) -> tuple[Case, list[str | None]]:
-    """The call as an IR case, and the input name of each tensor (None: a constant of the
-    IR, such as the targets of binary_cross_entropy_with_logits, not judged)."""
+def functional_graph(case: FunctionalCase) -> tuple[Case, list[str]]:
+    """The call as an IR case, and the input name of each tensor (x0, x1, ...): every
+    tensor argument is an input, the targets of a loss too."""
     _judged(case.kwargs)
     b = GraphBuilder(TENSOR)
     attrs = dict(case.kwargs)
-    tensors = list(case.tensors)
-    names: list[str | None] = [f"x{i}" for i in range(len(tensors))]
-    if case.name in _CONSTANT and len(tensors) > 1:
-        attrs[_CONSTANT[case.name]] = tensors.pop()
-        names[-1] = None
-    if case.name == "cross_entropy":
-        attrs["labels"] = case.rest[0]
-    if case.name in ("max_pool2d", "avg_pool2d"):
-        attrs.setdefault("stride", None)
-    args = [b.input(f"x{i}", t.shape) for i, t in enumerate(tensors)]
-    b.op(case.name, *args, **attrs)
-    inputs = {f"x{i}": np.asarray(t, np.float64) for i, t in enumerate(tensors)}
+    names = [f"x{i}" for i in range(len(case.tensors))]
+    args = [b.input(n, t.shape) for n, t in zip(names, case.tensors, strict=True)]
+    if case.name in ("binary_cross_entropy_with_logits", "hinge_loss") and len(args) > 1:
+        _loss_of_two_inputs(b, case.name, *args)
+    else:
+        if case.name == "cross_entropy":
+            attrs["labels"] = case.rest[0]
+        if case.name in ("max_pool2d", "avg_pool2d"):
+            attrs.setdefault("stride", None)
+        b.op(case.name, *args, **attrs)
+    inputs = {n: np.asarray(t, np.float64) for n, t in zip(names, case.tensors, strict=True)}
     return Case(b.build(), inputs, (np.asarray(case.upstream, np.float64),)), names
+
+
+def _loss_of_two_inputs(b: GraphBuilder, name: str, x: int, y: int) -> int:
+    """binary_cross_entropy_with_logits or hinge_loss with its second argument an input
+    (the IR's ops take it as a constant): the same formula from elementary ops, so that
+    the second opinion differentiates the targets (labels) too."""
+    if name == "hinge_loss":  # mean(relu(1 - y x))
+        return b.op("mean", b.op("relu", b.op("sub", b.op("mul", y, x), const=1.0, side="left")))
+    # mean(max(x, 0) - x y + log(1 + exp(-|x|))), with |x| = relu(x) + relu(-x)
+    positive = b.op("relu", x)
+    size = b.op("add", positive, b.op("relu", b.op("neg", x)))
+    tail = b.op("log", b.op("add", b.op("exp", b.op("neg", size)), const=1.0))
+    return b.op("mean", b.op("add", b.op("sub", positive, b.op("mul", x, y)), tail))
 
 
 def _judged(arguments: dict[str, Any]) -> None:
@@ -112,7 +121,7 @@ def network_verdict(
     return verdict(*network_graph(case, upstream), want, got, allowed)
 
 
-def network_graph(case: NetworkCase, upstream: Any) -> tuple[Case, list[str | None]]:
+def network_graph(case: NetworkCase, upstream: Any) -> tuple[Case, list[str]]:
     """The network (and its loss) as an IR case of x and every parameter, and the input
     names in the order the failure compares them: x, then parameters()."""
     b = GraphBuilder(TENSOR)
@@ -159,7 +168,7 @@ def _layer(b: GraphBuilder, layer: dict[str, Any], x: int, params: list[int]) ->
 
 def verdict(
     case: Case,
-    names: Sequence[str | None],
+    names: Sequence[str],
     want: Sequence[Any],
     got: Sequence[Any],
     allowed: Sequence[Any],
@@ -185,12 +194,6 @@ def verdict(
     value = _output(case, exact)
     values = second_opinion.verdict(want[0], _numbers(got[0]), value)
     parts.append(f"values: {values.message}")
-    skipped = [i for i, n in enumerate(names) if n is None]
-    if skipped:
-        parts.append(
-            f"the gradient of x{skipped[0]} (a constant of the second opinion's graph)"
-            " is not judged"
-        )
     return f"second opinion ({how}): " + "; ".join(parts)
 
 
@@ -273,14 +276,14 @@ def _numbers(value: Any) -> Any:
 
 
 def _farthest(
-    names: Sequence[str | None], want: Sequence[Any], got: Sequence[Any], allowed: Sequence[Any]
+    names: Sequence[str], want: Sequence[Any], got: Sequence[Any], allowed: Sequence[Any]
 ) -> list[tuple[str, tuple[int, ...], int]]:
     """(input name, index, position) of the entries whose error is the largest multiple of
     their allowed error (the worst of each gradient first), at most `ENTRIES`."""
     ranked: list[tuple[float, str, tuple[int, ...], int]] = []
     for k, (name, w, g, a) in enumerate(zip(names, want, got, allowed, strict=True)):
         g = _numbers(g)
-        if name is None or np.shape(g) != np.shape(w):
+        if np.shape(g) != np.shape(w):
             continue
         with np.errstate(all="ignore"):
             ratio = np.abs(g - w) / np.maximum(a, np.finfo(np.float64).tiny)

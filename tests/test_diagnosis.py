@@ -156,6 +156,8 @@ PLANTED: dict[str, dict[str, str]] = {
     "cross_entropy_no_max_subtraction": {"network cross_entropy": "overflows"},
     "bce_with_logits_unstable": {"network binary_cross_entropy_with_logits": "overflows"},
     "mse_loss_summed": {"network mse_loss": "summed"},
+    "mse_target_grad_missing_two": {"network mse_loss": "target-no-two"},
+    "bce_targets_grad_sign": {"network binary_cross_entropy_with_logits": "target-sign"},
     "hinge_loss_no_margin": {"network hinge_loss": "no-margin"},
     "mlp_bias_first": {},  # nn: not in the catalogue
     "mlp_relu_last_layer": {},

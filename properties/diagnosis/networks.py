@@ -7,9 +7,10 @@ losses), and each answer (the output, every tensor's gradient) is compared with 
 each hypothesis predicts: the op's torch rule with one mistake, computed here in NumPy.
 The mistakes: a loss summed where torch averages (or averaged over every element), a
 formula that overflows at large logits (no max subtracted, the log of a sigmoid), a
-hinge without its margin, a factor 2 missing, a target that gets no gradient; linear's
-bias gradient not summed over the batch; flatten's backward in column-major order; max
-pooling's gradient sent to the whole window, or padding with zeros; average pooling
+hinge without its margin, a factor 2 missing, a target that gets no gradient or one of
+the wrong sign or without the factor 2; linear's bias gradient not summed over the batch;
+flatten's backward in column-major order; max pooling's gradient sent to the whole
+window, or padding with zeros; average pooling
 that counts only the unpadded elements, or whose gradient is not divided; pooling's
 stride defaulting to 1; conv2d as a true convolution, its weight gradient flipped, its
 backward ignoring the stride, its padding cropped off one side, its bias gradient
@@ -38,6 +39,8 @@ MISTAKES: dict[str, dict[str, str]] = {
         "summed": LOSS_MISTAKES["summed"],
         "no-two": "mse_loss's gradient is (p - t) / n: the factor 2 of the square is missing",
         "target-detached": "mse_loss gives the target no gradient (torch: -2 (p - t) / n)",
+        "target-no-two": "mse_loss's gradient for the target is -(p - t) / n: the factor 2 of "
+        "the square is missing there (torch: -2 (p - t) / n)",
     },
     "cross_entropy": {
         "summed": LOSS_MISTAKES["summed"],
@@ -50,6 +53,8 @@ MISTAKES: dict[str, dict[str, str]] = {
         "overflows": LOSS_MISTAKES["overflows"],
         "target-detached": "binary_cross_entropy_with_logits gives the targets no gradient "
         "(torch: -logits / n)",
+        "target-sign": "binary_cross_entropy_with_logits's gradient for the targets has the "
+        "wrong sign: logits / n (torch: -logits / n)",
     },
     "hinge_loss": {
         "summed": LOSS_MISTAKES["summed"],
@@ -225,7 +230,8 @@ def _mse(t: tuple, rest: tuple, mistake: str | None) -> Result:
     p, y = t
     n = 1 if mistake == "summed" else p.size
     d = (p - y) / n * (1 if mistake == "no-two" else 2)
-    return np.sum((p - y) ** 2) / n, [d, np.zeros_like(y) if mistake == "target-detached" else -d]
+    dy = {"target-detached": np.zeros_like(y), "target-no-two": -(p - y) / n}
+    return np.sum((p - y) ** 2) / n, [d, dy.get(mistake or "", -d)]
 
 
 def _cross_entropy(t: tuple, rest: tuple, mistake: str | None) -> Result:
@@ -250,7 +256,7 @@ def _bce(t: tuple, rest: tuple, mistake: str | None) -> Result:
     if mistake == "overflows":  # log(sigmoid(z)) or log(1 - sigmoid(z)) is -inf
         s = 1 / (1 + np.exp(-z))
         out = out + _overflow(np.sum(np.log(s) + np.log(1 - s)))
-    dy = np.zeros_like(y) if mistake == "target-detached" else -z / n
+    dy = {"target-detached": np.zeros_like(y), "target-sign": z / n}.get(mistake or "", -z / n)
     return out, [(sigmoid - y) / n, dy]
 
 

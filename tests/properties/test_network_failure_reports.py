@@ -10,9 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from reproduce import assert_snippet_reproduces
 
-from oracle import networks
+from oracle import networks, second_opinion
 from oracle.ir import TENSOR, GraphBuilder
 from oracle.snippet import to_python
 from properties.cases.layers import FunctionalCase, explicit_functional_case
@@ -71,12 +72,28 @@ def test_an_exception_of_the_target_gets_the_expected_output_judged() -> None:
     assert "does not agree" in raised_verdict(functional_graph(case)[0], want[0] + 1.0)
 
 
-def test_a_loss_whose_second_tensor_is_a_constant_says_so() -> None:
-    case = explicit_functional_case("binary_cross_entropy_with_logits", set())
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("binary_cross_entropy_with_logits", -1.0),  # d/d targets = -x / n with its sign
+        ("mse_loss", 0.5),  # d/d target = -2 (x - y) / n without the factor 2
+        ("hinge_loss", -1.0),  # d/d labels = -x / n where the margin is positive
+    ],
+)
+def test_a_loss_gets_its_second_arguments_gradient_judged(name: str, wrong: float) -> None:
+    case = explicit_functional_case(name, set())
     want, allowed = _functional(case)
-    got = [want[0] * 2, *want[1:]]
-    said = functional_verdict(case, want, got, allowed)
-    assert f"values: {RIGHT_GOT_WRONG}" in said and "x1 (a constant" in said, said
+    said = functional_verdict(case, want, [*want[:2], want[2] * wrong], allowed)
+    assert "(d/d x1[" in said and f"{RIGHT_GOT_WRONG} (relative errors" in said, said
+    assert "values: both agree" in said, said
+    right = functional_verdict(case, want, [want[0] * 2, *want[1:]], allowed)
+    assert f"values: {RIGHT_GOT_WRONG}" in right and "gradients" not in right, right
+    # the second opinion's own loss and gradients, against the oracle's
+    ir, names = functional_graph(case)
+    assert names == ["x0", "x1"], names
+    truth = second_opinion.gradient(ir.graph, ir.inputs, ir.upstream, dps=30)
+    for k, n in enumerate(names):
+        np.testing.assert_allclose(truth[n], want[1 + k], rtol=1e-14, atol=1e-300, err_msg=n)
 
 
 def test_a_sequential_failure_gets_a_second_opinion() -> None:
