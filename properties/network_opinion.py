@@ -60,6 +60,7 @@ def opinions_of(error: BaseException) -> list[str]:
 
 # -- the cases as IR graphs ---------------------------------------------------------------
 
+
 def functional_graph(case: FunctionalCase) -> tuple[Case, list[str]]:
     """The call as an IR case, and the input name of each tensor (x0, x1, ...): every
     tensor argument is an input, the targets of a loss too."""

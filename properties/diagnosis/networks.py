@@ -10,11 +10,10 @@ formula that overflows at large logits (no max subtracted, the log of a sigmoid)
 hinge without its margin, a factor 2 missing, a target that gets no gradient or one of
 the wrong sign or without the factor 2; linear's bias gradient not summed over the batch;
 flatten's backward in column-major order; max pooling's gradient sent to the whole
-window, or padding with zeros; average pooling
-that counts only the unpadded elements, or whose gradient is not divided; pooling's
-stride defaulting to 1; conv2d as a true convolution, its weight gradient flipped, its
-backward ignoring the stride, its padding cropped off one side, its bias gradient
-averaged.
+window, or padding with zeros; average pooling that counts only the unpadded elements,
+or whose gradient is not divided; pooling's stride defaulting to 1; conv2d as a true
+convolution, its weight gradient flipped, its backward ignoring the stride, its padding
+cropped off one side, its bias gradient averaged.
 """
 
 from __future__ import annotations
