@@ -107,8 +107,9 @@ class Unjudged(Exception):
 def functional_verdict(
     case: FunctionalCase, want: Sequence[Any], got: Sequence[Any], allowed: Sequence[Any]
 ) -> str:
-    """`verdict` on a `functional` call."""
-    return verdict(*functional_graph(case), want, got, allowed)
+    """`verdict` on a `functional` call (on the gradients in `want`: the first ones)."""
+    ir, names = functional_graph(case)
+    return verdict(ir, names[: len(want) - 1], want, got, allowed)
 
 
 def network_verdict(

@@ -14,6 +14,7 @@ from hypothesis import given
 from oracle import networks
 from properties import running
 from properties.cases.layers import (
+    HINGE_LABELS,
     LINEAR_ND,
     FunctionalCase,
     explicit_functional_case,
@@ -96,7 +97,8 @@ def _sent(case: FunctionalCase) -> dict:
 
 
 def check_call(target: Target, case: FunctionalCase) -> None:
-    """The target's output and each tensor argument's gradient against the oracle's."""
+    """The target's output and each tensor argument's gradient against the oracle's (the
+    labels of a hinge_loss that treats them as constants aside: a limitation)."""
     call = call_of(case)
     out, grads = networks.vjp(call, case.upstream)
     analysis = networks.call_bounds(call, case.upstream)
@@ -109,7 +111,10 @@ def check_call(target: Target, case: FunctionalCase) -> None:
     got = [as_array(g, t.shape) for g, t in zip(answer["grads"], case.tensors, strict=True)]
     want, found = [out, *grads], [answer["output"], *got]
     bounds = [analysis.output, *grad_bounds]
-    problems = compare(want, found, bounds, ["out", *(f"d loss / d x{i}" for i in range(len(got)))])
+    if case.name == "hinge_loss" and HINGE_LABELS in target.limitations:
+        want, found, bounds = want[:2], found[:2], bounds[:2]  # the labels' gradient: listed
+    labels = ["out", *(f"d loss / d x{i}" for i in range(len(found) - 1))]
+    problems = compare(want, found, bounds, labels)
     if problems:
         allowed = allowed_errors(want, bounds)
         opinion = lambda: functional_verdict(case, want, found, allowed)  # noqa: E731

@@ -86,6 +86,7 @@ FOCUS = {
     "hinge_loss_no_margin": "hinge_loss",
     "bce_targets_grad_sign": "binary_cross_entropy",
     "mse_target_grad_missing_two": "mse_loss",
+    "hinge_labels_grad_sign": "hinge_loss",
     "conv_layer_ignores_padding": "layer_agrees",
     "pool_default_stride_one": "avg_pool2d",
     "sequential_parameters_reversed": "network_loss",

@@ -80,6 +80,7 @@ def _pair_or_int(draw: st.DrawFn, a: int, b: int) -> int | tuple[int, int]:
 
 
 LINEAR_ND = "functional.linear(nd)"  # inputs (in,) and (N, *, in), as torch's
+HINGE_LABELS = "functional.hinge_loss(labels gradient)"  # a limitation: labels as constants
 
 
 @st.composite

@@ -8,7 +8,8 @@ the probe's call refuses (TypeError, NotImplementedError, AssertionError) is not
 and is listed as missing by the properties; one that runs and is wrong is theirs to find.
 The variant `functional.linear(nd)` (an input of one axis, or with leading batch axes, as
 torch's `(*, in)`) is probed as the `Tensor` variants are: offered when its forward and
-backward run, a limitation when only its forward does.
+backward run, a limitation when only its forward does. A `hinge_loss` whose labels get no
+gradient is a limitation too (the spec's labels are ±1 class labels).
 """
 
 from __future__ import annotations
@@ -149,6 +150,22 @@ def _linear_nd_probe(F: Any, T: Any, bias: bool) -> Callable[[], None]:
     return probe
 
 
+HINGE_LABELS = "functional.hinge_loss(labels gradient)"
+
+
+def _labels_get_no_gradient(F: Any, T: Any) -> bool:
+    """Whether hinge_loss leaves its labels without a gradient (None or zeros where the
+    truth, -scores / n at a positive margin, is not); False when the call raises (the
+    property reports that)."""
+    labels = T(np.array([1.0, -1.0, 1.0]))
+    try:
+        F.hinge_loss(T(np.array([0.5, -0.25, 2.0])), labels).backward()
+        grad = labels.grad
+        return grad is None or not np.any(np.asarray(grad, dtype=np.float64))
+    except BaseException:  # SystemExit, KeyboardInterrupt: the target's too
+        return False
+
+
 def detect(loaded: Loaded, limitations: dict[str, str] | None = None) -> set[str]:
     """Each function, layer and argument of protocol v2 the target offers; a variant whose
     forward runs and whose backward raises goes into `limitations` instead."""
@@ -169,6 +186,14 @@ def detect(loaded: Loaded, limitations: dict[str, str] | None = None) -> set[str
                 found.add(LINEAR_ND)
             elif verdict is not None and limitations is not None:
                 limitations[LINEAR_ND] = verdict
+        # labels ±1 are class labels (micrograd's demo passes plain numbers): a target may
+        # treat them as constants, a limitation; torch's losses give their targets gradients
+        no_gradient = "functional.hinge_loss" in found and _labels_get_no_gradient(F, tensor)
+        if no_gradient and limitations is not None:
+            limitations[HINGE_LABELS] = (
+                "hinge_loss gives its labels no gradient (constants, as the plain-number "
+                "labels of micrograd's demo): the labels' gradient is not verified"
+            )
     if nn is not None and tensor is not None:
         for name in LAYERS:
             if not callable(getattr(nn, name, None)):

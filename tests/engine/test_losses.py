@@ -45,6 +45,20 @@ def test_hinge_loss_is_micrographs_max_margin() -> None:
     assert_matches_central(lambda t: hinge_loss(t, labels), [scores], rng)
 
 
+def test_hinge_loss_labels_as_a_tensor_get_their_gradient() -> None:
+    """d/d labels = -scores / n where the margin 1 - labels * scores is positive."""
+    rng = np.random.default_rng(5)
+    scores = np.array([0.3, -2.0, 1.7, 0.4, -0.2])
+    labels = np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    s, y = Tensor(scores), Tensor(labels)
+    loss = hinge_loss(s, y)
+    g = _backward_scaled(loss, rng)
+    on = (1 - labels * scores > 0) / len(scores)
+    np.testing.assert_allclose(s.grad, -g * labels * on, rtol=1e-14, err_msg="d/d scores")
+    np.testing.assert_allclose(y.grad, -g * scores * on, rtol=1e-14, err_msg="d/d labels")
+    assert_matches_central(hinge_loss, [scores, labels], rng)
+
+
 def test_binary_cross_entropy_with_logits() -> None:
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal(6) * 3, rng.uniform(0, 1, 6)

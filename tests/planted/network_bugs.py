@@ -218,6 +218,19 @@ NETWORK_BUGS: list[Bug] = [
         _functional_differs("mse_loss", [_images(3, 2), _images(3, 2, seed=1)]),
     ),
     Bug(
+        "hinge_labels_grad_sign", NETWORKS,
+        "hinge_loss's gradient for the labels has the wrong sign (s / n at a positive margin, "
+        "not -s / n)",
+        "return (1.0 - _tensor(labels) * scores).relu().mean()",
+        "s, y = _tensor(scores), _tensor(labels)\n"
+        "    on = (1.0 - y.data * s.data > 0) / s.data.size\n"
+        "    loss = np.maximum(1.0 - y.data * s.data, 0.0).mean()\n"
+        "    return Tensor(loss, (s, y), lambda g: (-g * y.data * on, g * s.data * on))",
+        _functional_differs(
+            "hinge_loss", [np.array([0.5, -2.0, 1.5]), np.array([1.0, -1.0, -1.0])]
+        ),
+    ),
+    Bug(
         "hinge_loss_no_margin", NETWORKS, "hinge_loss is relu(-y * s), without the margin 1",
         "return (1.0 - _tensor(labels) * scores).relu().mean()",
         "return (-_tensor(labels) * scores).relu().mean()",
