@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reproduce import assert_snippet_reproduces
 
-from properties.cases.layers import HINGE_LABELS
+from oracle import networks
+from properties.cases.layers import HINGE_LABELS, explicit_functional_case
+from properties.network_opinion import functional_verdict
 from properties.targets import load_target
 from reports.check import run_check
 from tests.planted import BUGS, CLEAN_SOURCE, write_engine
@@ -77,3 +80,13 @@ def test_correct_losses_have_no_limitation(tmp_path: Path) -> None:
             assert HINGE_LABELS not in target.limitations, (spec, target.limitations)
         finally:
             target.close()
+
+
+def test_the_second_opinion_judges_the_gradients_a_failure_compared() -> None:
+    """Labels as a limitation: the failure compares the output and the scores' gradient
+    only, and so does the verdict."""
+    case = explicit_functional_case("hinge_loss", set())
+    out, grads = networks.vjp(networks.Call(case.name, case.tensors, {}), case.upstream)
+    want, allowed = [out, grads[0]], [1e-12, np.full(grads[0].shape, 1e-12)]
+    said = functional_verdict(case, want, [out, -grads[0]], allowed)
+    assert "(d/d x0[" in said and "x1" not in said and RIGHT_GOT_WRONG in said, said
