@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hypothesis.errors import FlakyFailure
+from reproduce import assert_snippet_reproduces
 
 from properties.conftest import failures_of
 from reports.check import run_check
@@ -61,3 +62,30 @@ def test_a_target_that_changes_its_numbers_is_named_not_deterministic(tmp_path: 
     failed = [c for c in report.cases if c.outcome == "failed"]
     assert failed, [(c.nodeid, c.outcome) for c in report.cases]
     assert "the target is not deterministic on this case" in failed[0].message, failed[0].message
+
+
+TANH_FROM_INPUT = (
+    CLEAN_SOURCE
+    + """
+
+def _tanh_from_input(self):  # tanh' as 1 - x**2, the input's square instead of the output's
+    return Value(math.tanh(self.data), (self,), (1.0 - self.data**2,))
+
+
+Value.tanh = _tanh_from_input
+"""
+)
+
+
+def test_a_finite_truth_failure_shows_what_its_snippet_prints(tmp_path: Path) -> None:
+    """The kink cases compare the gradient of f, their snippet prints d loss / d x for a
+    loss of -1.75 * f(x): the failure says both, so the pasted snippet's number is in it."""
+    engine = tmp_path / "tanh_from_input.py"
+    engine.write_text(TANH_FROM_INPUT)
+    report = run_check(str(engine), profile="quick", select="scalar_finite_truths and 400", seed=1)
+    failed = {c.nodeid: c.message for c in report.cases if c.outcome == "failed"}
+    message = failed.get("properties/test_conventions.py::test_scalar_finite_truths[tanh(400)]")
+    assert message, failed
+    assert "gradient -159999.0, expected 0.0" in message, message
+    assert "d loss / d x: expected -0.0, got 279998.25" in message, message
+    assert_snippet_reproduces(message, tmp_path)
