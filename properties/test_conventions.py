@@ -67,7 +67,7 @@ def with_snippet(test: Callable[..., None]) -> Callable[..., None]:
 
 
 def scalar_case(target: Target, x: float, op: Op) -> tuple[Any, Any]:
-    """Value of f(x) and the gradient of `UPSTREAM * f(x)` (divided by UPSTREAM)."""
+    """Value of f(x) and the gradient of `UPSTREAM * f(x)`, as the snippet prints it."""
     graph = one_op(SCALAR, op)
     _LAST_CASE.set(Case(graph, {"x": x}, (UPSTREAM,)))
     run = execute.run(target, graph, {"x": x}, [UPSTREAM], context=lambda: _code(graph, x))
@@ -76,7 +76,7 @@ def scalar_case(target: Target, x: float, op: Op) -> tuple[Any, Any]:
         why = bad_value(number)
         if why and type(number) is not complex:
             raise AssertionError(f"{_code(graph, x)}: the {what} is {why}")
-    return run.outputs[0], grad / UPSTREAM if type(grad) is not complex else grad
+    return run.outputs[0], grad
 
 
 def _code(graph: Graph, x: Any) -> str:
@@ -149,7 +149,7 @@ def test_scalar_finite_truths(target: Target, case: str) -> None:
     capability, x, op, value, grad = KINKS[case]
     needs(target, capability)
     try:
-        got_value, got_grad = scalar_case(target, x, op)
+        got_value, loss_grad = scalar_case(target, x, op)
     except TargetRaised as error:
         raised = error.describe()
     else:
@@ -157,13 +157,15 @@ def test_scalar_finite_truths(target: Target, case: str) -> None:
     assert raised is None, (
         f"{case}: raised {raised} where the truth is finite (value {value}, gradient {grad})"
     )
-    for what, number in (("value", got_value), ("gradient", got_grad)):
+    for what, number in (("value", got_value), ("gradient", loss_grad)):
         assert type(number) is not complex, f"{case}: complex {what} {number!r}"
     assert math.isclose(got_value, value, rel_tol=precision.current().rtol, abs_tol=1e-300), (
         f"{case}: value {got_value!r}, expected {value!r}"
     )
+    got_grad = loss_grad / UPSTREAM
     assert math.isclose(got_grad, grad, rel_tol=precision.current().rtol, abs_tol=1e-300), (
-        f"{case}: gradient {got_grad!r}, expected {grad!r}"
+        f"{case}: gradient {got_grad!r}, expected {grad!r} (the snippet's loss is "
+        f"{UPSTREAM} * f(x): d loss / d x: expected {grad * UPSTREAM!r}, got {loss_grad!r})"
     )
 
 
@@ -190,7 +192,8 @@ def test_scalar_undefined_points_are_never_finite(target: Target, case: str) -> 
     for what, number in (("value", value), ("gradient", grad)):
         assert not isinstance(number, complex), f"{case}: complex {what} {number!r}"
     assert not (math.isfinite(value) and math.isfinite(grad)), (
-        f"{case}: finite value {value!r} and gradient {grad!r} where the truth is undefined"
+        f"{case}: finite value {value!r} and gradient {grad!r} (of the snippet's loss "
+        f"{UPSTREAM} * f(x)) where the truth is undefined"
     )
 
 

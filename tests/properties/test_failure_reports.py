@@ -4,11 +4,20 @@ deterministic."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
-from hypothesis.errors import FlakyFailure
+import numpy as np
+import pytest
+from hypothesis.errors import FlakyFailure, UnsatisfiedAssumption
+from reproduce import assert_snippet_reproduces
 
+from oracle.ir import TENSOR, GraphBuilder
+from properties.cases.common import Case
 from properties.conftest import failures_of
+from properties.test_accumulation import zero_upstream
 from reports.check import run_check
 from tests.planted import CLEAN_SOURCE
 
@@ -61,3 +70,65 @@ def test_a_target_that_changes_its_numbers_is_named_not_deterministic(tmp_path: 
     failed = [c for c in report.cases if c.outcome == "failed"]
     assert failed, [(c.nodeid, c.outcome) for c in report.cases]
     assert "the target is not deterministic on this case" in failed[0].message, failed[0].message
+
+
+TANH_FROM_INPUT = (
+    CLEAN_SOURCE
+    + """
+
+def _tanh_from_input(self):  # tanh' as 1 - x**2, the input's square instead of the output's
+    return Value(math.tanh(self.data), (self,), (1.0 - self.data**2,))
+
+
+Value.tanh = _tanh_from_input
+"""
+)
+
+
+def test_a_finite_truth_failure_shows_what_its_snippet_prints(tmp_path: Path) -> None:
+    """The kink cases compare the gradient of f, their snippet prints d loss / d x for a
+    loss of -1.75 * f(x): the failure says both, so the pasted snippet's number is in it."""
+    engine = tmp_path / "tanh_from_input.py"
+    engine.write_text(TANH_FROM_INPUT)
+    report = run_check(str(engine), profile="quick", select="scalar_finite_truths and 400", seed=1)
+    failed = {c.nodeid: c.message for c in report.cases if c.outcome == "failed"}
+    message = failed.get("properties/test_conventions.py::test_scalar_finite_truths[tanh(400)]")
+    assert message, failed
+    assert "gradient -159999.0, expected 0.0" in message, message
+    assert "d loss / d x: expected -0.0, got 279998.25" in message, message
+    assert_snippet_reproduces(message, tmp_path)
+
+
+def test_a_zero_upstream_failure_has_a_snippet_that_does_the_same(tmp_path: Path) -> None:
+    """The zero-upstream property's snippet backpropagates a zero upstream gradient and
+    prints the spare leaf's gradient, as the worker did: it prints what the failure says."""
+    engine = Path(__file__).resolve().parents[1] / "corpus" / "none_grad_value.py"
+    select = "unused_input_and_zero_upstream and scalar"
+    report = run_check(str(engine), profile="quick", select=select, seed=1)
+    (failed,) = [c for c in report.cases if c.outcome == "failed"]
+    said, snippet = failed.message.split("reproduce with:\n", 1)
+    assert "unused: None" in said, failed.message
+    script = tmp_path / "snippet.py"
+    script.write_text(snippet)
+    printed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    for name, value in re.findall(r"^  (\w+): (.+)$", said, re.MULTILINE):
+        assert f"d loss / d {name} = {value}\n" in printed, (name, value, printed, snippet)
+
+
+# reject() called outside a Hypothesis test, as this test calls it, warns
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+def test_a_float32_run_has_no_zero_upstream_case_that_overflows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """exp(100) overflows float32: a float32 engine's gradient there is inf * 0 = nan with a
+    zero upstream, which is no defect, so a float32 run rejects the case; float64 keeps it."""
+    builder = GraphBuilder(TENSOR)
+    graph = builder.build([builder.op("exp", builder.input("x", (2,)))])
+    case = Case(graph, {"x": np.array([100.0, 1.0])}, (np.array([0.5, -1.0]),))
+    monkeypatch.setenv("VGRAD_PRECISION", "float64")
+    assert zero_upstream(case).upstream[0].tolist() == [0.0, 0.0]
+    monkeypatch.setenv("VGRAD_PRECISION", "float32")
+    with pytest.raises(UnsatisfiedAssumption):
+        zero_upstream(case)
