@@ -65,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from before_after import compare
 
         rest = ["--target", args.target, "--examples", str(args.examples)]
-        compare(__file__, rest, args.before, args.rounds, seed_flag="--seed")
+        # each run compiles its own programs: the trees' programs are the same, and the
+        # second tree of a round would otherwise load the first's from JAX's cache
+        compare(__file__, rest, args.before, args.rounds, seed_flag="--seed", own_cache=True)
         return 0
     target = load_target(args.target)
     seconds = {}
