@@ -52,27 +52,37 @@ def checkout(rev: str) -> Path:
     return folder
 
 
-def _run(tree: Path, script: Path, args: Sequence[str]) -> dict[str, float]:
+def _run(tree: Path, script: Path, args: Sequence[str], own_cache: bool) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run(
-        [sys.executable, str(script), *args, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tree,
-    ).stdout
+    with tempfile.TemporaryDirectory(prefix="vgrad-jax-") as cache:
+        if own_cache:
+            env["JAX_COMPILATION_CACHE_DIR"] = cache
+        out = subprocess.run(
+            [sys.executable, str(script), *args, "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tree,
+        ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def compare(
-    script: str, args: Sequence[str], rev: str, rounds: int, seed_flag: str | None = None
+    script: str,
+    args: Sequence[str],
+    rev: str,
+    rounds: int,
+    seed_flag: str | None = None,
+    own_cache: bool = False,
 ) -> None:
     """Run `script` with `args` `rounds` times on each tree, alternating; print ratios.
 
     With `seed_flag`, round k passes ``seed_flag <base + k>`` to both trees: the same
     cases for both, and new ones every round (none of them in JAX's persistent cache of
-    compiled programs, as in a run of `vgrad check` or `vgrad report` with a new seed)."""
+    compiled programs, as in a run of `vgrad check` or `vgrad report` with a new seed).
+    With `own_cache`, every run starts from an empty persistent cache of its own: the
+    second tree of a round does not load the programs the first compiled."""
     before_tree = checkout(rev)
     here = Path(script).resolve()
     runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
@@ -81,7 +91,7 @@ def compare(
         order = [("before", before_tree), ("after", ROOT)]
         seeded = [*args, seed_flag, str(base + k)] if seed_flag else list(args)
         for label, tree in order if k % 2 == 0 else order[::-1]:
-            runs[label].append(_run(tree, here, seeded))
+            runs[label].append(_run(tree, here, seeded, own_cache))
     load = os.getloadavg()[0]
     print(f"before = {rev}, after = this tree; {rounds} interleaved runs each, medians")
     print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs")

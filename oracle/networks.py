@@ -159,9 +159,9 @@ class Call:
 def vjp(call: Call, upstream: Any) -> tuple[Array, list[Array]]:
     """The call's output and the gradient of ``sum(upstream * output)`` for each tensor."""
     _jax.ensure_x64()
-    tensors = [jnp.asarray(t, jnp.float64) for t in call.tensors]
-    rest = [jnp.asarray(r) for r in call.rest]
-    out, grads = _vjp(call.name, _frozen(call.kwargs), tensors, rest, jnp.asarray(upstream))
+    tensors = [_np(t) for t in call.tensors]
+    rest = [_host(r) for r in call.rest]
+    out, grads = _vjp(call.name, _frozen(call.kwargs), tensors, rest, _host(upstream))
     return np.asarray(out), [np.asarray(g) for g in grads]
 
 
@@ -272,14 +272,14 @@ def network_vjp(
     network's output weighted by the `head` array) and the gradients of x and of every
     parameter (torch's order)."""
     _jax.ensure_x64()
-    loss, weights = (head, jnp.asarray(upstream)) if isinstance(head, str) else (None, head)
+    loss, weights = (head, upstream) if isinstance(head, str) else (None, head)
     out, x_grad, grads = _network_vjp(
         frozen_layers(layers),
         loss,
-        [jnp.asarray(p, jnp.float64) for p in params],
-        jnp.asarray(x, jnp.float64),
-        jnp.asarray(0.0 if y is None else y),
-        jnp.asarray(weights, jnp.float64),
+        [_np(p) for p in params],
+        _np(x),
+        _host(0.0 if y is None else y),
+        _np(weights),
     )
     return np.asarray(out), np.asarray(x_grad), [np.asarray(g) for g in grads]
 
@@ -336,10 +336,10 @@ def train(
     config = optim._as_config(optimizer)
     numbers = optim._numbers(config)
     if gradient_offsets is None:
-        offsets = [jnp.zeros((steps, *np.shape(p)), jnp.float64) for p in params]
+        offsets = [np.zeros((steps, *np.shape(p))) for p in params]
     else:
         offsets = [
-            jnp.asarray(np.reshape([step[i] for step in gradient_offsets], (steps, *np.shape(p))))
+            np.reshape([step[i] for step in gradient_offsets], (steps, *np.shape(p)))
             for i, p in enumerate(params)
         ]
     losses, history, last = _train(
@@ -349,9 +349,9 @@ def train(
         optim._structure(config),
         steps,
         numbers,
-        [jnp.asarray(p, jnp.float64) for p in params],
-        jnp.asarray(X, jnp.float64),
-        jnp.asarray(y),
+        [_np(p) for p in params],
+        _np(X),
+        _host(y),
         offsets,
     )
     history = [np.asarray(h) for h in history]
@@ -411,6 +411,13 @@ def _allowed(error: Any) -> Array:
 
 def _np(x: Any) -> Array:
     return np.asarray(x, dtype=np.float64)
+
+
+def _host(x: Any) -> Any:
+    """An argument of a compiled program as `jnp.asarray` would make it (a Python number
+    stays one: weakly typed), but in NumPy: an eager `jnp` conversion compiles a small
+    program for every new shape, which costs more than a case's whole analysis."""
+    return x if isinstance(x, (bool, int, float)) else np.asarray(x)
 
 
 # The analysis computes in NumPy (magnitudes need no JAX, and a compilation per shape

@@ -81,7 +81,10 @@ def follow(
         steps=steps,
     )
     want = runs[0]
-    noise = rounding_noise(case, config, steps, want)
+    # one error analysis per step's parameters: its gradients' bounds for the rounding
+    # noise, its loss's bound for the loss
+    analyses = [networks.bounds(case.layers, p, case.x, case.loss, case.y) for p in want.params]
+    noise = rounding_noise(case, config, steps, want, analyses[:-1])
     opinion = lambda: training_verdict(case, want.losses[0], answer["losses"][0])  # noqa: E731
     for t in range(steps + 1):
         apart = []  # each parameter's distance from the oracle's, within its bound
@@ -108,9 +111,15 @@ def follow(
             apart.append(error)
         got_loss = answer["losses"][t]
         spread = max(abs(run.losses[t] - want.losses[t]) for run in runs[1:])
-        bound = 1e-10 * abs(want.losses[t]) + 16 * spread + noise.losses[t] + 1e-300
-        bound += loss_error(case, want.params[t], apart if t > 0 else None)
+        base = 1e-10 * abs(want.losses[t]) + 16 * spread + noise.losses[t] + 1e-300
+        bound = base + float(analyses[t].output)  # the loss's evaluation error
         why = bad_value(got_loss)
+        within = not why and abs(float(got_loss) - want.losses[t]) <= bound
+        if t > 0 and not (within and _finite(*apart, *analyses[t].grads)):
+            # the parameters' distance only widens the bound (by sum |g| d >= 0; d is finite,
+            # so is g where its error analysis is): its gradient (a compiled program) is
+            # needed only where the bound without it fails
+            bound = base + loss_error(case, analyses[t], want.params[t], apart)
         if why or not abs(float(got_loss) - want.losses[t]) <= bound:
             when = "after the last step" if t == steps else f"before step {t + 1}"
             said = (
@@ -121,32 +130,38 @@ def follow(
     return answer
 
 
-def loss_error(case: NetworkCase, params: list[Any], apart: list[Any] | None) -> float:
-    """The allowed error of the loss at `params`: its evaluation's (the error analysis: a
-    loss of 2e-9 computed as log(1 + 2e-9) is 1e-16 uncertain, 5e-8 of itself), and,
-    when the target's parameters are `apart` from these, twice how far that moves the
-    loss to first order (the oracle's gradient there, in absolute value, times it)."""
-    evaluation = networks.bounds(case.layers, params, case.x, case.loss, case.y).output
-    if apart is None:
-        return float(evaluation)
+def loss_error(
+    case: NetworkCase, analysis: networks.Bounds, params: list[Any], apart: list[Any]
+) -> float:
+    """The allowed error of the loss at `params` when the target's parameters are `apart`
+    from these: its evaluation's (`analysis`, the error analysis there: a loss of 2e-9
+    computed as log(1 + 2e-9) is 1e-16 uncertain, 5e-8 of itself), and twice how far the
+    distance moves the loss to first order (the oracle's gradient there, in absolute value,
+    times it)."""
+    evaluation = analysis.output
     _, grads = networks.loss_and_grads(case.layers, case.loss, params, case.x, case.y)
     carried = sum(np.sum(np.abs(g) * d) for g, d in zip(grads, apart, strict=True))
     return float(evaluation + 2 * carried)
 
 
+def _finite(*arrays: Any) -> bool:
+    return all(np.all(np.isfinite(a)) for a in arrays)
+
+
 def rounding_noise(
-    case: NetworkCase, config: dict[str, Any], steps: int, want: networks.TrainingRun
+    case: NetworkCase,
+    config: dict[str, Any],
+    steps: int,
+    want: networks.TrainingRun,
+    analyses: list[networks.Bounds],
 ) -> networks.TrainingRun:
     """How far a correct target's run may drift from the oracle's by the rounding of its
     gradients alone: the largest change of each parameter and loss when every gradient of
-    the oracle's run is moved by its allowed error (the error analysis at that step's
-    parameters), up and then down. The nudged runs cannot show this: they move the
+    the oracle's run is moved by its allowed error (`analyses[t]`, the error analysis at
+    step t's parameters), up and then down. The nudged runs cannot show this: they move the
     weights, not the rounding, and a gradient that is 0 in exact arithmetic and 1e-16 in
     floating point moves a parameter by lr * 1e-8 in Adam's first step."""
-    offsets = [
-        networks.bounds(case.layers, params, case.x, case.loss, case.y).grads
-        for params in want.params[:-1]
-    ]
+    offsets = [analysis.grads for analysis in analyses]
     moved = [
         networks.train(
             case.layers,

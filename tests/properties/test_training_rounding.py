@@ -50,7 +50,8 @@ def test_the_rounding_noise_is_the_optimizers_sensitivity_not_a_constant() -> No
     case = saturated_case()
     config = {"name": "Adam", "lr": 1e-3}
     want = networks.train(case.layers, case.loss, case.params, case.x, case.y, config, 1)
-    noise = rounding_noise(case, config, 1, want)
+    analysis = networks.bounds(case.layers, case.params, case.x, case.loss, case.y)
+    noise = rounding_noise(case, config, 1, want, [analysis])
     conv, last_bias = noise.params[1][0], noise.params[1][-1]
     assert np.max(conv) > 1e-11, f"no room for the saturated conv weights: {conv}"
     assert np.max(last_bias) < 1e-14, f"room where the gradient is large: {last_bias}"
