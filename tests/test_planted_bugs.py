@@ -89,7 +89,9 @@ FOCUS = {
     "hinge_labels_grad_sign": "hinge_loss",
     "conv_layer_ignores_padding": "layer_agrees",
     "pool_default_stride_one": "avg_pool2d",
-    "sequential_parameters_reversed": "network_loss",
+    # the random networks of quick (2 or 3 of them) may all have one layer with parameters,
+    # where reversing the layers changes nothing; the digits CNN case always has four
+    "sequential_parameters_reversed": "network_loss or digits_cnn",
 }
 
 
