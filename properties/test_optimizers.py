@@ -114,19 +114,21 @@ def reference_run(
 ) -> tuple[list, list]:
     """The reference trajectory (at each step's learning rate `rates`, when a scheduler
     sets them), and its spread under perturbations of a few ulps: of the starting point
-    and gradients (relative), and of the decay rates (betas, alpha, momentum) by one ulp of
-    1, the precision they keep when an implementation computes with ``1 - beta`` (torch's
-    lerp does)."""
+    and gradients (relative, in opposite directions: scaled alike, a sum such as
+    ``g + weight_decay * p`` that cancels would cancel just as well, hiding how its last
+    bits carry), and of the decay rates (betas, alpha, momentum) by one ulp of 1, the
+    precision they keep when an implementation computes with ``1 - beta`` (torch's lerp
+    does)."""
     want = _trajectory(config.kwargs, config.name, start, grads, rates)
     spread = [[np.zeros(np.shape(p)) for p in step] for step in want]
     for sign in (1.0, -1.0):
-        nudge = 1.0 + sign * 8 * precision.current().unit_roundoff
+        shift = sign * 8 * precision.current().unit_roundoff
         runs = [
             _trajectory(
                 config.kwargs,
                 config.name,
-                [p * nudge for p in start],
-                [[g * nudge for g in gs] for gs in grads],
+                [p * (1.0 + shift) for p in start],
+                [[g * (1.0 - shift) for g in gs] for gs in grads],
                 rates,
             ),
             _trajectory(_nudged_rates(config.kwargs, sign), config.name, start, grads, rates),
