@@ -132,3 +132,49 @@ def test_a_float32_run_has_no_zero_upstream_case_that_overflows(
     monkeypatch.setenv("VGRAD_PRECISION", "float32")
     with pytest.raises(UnsatisfiedAssumption):
         zero_upstream(case)
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def _pasted(snippet: str, folder: Path) -> subprocess.CompletedProcess:
+    script = folder / "snippet.py"
+    script.write_text(snippet)
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=folder
+    )
+
+
+def _failures(engine: str, select: str) -> dict[str, str]:
+    report = run_check(str(CORPUS / engine), profile="quick", select=select, seed=1)
+    return {c.nodeid.split("::")[1]: c.message for c in report.cases if c.outcome == "failed"}
+
+
+def test_conformance_failures_have_a_snippet_that_shows_them(tmp_path: Path) -> None:
+    """A missing operator, a refused plain number, a leaf's backward: each failure says
+    what was expected and what the target did, and its pasted snippet shows it."""
+    failed = _failures("no_number_operands.py", "required_operators or plain_numbers")
+    message = failed.get("test_required_operators_exist[Value]")
+    assert message and "expected: `3.0 + x`" in message, failed
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "3.0 / x raised TypeError:" in printed.stdout, (printed, message)
+    message = failed.get("test_arithmetic_takes_plain_numbers[Value]")
+    assert message and "got: it raised AttributeError" in message, failed
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "AttributeError: 'float' object has no attribute 'data'" in printed.stderr, printed
+    failed = _failures("float32_tensor.py", "backward_on_a_leaf_gives_one")
+    message = failed.get("test_backward_on_a_leaf_gives_one[tensor]")
+    assert message and "expected 1.0, got an array of float32" in message, failed
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "x.grad = array(1., dtype=float32)" in printed.stdout, (printed, message)
+
+
+def test_relu_at_zero_says_what_it_expected(tmp_path: Path) -> None:
+    message = _failures("tensor_ints_reshape_relu.py", "tensor_relu_at_zero").get(
+        "test_tensor_relu_at_zero"
+    )
+    assert message, "tensor_ints_reshape_relu passed test_tensor_relu_at_zero"
+    assert "expected [0.0, 0.0, -3.0] (relu'(0) = 0), got [0.0, 2.5, -3.0]" in message, message
+    assert "the case:" not in message, message
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "d loss / d x = [ 0.   2.5 -3. ]" in printed.stdout, (printed, message)
