@@ -178,3 +178,40 @@ def test_relu_at_zero_says_what_it_expected(tmp_path: Path) -> None:
     assert "the case:" not in message, message
     printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
     assert "d loss / d x = [ 0.   2.5 -3. ]" in printed.stdout, (printed, message)
+
+
+# tanh' off by half inside the suite's worker only: every fresh worker gives the same wrong
+# number, a pasted snippet the truth (as a set's order does when memory is laid out anew)
+TANH_IN_WORKERS = (
+    CLEAN_SOURCE
+    + """
+
+import sys as _sys
+
+_tanh = Value.tanh
+
+
+def _tanh_in_workers(self):
+    out = _tanh(self)
+    if "properties.worker.tasks" in _sys.modules:
+        out._partials = (out._partials[0] * 1.5,)
+    return out
+
+
+Value.tanh = _tanh_in_workers
+"""
+)
+
+
+def test_numbers_a_pasted_snippet_does_not_print_are_named_not_deterministic(
+    tmp_path: Path,
+) -> None:
+    engine = tmp_path / "tanh_in_workers.py"
+    engine.write_text(TANH_IN_WORKERS)
+    report = run_check(str(engine), profile="quick", select="each_scalar_op and tanh", seed=1)
+    failed = [c for c in report.cases if c.outcome == "failed"]
+    assert failed, [(c.nodeid, c.outcome) for c in report.cases]
+    message = failed[0].message
+    assert "the target is not deterministic on this case" in message, message
+    assert "when its snippet ran in a fresh interpreter" in message, message
+    assert "iterating over a set" in message, message
