@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from hypothesis.errors import FlakyFailure, UnsatisfiedAssumption
 from reproduce import assert_snippet_reproduces
+from rich.console import Console
 
 from oracle.ir import TENSOR, GraphBuilder
 from properties.cases.common import Case
 from properties.conftest import failures_of
 from properties.test_accumulation import zero_upstream
-from reports.check import run_check
+from reports.check import print_report, run_check
 from tests.planted import CLEAN_SOURCE
 
 
@@ -215,3 +216,25 @@ def test_numbers_a_pasted_snippet_does_not_print_are_named_not_deterministic(
     assert "the target is not deterministic on this case" in message, message
     assert "when its snippet ran in a fresh interpreter" in message, message
     assert "iterating over a set" in message, message
+
+
+def test_a_float64_run_on_a_float32_engine_says_so_once() -> None:
+    """Not only one "not float64" failure per property: one note, in the report (hence the
+    JSON) and on the console, naming the option that checks the engine in float32."""
+    report = run_check(
+        str(CORPUS / "float32_tensor.py"), profile="quick", select="leaf_gives_one", seed=1
+    )
+    assert report.count("failed"), [(c.nodeid, c.outcome) for c in report.cases]
+    (note,) = report.notes
+    assert note.startswith("this target computes in float32") and "--precision float32" in note
+    console = Console(record=True, width=200)
+    print_report(report, console)
+    assert console.export_text().count("with --precision float32") == 1, report.notes
+    float32 = run_check(
+        str(CORPUS / "float32_tensor.py"),
+        profile="quick",
+        select="leaf_gives_one",
+        seed=1,
+        precision="float32",
+    )
+    assert not float32.notes and not float32.count("failed"), float32.cases
