@@ -4,12 +4,13 @@ prints the numbers (or the exception) the failure reports.
 A target whose backward order depends on memory addresses (a `set` of nodes, a dict
 keyed by ``id()``) gives the same numbers in every fresh worker, whose memory is laid out
 the same way each time, and other numbers in a pasted script. Running the snippet itself,
-twice with different hash seeds, catches that; it is done only for a failure about to be
-reported, so passing runs cost nothing.
+three times (two hash seeds, and through runpy), catches that; it is done only for a failure
+about to be reported, so passing runs cost nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Any
 
 import numpy as np
@@ -28,8 +30,20 @@ from properties.reference import snippet
 from properties.targets import MEMORY_MB, Target, TargetRaised, _search_path
 
 MARK = "#vgrad-numbers "
-SEEDS = ("0", "1")  # PYTHONHASHSEED of the two runs: a set of strings may order differently
 TIMEOUT = 30.0  # seconds; a snippet that runs longer is not judged
+# How the snippet runs: as a pasted script, with two hash seeds (a set of strings may order
+# differently), and four times over in one interpreter, each time with memory laid out
+# anew by the runs before (a set of objects may order differently). Only a target loaded
+# from a path runs repeatedly: its snippet executes its module afresh each time, where an
+# imported name would keep its module's state from one run to the next.
+REPEATS = 4
+_REPEATED = f"import runpy, sys\nfor _ in range({REPEATS}): runpy.run_path(sys.argv[1])"
+
+
+def _runs(target: Target) -> list[tuple[list[str], str]]:
+    """Each run's interpreter arguments (before the script) and PYTHONHASHSEED."""
+    by_path = target.import_name.endswith(".py") or os.sep in target.import_name
+    return [([], "0"), ([], "1"), *([(["-c", _REPEATED], "2")] if by_path else [])]
 
 
 def _epilogue(case: Case) -> str:
@@ -69,7 +83,7 @@ def snippet_differs(target: Target, case: Case, first: TargetRun | TargetRaised)
             file.write(code)
         runs = [
             subprocess.Popen(
-                [sys.executable, path],
+                [sys.executable, *how, path],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -77,11 +91,13 @@ def snippet_differs(target: Target, case: Case, first: TargetRun | TargetRaised)
                 cwd=folder,
                 env=dict(env, PYTHONHASHSEED=seed),
                 start_new_session=True,
-                preexec_fn=_limit_memory,
             )
-            for seed in SEEDS
+            for how, seed in _runs(target)
         ]
-        answers = [_finish(run) for run in runs]
+        for run in runs:  # a worker's memory limit (Linux; set from here, not in a
+            _limit_memory(run.pid)  # preexec_fn, which can deadlock a process with threads)
+        deadline = time.monotonic() + TIMEOUT
+        answers = [_finish(run, deadline) for run in runs]
     for answer in answers:
         why = _differs(case, first, answer)
         if why:
@@ -89,20 +105,21 @@ def snippet_differs(target: Target, case: Case, first: TargetRun | TargetRaised)
     return None
 
 
-def _finish(run: subprocess.Popen) -> tuple[int, str, str] | None:
+def _limit_memory(pid: int) -> None:
+    if hasattr(resource, "prlimit"):
+        limit = MEMORY_MB * 2**20
+        with contextlib.suppress(OSError):  # it has already ended
+            resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
+
+
+def _finish(run: subprocess.Popen, deadline: float) -> tuple[int, str, str] | None:
     try:
-        out, err = run.communicate(timeout=TIMEOUT)
+        out, err = run.communicate(timeout=max(0.1, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         os.killpg(run.pid, signal.SIGKILL)  # its own session: whatever it started, too
         run.communicate()
         return None
     return run.returncode, out, err
-
-
-def _limit_memory() -> None:
-    """The snippet's address space, limited as a worker's is."""
-    limit = MEMORY_MB * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _differs(
@@ -119,7 +136,14 @@ def _differs(
         return f"raised {last[:300]}"
     if isinstance(first, TargetRaised):
         return "ran to the end"
-    printed = json.loads(lines[-1][len(MARK) :])
+    for line in lines:
+        why = _numbers_differ(case, first, json.loads(line[len(MARK) :]))
+        if why:
+            return why
+    return None
+
+
+def _numbers_differ(case: Case, first: TargetRun, printed: dict[str, Any]) -> str | None:
     if "unreadable" in printed:
         return None
     shown = [
