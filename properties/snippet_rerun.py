@@ -32,12 +32,20 @@ from properties.targets import MEMORY_MB, Target, TargetRaised, _search_path
 MARK = "#vgrad-numbers "
 TIMEOUT = 30.0  # seconds; a snippet that runs longer is not judged
 # How the snippet runs: as a pasted script, with two hash seeds (a set of strings may order
-# differently), and four times over in one interpreter, each time with memory laid out
-# anew by the runs before (a set of objects may order differently). Only a target loaded
-# from a path runs repeatedly: its snippet executes its module afresh each time, where an
-# imported name would keep its module's state from one run to the next.
-REPEATS = 4
-_REPEATED = f"import runpy, sys\nfor _ in range({REPEATS}): runpy.run_path(sys.argv[1])"
+# differently), and sixteen times over in one interpreter, each run after a different
+# number of small objects (memory laid out otherwise: a set of objects may order
+# differently). Only a target loaded from a path runs repeatedly: its snippet executes its
+# module afresh each time, where an imported name would keep its module's state.
+REPEATS = 16
+_REPEATED = f"""import random, runpy, sys
+keep = []
+for k in range({REPEATS}):
+    r = random.Random(k)
+    keep += [object() for _ in range(r.randrange(64))]
+    keep += [(0.0,) * r.randrange(1, 9) for _ in range(r.randrange(64))]
+    keep += [{{}} for _ in range(r.randrange(16))]
+    runpy.run_path(sys.argv[1])
+"""
 
 
 def _runs(target: Target) -> list[tuple[list[str], str]]:
