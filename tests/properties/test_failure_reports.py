@@ -35,6 +35,7 @@ def test_a_flaky_failure_says_so() -> None:
     flaky = FlakyFailure("Inconsistent results", [AssertionError("exp is wrong")])
     (message,) = failures_of(flaky)
     assert message.startswith("flaky:") and message.endswith("exp is wrong"), message
+    assert "a set, or a dict keyed by id()" in message, message
 
 
 def test_hypothesis_notes_are_dropped_and_others_kept() -> None:
