@@ -131,6 +131,7 @@ def failures_of(error: BaseException, flaky: bool = False) -> list[str]:
     if flaky:
         message = (
             "flaky: this failed once and passed when Hypothesis ran the same case again, so "
-            "the target (or the suite) is not deterministic here:\n" + message
+            "the target (or the suite) is not deterministic here (a target's usually iterates "
+            "over a set, or a dict keyed by id(), of nodes in backward):\n" + message
         )
     return ["\n".join([message, *notes]).strip()]

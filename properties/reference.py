@@ -207,8 +207,8 @@ def reproduction(case: Case, target: Target, backward: str | None = None) -> lis
 
 
 def reproduction_text(case: Case, target: Target, backward: str | None = None) -> str:
-    """The case and how to reproduce it, for a failure raised outside `failure_report`."""
-    return "\n".join(["the case:", *reproduction(case, target, backward)])
+    """How to reproduce the case, for a failure raised outside `failure_report`."""
+    return "\n".join(reproduction(case, target, backward))
 
 
 def _numbers(grads: dict[str, Any]) -> dict[str, Any]:

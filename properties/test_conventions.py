@@ -22,6 +22,7 @@ import pytest
 from oracle.ir import SCALAR, TENSOR, Graph, GraphBuilder
 from properties import execute, precision
 from properties.cases.common import Case
+from properties.operator_snippets import USES, leaf_snippet, operators_snippet, refusal_snippet
 from properties.reference import (
     Expected,
     bad_value,
@@ -102,7 +103,12 @@ def test_required_operators_exist(target: Target, kind: str) -> None:
     if not target.has(kind):
         pytest.skip(f"target lacks {kind}")
     missing = [name for name in REQUIRED[kind] if f"{kind}.{name}" not in target.capabilities]
-    assert not missing, f"{kind} lacks operators the spec requires: {', '.join(missing)}"
+    assert not missing, (
+        f"{kind} lacks operators the spec requires: {', '.join(missing)}\n"
+        f"expected: {', '.join(f'`{USES[name]}`' for name in missing)} to give a {kind}; "
+        f"got: {kind} has no {', '.join(missing)} (Python raises TypeError or "
+        f"AttributeError)\nreproduce with:\n{operators_snippet(target, kind, missing)}"
+    )
 
 
 @pytest.mark.parametrize("kind", REQUIRED)
@@ -115,7 +121,10 @@ def test_arithmetic_takes_plain_numbers(target: Target, kind: str) -> None:
     refusal = target.plain_operand_refusals.get(kind)
     assert refusal is None, (
         f"{kind} refuses a plain number: {refusal}\n"
-        f"(the other properties make their constants {kind} leaves for this target)"
+        f"expected: `{refusal.split(' raised ', 1)[0]}` to give a {kind}; got: it raised "
+        f"{refusal.split(' raised ', 1)[-1]}\n"
+        f"(the other properties make their constants {kind} leaves for this target)\n"
+        f"reproduce with:\n{refusal_snippet(target, kind, refusal)}"
     )
 
 
@@ -247,8 +256,12 @@ def test_max_ties_split_the_gradient(target: Target, data, axis) -> None:
 def test_tensor_relu_at_zero(target: Target) -> None:
     needs(target, "Tensor.relu", "Tensor.sum")
     x = np.array([-1.0, 0.0, 2.0])
-    _, grad = tensor_case(target, x, ("relu", {}), np.array([1.5, 2.5, -3.0]))
-    assert grad.tolist() == [0.0, 0.0, -3.0], f"relu gradient at {x.tolist()}: {grad.tolist()}"
+    upstream = np.array([1.5, 2.5, -3.0])
+    _, grad = tensor_case(target, x, ("relu", {}), upstream)
+    assert grad.tolist() == [0.0, 0.0, -3.0], (
+        f"relu gradient at {x.tolist()} with upstream {upstream.tolist()}: expected "
+        f"[0.0, 0.0, -3.0] (relu'(0) = 0), got {grad.tolist()}"
+    )
 
 
 HUGE_LOGITS = np.array([[1000.0, -1000.0, 0.0], [-800.0, -800.0, -801.0]])
@@ -393,15 +406,19 @@ def test_number_to_the_power_of_an_operand(target: Target, kind: str) -> None:
 @pytest.mark.parametrize("kind", ["scalar", "tensor"])
 def test_backward_on_a_leaf_gives_one(target: Target, kind: str) -> None:
     """``x.backward()`` on a leaf itself: d x / d x = 1."""
-    needs(target, "Value" if kind == "scalar" else "Tensor")
+    cls = "Value" if kind == "scalar" else "Tensor"
+    needs(target, cls)
     try:
         grad = target.call("leaf_backward", kind=kind)
     except TargetRaised as error:
-        raise AssertionError(f"x.backward() on a leaf raised {error.describe()}") from None
+        raise AssertionError(
+            f"x.backward() on a leaf raised {error.describe()} (expected: x.grad is 1.0)\n"
+            f"reproduce with:\n{leaf_snippet(target, cls)}"
+        ) from None
     why = bad_value(grad)
     assert why is None and np.all(np.asarray(grad) == 1.0), (
-        f"x = {'Value(3.0)' if kind == 'scalar' else 'Tensor(np.array(3.0))'}; x.backward(): "
-        f"x.grad is {why or repr(grad)}, expected 1.0"
+        f"x.backward() on a leaf: x.grad: expected 1.0, got {why or repr(grad)}\n"
+        f"reproduce with:\n{leaf_snippet(target, cls)}"
     )
 
 

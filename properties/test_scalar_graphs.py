@@ -20,6 +20,7 @@ from properties.cases.scalar import (
 )
 from properties.reference import compare, expected, failure_report, reproduction_text
 from properties.settings import fewer_examples
+from properties.snippet_rerun import snippet_differs
 from properties.targets import Target, TargetRaised
 
 
@@ -91,8 +92,9 @@ NOT_DETERMINISTIC = (
 
 def rerun(target: Target, case: Case, first: execute.TargetRun | TargetRaised) -> list[str]:
     """A line saying the target is not deterministic, if running the case again on it, in
-    a fresh worker (a set's order can depend on the process), gives anything other than
-    the first run's exact numbers (or exception). Asked only of the case a failure reports
+    a fresh worker (a set's order can depend on the process), or its snippet in a fresh
+    interpreter (where memory is laid out otherwise), gives anything other than the first
+    run's exact numbers (or exception). Asked only of the case a failure reports
     (Hypothesis's final run, or an explicit case): not at each step of shrinking, where a
     fresh worker per failing step made a failing property several seconds slower."""
     if not _reported_case():
@@ -101,15 +103,28 @@ def rerun(target: Target, case: Case, first: execute.TargetRun | TargetRaised) -
     again = run_on_target(target, case)
     if isinstance(first, TargetRaised) or isinstance(again, TargetRaised):
         if isinstance(first, TargetRaised) and isinstance(again, TargetRaised):
-            return []
+            pasted = snippet_differs(target, case, first)
+            if pasted is None:
+                return []
+            return [
+                NOT_DETERMINISTIC.format(
+                    what=f"{pasted} when its snippet ran in a fresh interpreter"
+                )
+            ]
         what = f"raised {again.describe()}" if isinstance(again, TargetRaised) else "did not raise"
         return [NOT_DETERMINISTIC.format(what=what)]
-    if exactly_equal(first.outputs, again.outputs) and exactly_equal(
-        [first.grads[n] for n in case.graph.input_names],
-        [again.grads[n] for n in case.graph.input_names],
+    if not (
+        exactly_equal(first.outputs, again.outputs)
+        and exactly_equal(
+            [first.grads[n] for n in case.graph.input_names],
+            [again.grads[n] for n in case.graph.input_names],
+        )
     ):
+        return [NOT_DETERMINISTIC.format(what="gave other numbers")]
+    pasted = snippet_differs(target, case, first)  # as a user runs it: memory laid out anew
+    if pasted is None:
         return []
-    return [NOT_DETERMINISTIC.format(what="gave other numbers")]
+    return [NOT_DETERMINISTIC.format(what=f"{pasted} when its snippet ran in a fresh interpreter")]
 
 
 def _reported_case() -> bool:

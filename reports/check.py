@@ -63,6 +63,7 @@ class CheckReport:
     cases: list[CaseResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     interrupted: str = ""  # what was running when Ctrl-C or SIGTERM stopped the run
+    notes: list[str] = field(default_factory=list)  # said once, about the whole run
 
     def count(self, outcome: str) -> int:
         return sum(c.outcome == outcome for c in self.cases)
@@ -221,12 +222,30 @@ def run_check(
                 for k, m in enumerate(case.failures or [case.message])
             ]
             case.verdict = case.verdicts[0]
+    report.notes += precision_notes(report)
     if strict:
         report.cases += [
             CaseResult(f"limitations::{name}", "failed", message=f"limitation (--strict): {why}")
             for name, why in report.limitations.items()
         ]
     return report
+
+
+FLOAT32_LABEL = "an array of float32 ("  # `properties.reference.bad_value`'s words
+
+
+def precision_notes(report: CheckReport) -> list[str]:
+    """A float64 run whose failures got float32 arrays: one note saying so, and how to
+    check the target's numbers in its own precision."""
+    messages = [m for c in report.cases if c.outcome == "failed" for m in c.failures or [c.message]]
+    float32 = sum(FLOAT32_LABEL in m for m in messages)
+    if report.precision != "float64" or not float32:
+        return []
+    return [
+        f"this target computes in float32: {float32} of {len(messages)} failures got float32 "
+        "arrays where a float64 run expects float64. Run with --precision float32 to check its "
+        "numbers at float32's tolerance."
+    ]
 
 
 @contextlib.contextmanager
@@ -334,6 +353,9 @@ def print_report(report: CheckReport, console: Console) -> None:
         console.rule("[yellow]limitations (not used in other properties' cases)")
         for name, why in report.limitations.items():
             console.print(f"{name}: {why}", markup=False, highlight=False)
+    for note in report.notes:
+        console.rule("[yellow]note")
+        console.print(note, markup=False, highlight=False)
     if report.interrupted:
         console.rule("[red]INTERRUPTED")
         console.print(

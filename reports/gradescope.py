@@ -131,6 +131,7 @@ def results(name: str, report: dict[str, Any] | None, error: str = "") -> dict[s
     if report.get("interrupted"):
         notes.append(f"interrupted while running {report['interrupted']}")
     notes += [f"limitation: {k}: {v}" for k, v in report.get("limitations", {}).items()]
+    notes += [f"note: {note}" for note in report.get("notes", [])]
     return {
         "score": sum(t["score"] for t in tests),
         "output": "\n".join(notes),

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from hypothesis.errors import FlakyFailure, UnsatisfiedAssumption
 from reproduce import assert_snippet_reproduces
+from rich.console import Console
 
 from oracle.ir import TENSOR, GraphBuilder
 from properties.cases.common import Case
 from properties.conftest import failures_of
 from properties.test_accumulation import zero_upstream
-from reports.check import run_check
+from reports.check import print_report, run_check
 from tests.planted import CLEAN_SOURCE
 
 
@@ -34,6 +35,7 @@ def test_a_flaky_failure_says_so() -> None:
     flaky = FlakyFailure("Inconsistent results", [AssertionError("exp is wrong")])
     (message,) = failures_of(flaky)
     assert message.startswith("flaky:") and message.endswith("exp is wrong"), message
+    assert "a set, or a dict keyed by id()" in message, message
 
 
 def test_hypothesis_notes_are_dropped_and_others_kept() -> None:
@@ -132,3 +134,108 @@ def test_a_float32_run_has_no_zero_upstream_case_that_overflows(
     monkeypatch.setenv("VGRAD_PRECISION", "float32")
     with pytest.raises(UnsatisfiedAssumption):
         zero_upstream(case)
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def _pasted(snippet: str, folder: Path) -> subprocess.CompletedProcess:
+    script = folder / "snippet.py"
+    script.write_text(snippet)
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=folder
+    )
+
+
+def _failures(engine: str, select: str) -> dict[str, str]:
+    report = run_check(str(CORPUS / engine), profile="quick", select=select, seed=1)
+    return {c.nodeid.split("::")[1]: c.message for c in report.cases if c.outcome == "failed"}
+
+
+def test_conformance_failures_have_a_snippet_that_shows_them(tmp_path: Path) -> None:
+    """A missing operator, a refused plain number, a leaf's backward: each failure says
+    what was expected and what the target did, and its pasted snippet shows it."""
+    failed = _failures("no_number_operands.py", "required_operators or plain_numbers")
+    message = failed.get("test_required_operators_exist[Value]")
+    assert message and "expected: `3.0 + x`" in message, failed
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "3.0 / x raised TypeError:" in printed.stdout, (printed, message)
+    message = failed.get("test_arithmetic_takes_plain_numbers[Value]")
+    assert message and "got: it raised AttributeError" in message, failed
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "AttributeError: 'float' object has no attribute 'data'" in printed.stderr, printed
+    failed = _failures("float32_tensor.py", "backward_on_a_leaf_gives_one")
+    message = failed.get("test_backward_on_a_leaf_gives_one[tensor]")
+    assert message and "expected 1.0, got an array of float32" in message, failed
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "x.grad = array(1., dtype=float32)" in printed.stdout, (printed, message)
+
+
+def test_relu_at_zero_says_what_it_expected(tmp_path: Path) -> None:
+    message = _failures("tensor_ints_reshape_relu.py", "tensor_relu_at_zero").get(
+        "test_tensor_relu_at_zero"
+    )
+    assert message, "tensor_ints_reshape_relu passed test_tensor_relu_at_zero"
+    assert "expected [0.0, 0.0, -3.0] (relu'(0) = 0), got [0.0, 2.5, -3.0]" in message, message
+    assert "the case:" not in message, message
+    printed = _pasted(message.split("reproduce with:\n", 1)[1], tmp_path)
+    assert "d loss / d x = [ 0.   2.5 -3. ]" in printed.stdout, (printed, message)
+
+
+# tanh' off by half inside the suite's worker only: every fresh worker gives the same wrong
+# number, a pasted snippet the truth (as a set's order does when memory is laid out anew)
+TANH_IN_WORKERS = (
+    CLEAN_SOURCE
+    + """
+
+import sys as _sys
+
+_tanh = Value.tanh
+
+
+def _tanh_in_workers(self):
+    out = _tanh(self)
+    if "properties.worker.tasks" in _sys.modules:
+        out._partials = (out._partials[0] * 1.5,)
+    return out
+
+
+Value.tanh = _tanh_in_workers
+"""
+)
+
+
+def test_numbers_a_pasted_snippet_does_not_print_are_named_not_deterministic(
+    tmp_path: Path,
+) -> None:
+    engine = tmp_path / "tanh_in_workers.py"
+    engine.write_text(TANH_IN_WORKERS)
+    report = run_check(str(engine), profile="quick", select="each_scalar_op and tanh", seed=1)
+    failed = [c for c in report.cases if c.outcome == "failed"]
+    assert failed, [(c.nodeid, c.outcome) for c in report.cases]
+    message = failed[0].message
+    assert "the target is not deterministic on this case" in message, message
+    assert "when its snippet ran in a fresh interpreter" in message, message
+    assert "iterating over a set" in message, message
+
+
+def test_a_float64_run_on_a_float32_engine_says_so_once() -> None:
+    """Not only one "not float64" failure per property: one note, in the report (hence the
+    JSON) and on the console, naming the option that checks the engine in float32."""
+    report = run_check(
+        str(CORPUS / "float32_tensor.py"), profile="quick", select="leaf_gives_one", seed=1
+    )
+    assert report.count("failed"), [(c.nodeid, c.outcome) for c in report.cases]
+    (note,) = report.notes
+    assert note.startswith("this target computes in float32") and "--precision float32" in note
+    console = Console(record=True, width=200)
+    print_report(report, console)
+    assert console.export_text().count("with --precision float32") == 1, report.notes
+    float32 = run_check(
+        str(CORPUS / "float32_tensor.py"),
+        profile="quick",
+        select="leaf_gives_one",
+        seed=1,
+        precision="float32",
+    )
+    assert not float32.notes and not float32.count("failed"), float32.cases
