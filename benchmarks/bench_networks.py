@@ -8,14 +8,13 @@ bench_properties.py does for graphs), and seconds per run of the two fixed CNN c
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from collections.abc import Sequence
 
 from before_after import worker_cpu
-from bench_properties import timed_examples
+from bench_properties import throughput_parser, timed_examples
 from hypothesis import strategies as st
 
 from oracle import networks
@@ -53,14 +52,7 @@ def fixed_runs(target: Target) -> list[tuple[str, object]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="engine")
-    parser.add_argument("--examples", type=int, default=40)
-    parser.add_argument("--seed", type=int, help="Hypothesis seed (default: derandomized)")
-    parser.add_argument("--before", metavar="REV", help="compare with revision REV")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per tree with --before")
-    parser.add_argument("--json", action="store_true", help="one JSON line: seconds per example")
-    args = parser.parse_args(argv)
+    args = throughput_parser(__doc__.splitlines()[0], 40).parse_args(argv)
     if args.before:
         from before_after import compare
 

@@ -61,15 +61,20 @@ def timed_examples(
     return len(seen) / (time.perf_counter() - start), cpu / len(seen) * 1e3
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def throughput_parser(description: str, examples: int) -> argparse.ArgumentParser:
+    """The options of the examples-per-second benchmarks (this one and bench_networks)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--target", default="engine")
-    parser.add_argument("--examples", type=int, default=300)
+    parser.add_argument("--examples", type=int, default=examples)
     parser.add_argument("--seed", type=int, help="Hypothesis seed (default: derandomized)")
     parser.add_argument("--before", metavar="REV", help="compare with revision REV")
     parser.add_argument("--rounds", type=int, default=3, help="runs per tree with --before")
     parser.add_argument("--json", action="store_true", help="one JSON line: seconds per example")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = throughput_parser(__doc__.splitlines()[0], 300).parse_args(argv)
     if args.before:
         from before_after import compare
 
