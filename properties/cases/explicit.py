@@ -66,6 +66,8 @@ def explicit_tensor_cases(op: str, variant: str | None) -> list[Case]:
             _pattern([(2, 3, 4), (4, 2)], lambda b, x, y: b.op("matmul", x, y)),
             _pattern([(4,), (2, 4, 3)], lambda b, x, y: b.op("matmul", x, y)),
             _pattern([(3,), (3,)], lambda b, x, y: b.op("matmul", x, y)),
+            # a square batch: a backward that transposes every axis (`.T`) runs here
+            _pattern([(2, 2, 2), (2, 2, 2)], lambda b, x, y: b.op("matmul", x, y)),
         ]
     if op in REDUCTIONS:
         axes = [(0, -1), (-2,)] if variant == "tuple" else [-1, -2]
