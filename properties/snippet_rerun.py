@@ -3,9 +3,11 @@ prints the numbers (or the exception) the failure reports.
 
 A target whose backward order depends on memory addresses (a `set` of nodes, a dict
 keyed by ``id()``) gives the same numbers in every fresh worker, whose memory is laid out
-the same way each time, and other numbers in a pasted script. Running the snippet itself,
-three times (two hash seeds, and through runpy), catches that; it is done only for a failure
-about to be reported, so passing runs cost nothing.
+the same way each time, and other numbers in a pasted script. Running the snippet itself
+as a pasted script (two hash seeds) and, for a target loaded from a path, REPEATS times
+over in one interpreter with memory laid out differently each time, catches that, often
+though not surely; it is done only for a failure about to be reported, so passing runs
+cost nothing.
 """
 
 from __future__ import annotations
