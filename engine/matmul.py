@@ -7,10 +7,14 @@ waiting for them costs milliseconds (the digits MLP's training step, three such
 products, measured at 17 ms instead of 0.6 ms).  A library must not change the
 process's thread settings, so `matmul` computes such a product in blocks of rows, each
 under the threshold: one thread, the same numbers (every entry is the same dot product).
-Larger products keep BLAS's threads.
+Larger products keep BLAS's threads, and nothing is split when OpenBLAS runs on one
+thread anyway (`blas_threads`: it asks OpenBLAS, never tells it).
 """
 
 from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
 
 import numpy as np
 
@@ -30,13 +34,49 @@ def row_blocks(m: int, k: int, n: int) -> int:
     return -(-m // rows)  # ceil(m / rows)
 
 
+def _openblas_thread_count() -> Callable[[], int] | None:
+    """OpenBLAS's ``openblas_get_num_threads`` in the library NumPy links, or None.
+
+    Looked up through NumPy's own extension module (whose dependencies are searched
+    too), under the names NumPy's builds give it (a ``scipy_`` prefix, a ``64_``
+    suffix); None where NumPy uses another BLAS or the platform cannot look it up.
+    """
+    try:
+        from numpy._core import _multiarray_umath as numpy_core  # NumPy 2
+    except ImportError:  # pragma: no cover - NumPy 1.26
+        from numpy.core import _multiarray_umath as numpy_core
+    try:
+        library = ctypes.CDLL(numpy_core.__file__)
+    except OSError:  # pragma: no cover - a platform that cannot open it again
+        return None
+    for prefix in ("scipy_", ""):
+        for suffix in ("64_", "", "_64"):
+            getter = getattr(library, f"{prefix}openblas_get_num_threads{suffix}", None)
+            if getter is not None:
+                getter.restype, getter.argtypes = ctypes.c_int, []
+                return getter
+    return None
+
+
+_openblas_threads = _openblas_thread_count()
+
+
+def blas_threads() -> int | None:
+    """How many threads OpenBLAS runs a large product on now; None if NumPy's BLAS is
+    not OpenBLAS (or it cannot be asked)."""
+    return None if _openblas_threads is None else _openblas_threads()
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` with NumPy's rules; a 2-D product in `row_blocks` blocks of rows."""
+    """``a @ b`` with NumPy's rules; a 2-D product in `row_blocks` blocks of rows, unless
+    OpenBLAS runs on one thread (then splitting only costs time)."""
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b)
     (m, k), n = a.shape, b.shape[1]
+    if m * k * n <= ONE_THREAD:  # the common case first: BLAS runs it on one thread
+        return np.matmul(a, b)
     blocks = row_blocks(m, k, n)
-    if blocks == 1:
+    if blocks == 1 or blas_threads() == 1:
         return np.matmul(a, b)
     if m % blocks == 0:  # equal blocks: one call, NumPy loops over them in C
         return np.matmul(a.reshape(blocks, m // blocks, k), b).reshape(m, n)

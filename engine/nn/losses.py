@@ -81,7 +81,7 @@ def cross_entropy(logits: _TensorLike, labels: np.ndarray) -> Tensor:
     shifted = logits.data - logits.data.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=1, keepdims=True)
-    data = (np.log(total).sum() - shifted.take(picked).sum()) / n
+    data = (np.log(total).reshape(n) - shifted.take(picked)).sum() / n
     return make_node(data, (logits,), "cross_entropy", _cross_entropy_backward, (picked, e, total))
 
 
@@ -92,7 +92,7 @@ def _cross_entropy_backward(out: Tensor) -> None:
     """
     (logits,) = out._prev
     picked, e, total = out._aux
-    share = out.grad / len(total)
+    share = float(out.grad) / len(total)  # the loss is one number, so is its gradient
     # C order, so that reshape is a view (e has the logits' order: a transposed tensor's
     # logits are Fortran-ordered, and reshape would copy and drop the subtraction)
     grad = np.ascontiguousarray(e * (share / total))

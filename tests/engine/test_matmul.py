@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from engine.matmul import ONE_THREAD, SMALL, matmul, row_blocks
+import engine.matmul
+from engine.matmul import ONE_THREAD, SMALL, blas_threads, matmul, row_blocks
+
+
+@pytest.fixture
+def two_blas_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenBLAS as on a machine with two cores or more, whatever this one has."""
+    monkeypatch.setattr(engine.matmul, "_openblas_threads", lambda: 2)
 
 
 @pytest.mark.parametrize(
     ("m", "k", "n"),
     [(64, 64, 128), (128, 64, 64), (67, 100, 70), (3, 300, 1000), (8, 8, 8), (300, 300, 300)],
 )
+@pytest.mark.usefixtures("two_blas_threads")
 def test_products_equal_numpy_in_every_regime(m: int, k: int, n: int) -> None:
     """Below the threshold, split into equal blocks (one call) or uneven ones (a call a
     block), and above SMALL."""
@@ -70,6 +80,7 @@ def _calls(a: np.ndarray, b: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> tup
 @pytest.mark.parametrize(
     "dtypes", [("float64",) * 2, ("float32",) * 2, ("float32", "float64"), ("float64", "float32")]
 )
+@pytest.mark.usefixtures("two_blas_threads")
 def test_blocks_are_computed_as_planned(m, k, n, calls, dtypes, monkeypatch) -> None:
     """Whole products in one call on the operands; split ones in one call on a stack of
     equal blocks, or a call a block, each row once; NumPy's numbers and dtype."""
@@ -82,6 +93,41 @@ def test_blocks_are_computed_as_planned(m, k, n, calls, dtypes, monkeypatch) -> 
     assert got.dtype == want.dtype, f"{case}: dtype {got.dtype}, NumPy's {want.dtype}"
     rtol, atol = (1e-15, 1e-12) if want.dtype == np.float64 else (1e-6, 1e-4)
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=case)
+
+
+def test_nothing_is_split_when_blas_runs_on_one_thread(monkeypatch) -> None:
+    """Splitting only keeps BLAS on one thread: when it runs on one anyway, one call."""
+    monkeypatch.setattr(engine.matmul, "_openblas_threads", lambda: 1)
+    rng = np.random.default_rng(3)
+    for m, k, n in ((64, 64, 65), (67, 100, 70), (5, 300, 400)):
+        a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+        got, made = _calls(a, b, monkeypatch)
+        assert made == [((m, k), (k, n))], f"({m}, {k}) @ ({k}, {n}) on one thread: {made}"
+        np.testing.assert_array_equal(got, a @ b, err_msg=f"({m}, {k}) @ ({k}, {n})")
+
+
+def test_blas_threads_reads_what_threadpoolctl_sets() -> None:
+    """blas_threads asks OpenBLAS itself: under each limit threadpoolctl sets, the count
+    threadpoolctl reports; and it changes nothing."""
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="pip install -e '.[dev]'")
+
+    def reported() -> list[int]:  # NumPy's OpenBLAS (SciPy may load another)
+        info = threadpoolctl.threadpool_info()
+        return [
+            lib["num_threads"]
+            for lib in info
+            if lib["internal_api"] == "openblas" and "numpy" in Path(lib["filepath"]).parent.name
+        ]
+
+    if not reported():
+        pytest.skip(f"no OpenBLAS of NumPy's own: {threadpoolctl.threadpool_info()}")
+    before = blas_threads()
+    assert [before] == reported(), f"blas_threads {before}, threadpoolctl {reported()}"
+    for limit in (1, 2):
+        with threadpoolctl.threadpool_limits(limit, user_api="blas"):
+            counts = reported()
+            assert [blas_threads()] == counts, f"limit {limit}: {blas_threads()} vs {counts}"
+    assert blas_threads() == before, f"{before} threads before the limits, {blas_threads()} after"
 
 
 def test_other_shapes_follow_numpy() -> None:
