@@ -73,11 +73,11 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b)
     (m, k), n = a.shape, b.shape[1]
-    if m * k * n <= ONE_THREAD:  # the common case first: BLAS runs it on one thread
+    work = m * k * n
+    # whole: one thread already, large enough for BLAS's threads, or BLAS has just one
+    if work <= ONE_THREAD or work > SMALL or blas_threads() == 1:
         return np.matmul(a, b)
     blocks = row_blocks(m, k, n)
-    if blocks == 1 or blas_threads() == 1:
-        return np.matmul(a, b)
     if m % blocks == 0:  # equal blocks: one call, NumPy loops over them in C
         return np.matmul(a.reshape(blocks, m // blocks, k), b).reshape(m, n)
     rows = -(-m // blocks)  # the last block is shorter
