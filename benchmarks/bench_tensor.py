@@ -10,11 +10,12 @@ initial weights on the same batches:
 * ``torch``: torch.nn, CPU, float64 (when torch imports).
 
 Before timing, each version runs a few steps and their parameters are compared, so
-the three really compute the same thing.  Rounds are interleaved (engine, numpy,
-torch, then numpy, torch, engine, ...: the order rotates) in one process, so all see
-the same machine load; the table shows the median time per step over the rounds and
-its ratio to NumPy's, in wall time and in the process's CPU time (on a busy machine the
-wall time also counts the time other processes held the CPU; the CPU time does not).
+the three really compute the same thing.  Rounds are interleaved in one process, so all
+see the same machine load, and the order goes through every permutation (a rotation
+would keep engine always right after torch, in caches torch just filled); the table
+shows the median time per step over the rounds and its ratio to NumPy's, in wall time
+and in the process's CPU time (on a busy machine the wall time also counts the time
+other processes held the CPU; the CPU time does not).
 
 BLAS and torch run on one thread by default: these matrices are too small to gain
 from more, and on a busy machine spinning BLAS threads make every time meaningless
@@ -245,13 +246,14 @@ def checked_steps() -> dict[str, Step] | None:
 def interleaved_times(
     steps: dict[str, Step], rounds: int, per_round: int
 ) -> tuple[dict[str, list], dict[str, list]]:
-    """Wall and CPU seconds per step of each version in each round; the order rotates
-    every round."""
+    """Wall and CPU seconds per step of each version in each round; round r runs the
+    versions in the r-th permutation of their order (cycling), so each follows each
+    other equally often."""
     wall: dict[str, list[float]] = {name: [] for name in steps}
     cpu: dict[str, list[float]] = {name: [] for name in steps}
-    names = list(steps)
+    orders = list(itertools.permutations(steps))
     for round_ in range(rounds):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+        for name in orders[round_ % len(orders)]:
             step = steps[name]
             start, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(per_round):
