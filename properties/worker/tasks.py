@@ -14,6 +14,7 @@ import importlib.util
 import os
 import reprlib
 import sys
+import sysconfig
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -686,15 +687,24 @@ def _within(phase: Phase, k: int) -> Phase:
 
 
 def described(error: BaseException) -> dict[str, str]:
-    """An exception as data: its type, message, traceback, and the function it came from."""
+    """An exception as data: its type, message, traceback, and the function it came from.
+
+    That function is the innermost frame of the target's own code, not the suite's nor a
+    library's (NumPy's ``fromnumeric.py``, say), with the library's frame after it:
+    ``transpose (engine.py:88), inside _wrapfunc (fromnumeric.py:54)``.  A target that is
+    itself an installed package (torch) is all library: its innermost frame.
+    """
     where, text = "", ""
     try:
         suite = str(Path(__file__).parent)
         frames = [
             f for f in traceback.extract_tb(error.__traceback__) if not f.filename.startswith(suite)
-        ]  # the target's own frames
-        if frames:
-            where = f"{frames[-1].name} ({Path(frames[-1].filename).name}:{frames[-1].lineno})"
+        ]  # the target's frames and the libraries' it called
+        own = [f for f in frames if not _in_a_library(f.filename)] or frames
+        if own:
+            where = _frame_name(own[-1])
+            if own[-1] is not frames[-1]:
+                where += f", inside {_frame_name(frames[-1])}"
         text = "".join(traceback.format_exception(error, limit=-12))
     except Exception:  # a patched traceback module, or a str() that raises
         pass
@@ -704,6 +714,22 @@ def described(error: BaseException) -> dict[str, str]:
         "traceback": str(text)[-8000:],
         "where": str(where),
     }
+
+
+def _frame_name(frame: traceback.FrameSummary) -> str:
+    return f"{frame.name} ({Path(frame.filename).name}:{frame.lineno})"
+
+
+_LIBRARIES = tuple(
+    str(Path(folder).resolve())
+    for key, folder in sysconfig.get_paths().items()
+    if key in ("stdlib", "platstdlib", "purelib", "platlib")
+)
+
+
+def _in_a_library(filename: str) -> bool:
+    """Whether `filename` is the standard library's or an installed package's."""
+    return str(Path(filename).resolve()).startswith(_LIBRARIES)
 
 
 def leaf_backward(kind: str, phase: Phase) -> Any:

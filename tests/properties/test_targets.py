@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from properties.targets import TargetLoadError, load_target
@@ -76,3 +77,25 @@ def test_micrograd_peer_lacks_what_micrograd_lacks() -> None:
     )
     assert len(missing) == 6, f"micrograd should lack all of these, lacks only {missing}"
     assert target.has("Value.relu", "nn.MLP"), target.capabilities
+
+
+def test_an_error_raised_inside_numpy_names_the_targets_line(tmp_path: Path) -> None:
+    """`described` names the target's own function, with NumPy's frame after it, not
+    NumPy's alone (a transpose with a wrong axis raises in numpy's fromnumeric.py)."""
+    import importlib.util
+
+    from properties.worker.tasks import described
+
+    engine = tmp_path / "student_engine.py"
+    engine.write_text(
+        "import numpy as np\n\ndef transpose(x):\n    return np.transpose(x, axes=(0, 5))\n"
+    )
+    spec = importlib.util.spec_from_file_location("student_engine", engine)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        module.transpose(np.zeros((2, 3)))
+    except Exception as error:  # numpy's AxisError
+        where = described(error)["where"]
+    assert where.startswith("transpose (student_engine.py:4), inside "), where
+    assert "fromnumeric.py" in where or "numpy" in where.lower(), where
