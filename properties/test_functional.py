@@ -14,8 +14,6 @@ from hypothesis import given
 from oracle import networks
 from properties import running
 from properties.cases.layers import (
-    HINGE_LABELS,
-    LINEAR_ND,
     FunctionalCase,
     explicit_functional_case,
     explicit_linear_nd_cases,
@@ -43,6 +41,7 @@ from properties.network_opinion import (
 from properties.reference import bad_value
 from properties.settings import fewer_examples
 from properties.targets import Target
+from properties.worker.network_ops import HINGE_LABELS, LINEAR_ND
 
 NAMES = (*networks.FUNCTIONS, *networks.LOSSES)
 ARGUMENTS = {

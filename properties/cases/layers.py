@@ -79,10 +79,6 @@ def _pair_or_int(draw: st.DrawFn, a: int, b: int) -> int | tuple[int, int]:
     return a if a == b and draw(st.booleans()) else (a, b)
 
 
-LINEAR_ND = "functional.linear(nd)"  # inputs (in,) and (N, *, in), as torch's
-HINGE_LABELS = "functional.hinge_loss(labels gradient)"  # a limitation: labels as constants
-
-
 @st.composite
 def linear_cases(
     draw: st.DrawFn, capabilities: Collection[str], nd: bool = False

@@ -14,6 +14,11 @@ from typing import Any
 
 import numpy as np
 
+# Capabilities of `functional` that network_tasks' probes find and the suite's properties
+# ask for, named once here (importing network_tasks alone runs into its cycle with tasks)
+LINEAR_ND = "functional.linear(nd)"  # inputs (in,) and (N, *, in), as torch's
+HINGE_LABELS = "functional.hinge_loss(labels gradient)"  # a limitation: labels as constants
+
 OPS = (
     *("conv2d", "max_pool2d", "avg_pool2d", "flatten", "linear"),
     *("mse_loss", "cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss"),

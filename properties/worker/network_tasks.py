@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from properties.worker.execute import operand, weighted_sum
+from properties.worker.network_ops import HINGE_LABELS, LINEAR_ND
 from properties.worker.tasks import (
     REFUSALS,
     Loaded,
@@ -134,9 +135,6 @@ def _runs(probe: Callable[[], Any]) -> bool | None:
     return True
 
 
-LINEAR_ND = "functional.linear(nd)"
-
-
 def _linear_nd_probe(F: Any, T: Any, bias: bool) -> Callable[[], None]:
     """`linear` on an input of one axis and on one with two leading batch axes (with a
     bias when the target takes one), each forward then backward."""
@@ -148,9 +146,6 @@ def _linear_nd_probe(F: Any, T: Any, bias: bool) -> Callable[[], None]:
             _backward_probe(x, weight, lambda x, w, e=extra: F.linear(x, w, *e).sum())
 
     return probe
-
-
-HINGE_LABELS = "functional.hinge_loss(labels gradient)"
 
 
 def _labels_get_no_gradient(F: Any, T: Any) -> bool:

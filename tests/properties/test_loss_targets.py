@@ -12,9 +12,10 @@ import pytest
 from reproduce import assert_snippet_reproduces
 
 from oracle import networks
-from properties.cases.layers import HINGE_LABELS, explicit_functional_case
+from properties.cases.layers import explicit_functional_case
 from properties.network_opinion import functional_verdict
 from properties.targets import load_target
+from properties.worker.network_ops import HINGE_LABELS
 from reports.check import run_check
 from tests.planted import BUGS, CLEAN_SOURCE, write_engine
 
