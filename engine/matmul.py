@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -34,31 +35,40 @@ def row_blocks(m: int, k: int, n: int) -> int:
     return -(-m // rows)  # ceil(m / rows)
 
 
-def _openblas_thread_count() -> Callable[[], int] | None:
-    """OpenBLAS's ``openblas_get_num_threads`` in the library NumPy links, or None.
-
-    Looked up through NumPy's own extension module (whose dependencies are searched
-    too), under the names NumPy's builds give it (a ``scipy_`` prefix, a ``64_``
-    suffix); None where NumPy uses another BLAS or the platform cannot look it up.
-    """
+def numpy_library() -> ctypes.CDLL | None:
+    """NumPy's own extension module opened with ctypes (looking a symbol up in it searches
+    the libraries it links too, its BLAS among them); None where it cannot be opened."""
     try:
         from numpy._core import _multiarray_umath as numpy_core  # NumPy 2
-    except ImportError:  # pragma: no cover - NumPy 1.26
+    except ImportError:  # NumPy 1.26
         from numpy.core import _multiarray_umath as numpy_core
     try:
-        library = ctypes.CDLL(numpy_core.__file__)
-    except OSError:  # pragma: no cover - a platform that cannot open it again
+        return ctypes.CDLL(numpy_core.__file__)
+    except OSError:  # a platform that cannot open it again
         return None
-    for prefix in ("scipy_", ""):
-        for suffix in ("64_", "", "_64"):
-            getter = getattr(library, f"{prefix}openblas_get_num_threads{suffix}", None)
-            if getter is not None:
-                getter.restype, getter.argtypes = ctypes.c_int, []
-                return getter
+
+
+# OpenBLAS's function under the names NumPy's builds give it: a "scipy_" prefix, a "64_"
+# suffix (NumPy 2's wheels), neither, or "_64"
+THREAD_COUNT_NAMES = tuple(
+    f"{prefix}openblas_get_num_threads{suffix}"
+    for prefix in ("scipy_", "")
+    for suffix in ("64_", "", "_64")
+)
+
+
+def thread_count_getter(library: Any) -> Callable[[], int] | None:
+    """`library`'s ``openblas_get_num_threads`` (the first of `THREAD_COUNT_NAMES` it has),
+    set to return an int; None when it has none (NumPy uses another BLAS)."""
+    for name in THREAD_COUNT_NAMES:
+        getter = getattr(library, name, None)
+        if getter is not None:
+            getter.restype, getter.argtypes = ctypes.c_int, []
+            return getter
     return None
 
 
-_openblas_threads = _openblas_thread_count()
+_openblas_threads = thread_count_getter(numpy_library())
 
 
 def blas_threads() -> int | None:

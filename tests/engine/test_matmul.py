@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import ctypes
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import engine.matmul
-from engine.matmul import ONE_THREAD, SMALL, blas_threads, matmul, row_blocks
+from engine.matmul import (
+    ONE_THREAD,
+    SMALL,
+    THREAD_COUNT_NAMES,
+    blas_threads,
+    matmul,
+    numpy_library,
+    row_blocks,
+    thread_count_getter,
+)
 
 
 @pytest.fixture
@@ -73,6 +84,7 @@ def _calls(a: np.ndarray, b: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> tup
         (64, 64, 64, [((64, 64), (64, 64))]),
         (64, 64, 1025, [((64, 64), (64, 1025))]),
         (64, 64, 65, [((2, 32, 64), (64, 65))]),  # equal blocks: one call on a stack
+        (64, 64, 1024, [((16, 4, 64), (64, 1024))]),  # SMALL itself is still split
         (5, 300, 400, [((2, 300), (300, 400))] * 2 + [((1, 300), (300, 400))]),
         (67, 100, 70, [((34, 100), (100, 70)), ((33, 100), (100, 70))]),
     ],
@@ -104,6 +116,41 @@ def test_nothing_is_split_when_blas_runs_on_one_thread(monkeypatch) -> None:
         got, made = _calls(a, b, monkeypatch)
         assert made == [((m, k), (k, n))], f"({m}, {k}) @ ({k}, {n}) on one thread: {made}"
         np.testing.assert_array_equal(got, a @ b, err_msg=f"({m}, {k}) @ ({k}, {n})")
+
+
+def test_an_unknown_blas_count_splits_as_before(monkeypatch) -> None:
+    """NumPy on another BLAS (or OpenBLAS not found): no count, and products split."""
+    monkeypatch.setattr(engine.matmul, "_openblas_threads", None)
+    assert blas_threads() is None, f"no OpenBLAS, yet {blas_threads()} threads"
+    a, b = np.ones((64, 64)), np.ones((64, 65))
+    got, made = _calls(a, b, monkeypatch)
+    assert made == [((2, 32, 64), (64, 65))], f"without a thread count: {made}"
+    np.testing.assert_array_equal(got, a @ b)
+
+
+@pytest.mark.parametrize("name", THREAD_COUNT_NAMES)
+def test_each_name_of_openblas_thread_count_is_found(name: str) -> None:
+    """Builds of NumPy name OpenBLAS's function differently; each is found, set to return
+    an int; a library with none of them gives None."""
+
+    def count() -> int:
+        return 3
+
+    library = types.SimpleNamespace(**{name: count, "unrelated": len})
+    getter = thread_count_getter(library)
+    assert getter is count, f"{name}: found {getter}"
+    assert (getter.restype, getter.argtypes) == (ctypes.c_int, []), f"{name}: not set to int"
+    assert thread_count_getter(types.SimpleNamespace(unrelated=len)) is None
+
+
+def test_numpys_own_library_gives_the_count() -> None:
+    """numpy_library opens NumPy's extension module; on OpenBLAS its count is found there."""
+    library = numpy_library()
+    assert library is not None, "NumPy's extension module could not be opened"
+    getter = thread_count_getter(library)
+    if getter is None:
+        pytest.skip("NumPy's BLAS here is not OpenBLAS")
+    assert getter() == blas_threads() >= 1, f"{getter()} threads, blas_threads {blas_threads()}"
 
 
 def test_blas_threads_reads_what_threadpoolctl_sets() -> None:
