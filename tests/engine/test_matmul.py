@@ -143,36 +143,38 @@ def test_each_name_of_openblas_thread_count_is_found(name: str) -> None:
     assert thread_count_getter(types.SimpleNamespace(unrelated=len)) is None
 
 
+def _numpys_openblas_threads() -> list[int]:
+    """What threadpoolctl reports for NumPy's own OpenBLAS (SciPy may load another)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="pip install -e '.[dev]'")
+    return [
+        lib["num_threads"]
+        for lib in threadpoolctl.threadpool_info()
+        if lib["internal_api"] == "openblas" and "numpy" in Path(lib["filepath"]).parent.name
+    ]
+
+
 def test_numpys_own_library_gives_the_count() -> None:
-    """numpy_library opens NumPy's extension module; on OpenBLAS its count is found there."""
-    library = numpy_library()
-    assert library is not None, "NumPy's extension module could not be opened"
-    getter = thread_count_getter(library)
-    if getter is None:
-        pytest.skip("NumPy's BLAS here is not OpenBLAS")
-    assert getter() == blas_threads() >= 1, f"{getter()} threads, blas_threads {blas_threads()}"
+    """numpy_library opens NumPy's extension module, where OpenBLAS's count is found when
+    threadpoolctl says NumPy runs on OpenBLAS."""
+    reported = _numpys_openblas_threads()
+    if not reported:
+        pytest.skip("threadpoolctl finds no OpenBLAS of NumPy's own")
+    getter = thread_count_getter(numpy_library())
+    assert getter is not None, "NumPy runs on OpenBLAS, but its thread count was not found"
+    assert [getter()] == reported, f"{getter()} threads, threadpoolctl {reported}"
 
 
 def test_blas_threads_reads_what_threadpoolctl_sets() -> None:
     """blas_threads asks OpenBLAS itself: under each limit threadpoolctl sets, the count
     threadpoolctl reports; and it changes nothing."""
     threadpoolctl = pytest.importorskip("threadpoolctl", reason="pip install -e '.[dev]'")
-
-    def reported() -> list[int]:  # NumPy's OpenBLAS (SciPy may load another)
-        info = threadpoolctl.threadpool_info()
-        return [
-            lib["num_threads"]
-            for lib in info
-            if lib["internal_api"] == "openblas" and "numpy" in Path(lib["filepath"]).parent.name
-        ]
-
-    if not reported():
+    if not _numpys_openblas_threads():
         pytest.skip(f"no OpenBLAS of NumPy's own: {threadpoolctl.threadpool_info()}")
     before = blas_threads()
-    assert [before] == reported(), f"blas_threads {before}, threadpoolctl {reported()}"
+    assert [before] == _numpys_openblas_threads(), f"blas_threads {before}"
     for limit in (1, 2):
         with threadpoolctl.threadpool_limits(limit, user_api="blas"):
-            counts = reported()
+            counts = _numpys_openblas_threads()
             assert [blas_threads()] == counts, f"limit {limit}: {blas_threads()} vs {counts}"
     assert blas_threads() == before, f"{before} threads before the limits, {blas_threads()} after"
 
