@@ -18,6 +18,7 @@ the step count).  The base class `Optimizer` does the bookkeeping around it:
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -191,15 +192,30 @@ def _parameter_list(params: Iterable[Parameter]) -> list[Parameter]:
     return params
 
 
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start += weight * (end - start)`` in place, in torch's two-sided form of lerp."""
-    gap = end - start  # the one temporary array
+def _lerp_(
+    start: np.ndarray, end: np.ndarray, weight: float, work: np.ndarray | None = None
+) -> None:
+    """``start += weight * (end - start)`` in place, in torch's two-sided form of lerp.
+
+    The one temporary array is `work` when given (shaped like `start`), else a new one.
+    """
+    gap = np.subtract(end, start, out=work)
     if weight < 0.5:
         gap *= weight
         start += gap
     else:
         gap *= 1 - weight
         np.subtract(end, gap, out=start)
+
+
+def _aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A float64 array of zeros of `shape` that starts on a 64-byte boundary."""
+    size = math.prod(shape)
+    # room to move the start to a boundary: 7 elements at most (data is 8-byte aligned)
+    # equivalent: 6 spare elements suffice where malloc aligns to 16 bytes, as glibc's does
+    buffer = np.zeros(size + 7)  # pragma: no mutate
+    start = -buffer.ctypes.data % 64 // 8
+    return buffer[start : start + size].reshape(shape)
 
 
 class SGD(Optimizer):
@@ -291,9 +307,10 @@ class Adam(Optimizer):
             maximize=maximize,
             decoupled_weight_decay=decoupled_weight_decay,
         )
+        self._work: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def _init_state(self, p: np.ndarray) -> State:
-        state = {"exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)}
+        state = {"exp_avg": _aligned_zeros(p.shape), "exp_avg_sq": _aligned_zeros(p.shape)}
         if self.amsgrad:
             state["max_exp_avg_sq"] = np.zeros_like(p)
         return state
@@ -308,23 +325,35 @@ class Adam(Optimizer):
             else:
                 g = g + self.weight_decay * p
         # In place, as torch's lerp_, mul_, addcmul_ and addcdiv_: each line below is one
-        # NumPy operation of the formula, in its order, with four temporary arrays, not nine.
+        # NumPy operation of the formula, in its order.  The temporaries go into two work
+        # arrays kept from step to step, not into nine new arrays.
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        _lerp_(m, g, 1 - beta1)
+        work, step = self._work_arrays(p.shape)
+        _lerp_(m, g, 1 - beta1, work)
         v *= beta2
-        square = g * (1 - beta2)
+        square = np.multiply(g, 1 - beta2, out=work)
         square *= g
         v += square  # v += (1 - beta2) * g * g
         if self.amsgrad:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         t = state["step"]
         step_size = self.lr / (1 - beta1**t)
-        denom = np.sqrt(v)
+        denom = np.sqrt(v, out=work)
         denom /= (1 - beta2**t) ** 0.5
         denom += self.eps  # denom = sqrt(v) / sqrt(1 - beta2**t) + eps
-        step = m * step_size
+        np.multiply(m, step_size, out=step)
         step /= denom
         p -= step  # p -= step_size * m / denom
+
+    def _work_arrays(self, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Two scratch arrays of `shape`, made at the first step and reused after it.
+
+        Reusing them spares NumPy an allocation per operation, and they start on a cache
+        line (64 bytes), where the CPU's vector stores are fastest: a few percent of a step.
+        """
+        if shape not in self._work:
+            self._work[shape] = (_aligned_zeros(shape), _aligned_zeros(shape))
+        return self._work[shape]
 
 
 class AdamW(Adam):
