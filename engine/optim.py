@@ -18,11 +18,12 @@ the step count).  The base class `Optimizer` does the bookkeeping around it:
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import numpy as np
+
+from engine.aligned import aligned_zeros
 
 State = dict[str, Any]
 
@@ -208,16 +209,6 @@ def _lerp_(
         np.subtract(end, gap, out=start)
 
 
-def _aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
-    """A float64 array of zeros of `shape` that starts on a 64-byte boundary."""
-    size = math.prod(shape)
-    # room to move the start to a boundary: 7 elements at most (data is 8-byte aligned)
-    # equivalent: 6 spare elements suffice where malloc aligns to 16 bytes, as glibc's does
-    buffer = np.zeros(size + 7)  # pragma: no mutate
-    start = -buffer.ctypes.data % 64 // 8
-    return buffer[start : start + size].reshape(shape)
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay.
 
@@ -310,7 +301,7 @@ class Adam(Optimizer):
         self._work: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     def _init_state(self, p: np.ndarray) -> State:
-        state = {"exp_avg": _aligned_zeros(p.shape), "exp_avg_sq": _aligned_zeros(p.shape)}
+        state = {"exp_avg": aligned_zeros(p.shape), "exp_avg_sq": aligned_zeros(p.shape)}
         if self.amsgrad:
             state["max_exp_avg_sq"] = np.zeros_like(p)
         return state
@@ -352,7 +343,7 @@ class Adam(Optimizer):
         line (64 bytes), where the CPU's vector stores are fastest: a few percent of a step.
         """
         if shape not in self._work:
-            self._work[shape] = (_aligned_zeros(shape), _aligned_zeros(shape))
+            self._work[shape] = (aligned_zeros(shape), aligned_zeros(shape))
         return self._work[shape]
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.aligned import aligned_copy
 from engine.matmul import matmul
 
 _Axis = int | tuple[int, ...] | None
@@ -73,7 +74,7 @@ class Tensor:
         """A leaf holding a float64 copy of `data` (an array, a nested list or a number)."""
         if isinstance(data, Tensor):
             data = data.data
-        self.data = np.array(_real_array(data, "Tensor"), dtype=np.float64)
+        self.data = aligned_copy(_real_array(data, "Tensor"))  # on a cache line: engine/aligned.py
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
         self._prev: tuple[Tensor, ...] = ()

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.aligned import aligned_copy
 from engine.tensor import Tensor
 from engine.value import Value
 
@@ -63,7 +64,7 @@ class Module:
                 )
         for name, value in values.items():
             p = parameters[name]
-            p.data = float(value) if isinstance(p, Value) else np.array(value, dtype=np.float64)
+            p.data = float(value) if isinstance(p, Value) else aligned_copy(value)
 
 
 def _walk(item: object, name: str) -> Iterator[tuple[str, Any]]:
